@@ -1,0 +1,48 @@
+# Two commands on a fresh machine: `make run` and `make test`. Everything else is for developers.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8501
+STAMP_RUN := $(VENV)/.installed-run
+STAMP_DEV := $(VENV)/.installed-dev
+
+.PHONY: run test bench check boundaries clean
+
+$(BIN)/python:
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "$(PYTHON) not found: install Python 3.11, or run make PYTHON=python3"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP_RUN): requirements.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(STAMP_DEV): requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $@ $(STAMP_RUN)
+
+## make run: install, build the demo data if there is none, serve on http://localhost:$(PORT)
+run: $(STAMP_RUN)
+	$(BIN)/python -m citydash demo --if-empty
+	$(BIN)/python -m streamlit run dashboard.py --server.port $(PORT)
+
+## make test: install test dependencies and run every test (browser tests need /usr/bin/chromium)
+test: $(STAMP_DEV)
+	$(BIN)/python -m pytest
+
+## make bench: speed and memory figures (prints a table; no pass/fail)
+bench: $(STAMP_DEV)
+	$(BIN)/python -m citydash bench
+
+## make check: validate the catalogue and every extract
+check: $(STAMP_RUN)
+	$(BIN)/python -m citydash check
+
+## make boundaries: rebuild data/boundaries/ from the npm package vega-datasets (needs npm)
+boundaries: $(STAMP_RUN)
+	rm -rf build/vega-datasets && mkdir -p build/vega-datasets
+	cd build/vega-datasets && npm pack --silent vega-datasets@3.2.1 && tar xzf vega-datasets-3.2.1.tgz
+	$(BIN)/python tools/build_london_boundaries.py build/vega-datasets/package data/boundaries/london_boroughs.geojson
+
+clean:
+	rm -rf $(VENV) build .pytest_cache test-artifacts

@@ -1,0 +1,1 @@
+"""citydash: a city-agnostic borough dashboard on DuckDB and Streamlit."""

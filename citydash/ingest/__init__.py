@@ -1,0 +1,1 @@
+"""Connectors: one module per source format, each returning a citydash.contract.Extract."""

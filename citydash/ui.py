@@ -1,0 +1,232 @@
+"""Streamlit glue shared by the frame and the pages: cached data access, the shared filters,
+provenance notes, the synthetic-data banner and the footer.
+
+Pages stay flat scripts: they call these helpers, the pure builders in charts/maps, and st.*.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from citydash.catalog import Catalog, Dataset, Metric, load_catalog
+from citydash.data import Database, QueryError
+from citydash.ingest.publish import recover_interrupted
+from citydash.state import Filters, filters_from_params, filters_to_params
+
+REPO_DIR = Path(__file__).resolve().parent.parent
+STYLE_PATH = Path(__file__).resolve().parent / "assets" / "style.css"
+PACK_ENV = "CITYDASH_PACK"
+EXTRACTS_ENV = "CITYDASH_EXTRACTS"
+QUERY_TIMEOUT_ENV = "CITYDASH_QUERY_TIMEOUT_S"
+SHOWN_KEY = "shown_datasets"
+FILTERS_KEY = "filters"
+
+
+@dataclass(frozen=True)
+class Settings:
+    pack_dir: str
+    extracts_dir: str | None
+    query_timeout_s: float
+
+
+def settings() -> Settings:
+    return Settings(
+        pack_dir=os.environ.get(PACK_ENV, str(REPO_DIR / "data")),
+        extracts_dir=os.environ.get(EXTRACTS_ENV) or None,
+        query_timeout_s=float(os.environ.get(QUERY_TIMEOUT_ENV, "10")),
+    )
+
+
+@st.cache_resource(max_entries=4)
+def _catalog(pack_dir: str, extracts_dir: str | None) -> Catalog:
+    return load_catalog(Path(pack_dir), Path(extracts_dir) if extracts_dir else None)
+
+
+@st.cache_resource(max_entries=4)
+def _database(pack_dir: str, extracts_dir: str | None, query_timeout_s: float) -> Database:
+    catalog = _catalog(pack_dir, extracts_dir)
+    recover_interrupted(catalog)
+    return Database(catalog, timeout_s=query_timeout_s)
+
+
+def catalog() -> Catalog:
+    config = settings()
+    return _catalog(config.pack_dir, config.extracts_dir)
+
+
+def database() -> Database:
+    config = settings()
+    return _database(config.pack_dir, config.extracts_dir, config.query_timeout_s)
+
+
+def access_level() -> str:
+    """The session's access level; public unless an officer has logged in."""
+    return st.session_state.get("access_level", "public")
+
+
+def _data_version(db: Database) -> tuple:
+    """Changes whenever an extract is republished, so cached results never outlive their data."""
+    stamps = []
+    for dataset_id in sorted(db.available):
+        path = db.catalog.manifest_path(dataset_id)
+        stamps.append((dataset_id, path.stat().st_mtime_ns if path.exists() else 0))
+    return tuple(stamps)
+
+
+@st.cache_data(ttl=600, max_entries=512, show_spinner=False)
+def _cached_run(config: Settings, data_version: tuple, access: str, query: str,
+                params: tuple[tuple[str, object], ...]) -> pd.DataFrame:
+    db = _database(config.pack_dir, config.extracts_dir, config.query_timeout_s)
+    return db.run(query, access=access, **{key: list(value) if isinstance(value, tuple) else value
+                                          for key, value in params})
+
+
+def run(query: str, **params) -> pd.DataFrame:
+    """Run a query for this session; cached by query, parameters, access level and data version."""
+    db = database()
+    hashable = tuple(sorted((key, tuple(value) if isinstance(value, list) else value)
+                            for key, value in params.items()))
+    return _cached_run(settings(), _data_version(db), access_level(), query, hashable)
+
+
+def metric_params(metric: Metric, filters: Filters) -> dict:
+    return {"dataset": metric.dataset, "metric": metric.id, "aggregation": metric.aggregation,
+            "area_aggregation": metric.area_aggregation, "start": filters.start, "end": filters.end}
+
+
+def metric_key(metric: Metric) -> str:
+    return f"{metric.dataset}.{metric.id}"
+
+
+def visible_metrics(cat: Catalog, db: Database) -> dict[str, Metric]:
+    return {metric_key(metric): metric for metric in cat.metrics(access_level())
+            if metric.dataset in db.available}
+
+
+def _metric_option_label(cat: Catalog, key: str) -> str:
+    dataset_id, metric_id = key.split(".", 1)
+    dataset = cat.datasets[dataset_id]
+    metric = dataset.metric(metric_id)
+    return f"{metric.label} ({metric.unit}) · {dataset.domain}"
+
+
+def sidebar_filters(cat: Catalog, db: Database, areas: pd.DataFrame) -> Filters | None:
+    """The shared filters, mirrored in the URL. None when there is no data to filter."""
+    metrics = visible_metrics(cat, db)
+    coverage = run("data_coverage")
+    if not metrics or coverage.empty or pd.isna(coverage["first_day"].iloc[0]):
+        return None
+    first_day = pd.Timestamp(coverage["first_day"].iloc[0]).date()
+    last_day = pd.Timestamp(coverage["last_day"].iloc[0]).date()
+    codes = areas["borough_code"].tolist()
+    names = dict(zip(areas["borough_code"], areas["borough_name"]))
+
+    if "filters_boroughs" not in st.session_state:
+        from_link = filters_from_params(st.query_params.to_dict(), list(metrics), codes, first_day, last_day)
+        st.session_state["filters_boroughs"] = list(from_link.boroughs)
+        st.session_state["filters_dates"] = (from_link.start, from_link.end)
+        st.session_state["filters_metric"] = from_link.metric
+        st.session_state["filters_notices"] = from_link.notices
+
+    with st.sidebar:
+        st.header("Filters")
+        st.selectbox("Metric", options=list(metrics), key="filters_metric",
+                     format_func=lambda key: _metric_option_label(cat, key))
+        st.multiselect(cat.city.area_label_plural.capitalize(), options=codes, key="filters_boroughs",
+                       format_func=names.get, placeholder=f"All {cat.city.area_label_plural}",
+                       help=f"Leave empty to include every {cat.city.area_label} of {cat.city.name}.")
+        picked = st.date_input("Dates", key="filters_dates", min_value=first_day, max_value=last_day,
+                               format="DD/MM/YYYY", help=f"Data covers {first_day:%d %b %Y} to {last_day:%d %b %Y}.")
+    start, end = _date_pair(picked, first_day, last_day)
+    filters = Filters(boroughs=tuple(st.session_state["filters_boroughs"]), start=start, end=end,
+                      metric=st.session_state["filters_metric"],
+                      notices=tuple(st.session_state.pop("filters_notices", ())))
+    wanted = filters_to_params(filters)
+    if st.query_params.to_dict() != wanted:
+        st.query_params.from_dict(wanted)
+    st.session_state[FILTERS_KEY] = filters
+    return filters
+
+
+def _date_pair(picked, first_day: date, last_day: date) -> tuple[date, date]:
+    """A date_input mid-selection holds one date; treat it as a one-day period until the second."""
+    if isinstance(picked, (tuple, list)):
+        if len(picked) == 2:
+            return picked[0], picked[1]
+        if len(picked) == 1:
+            return picked[0], picked[0]
+        return first_day, last_day
+    return picked, picked
+
+
+def filters() -> Filters:
+    return st.session_state[FILTERS_KEY]
+
+
+def record_shown(dataset_id: str) -> None:
+    shown = st.session_state.setdefault(SHOWN_KEY, [])
+    if dataset_id not in shown:
+        shown.append(dataset_id)
+
+
+def freshness_text(cat: Catalog, dataset: Dataset, now: datetime | None = None) -> str:
+    manifest = cat.manifest(dataset.id)
+    if manifest is None:
+        return "refresh date unknown"
+    now = now or datetime.now(timezone.utc)
+    days = manifest.age_days(now)
+    age = "today" if days < 1 else f"{days:.0f} days ago"
+    stale = " (older than its expected refresh)" if days > dataset.refresh_days else ""
+    return f"refreshed {manifest.refreshed:%d %b %Y} ({age}){stale}"
+
+
+def source_note(cat: Catalog, dataset: Dataset) -> None:
+    """One line under a chart or map: source, licence, freshness, and synthetic if it is."""
+    record_shown(dataset.id)
+    synthetic = "**Synthetic demo data.** " if dataset.synthetic else ""
+    st.caption(f"{synthetic}Source: {dataset.publisher}, {dataset.title} · Licence: {dataset.licence.title} · "
+               f"{freshness_text(cat, dataset)}")
+
+
+def synthetic_banner(cat: Catalog, placeholder) -> None:
+    shown = [cat.datasets[dataset_id] for dataset_id in st.session_state.get(SHOWN_KEY, [])]
+    synthetic = [dataset.title for dataset in shown if dataset.synthetic]
+    if synthetic:
+        placeholder.warning(
+            "**Demo data, not real measurements.** This page shows synthetic data made up by the "
+            f"dashboard's demo generator: {', '.join(synthetic)}. Do not quote these figures.",
+            icon=":material/science:")
+
+
+def footer(cat: Catalog) -> None:
+    shown = [cat.datasets[dataset_id] for dataset_id in st.session_state.get(SHOWN_KEY, [])]
+    st.divider()
+    lines = ["**Sources and licences of the data on this page**"]
+    for dataset in shown:
+        kind = "synthetic" if dataset.synthetic else "real"
+        link = f" ([source]({dataset.source_url}))" if dataset.source_url else ""
+        lines.append(f"- {dataset.title} ({kind}): {dataset.publisher}{link}. "
+                     f"Licence: [{dataset.licence.title}]({dataset.licence.url}). {dataset.attribution} "
+                     f"{freshness_text(cat, dataset).capitalize()}.")
+    lines.append(f"- {cat.city.area_label_plural.capitalize()} boundaries: {cat.city.boundaries_attribution}")
+    st.markdown("\n".join(lines))
+
+
+def show_problems(db: Database) -> None:
+    for problem in db.problems:
+        st.error(f"Some data could not be loaded. {problem.explain()}", icon=":material/error:")
+
+
+def escape(text: object) -> str:
+    return html.escape(str(text))
+
+
+def query_failed(error: QueryError) -> None:
+    st.error(str(error), icon=":material/timer_off:")

@@ -1,0 +1,92 @@
+"""Overview: one metric across every borough, the selection against the city, and its trend."""
+
+import streamlit as st
+
+from citydash import charts, maps, narrative, ui
+from citydash.data import QueryError
+from citydash.geo import areas_geojson
+
+catalog = ui.catalog()
+filters = ui.filters()
+metric = catalog.metric(filters.dataset_id, filters.metric_id)
+dataset = catalog.datasets[metric.dataset]
+area_label = catalog.city.area_label
+period = f"{filters.start:%d %b %Y} to {filters.end:%d %b %Y}"
+
+st.title(f"{catalog.city.name} at a glance")
+st.markdown(f"**{metric.label}** by {area_label}, {period}. "
+            f"{'Average of all readings' if metric.aggregation == 'mean' else 'Total' if metric.aggregation == 'sum' else 'Largest reading'} "
+            f"in {metric.unit}.")
+
+try:
+    by_area = ui.run("metric_by_borough", **ui.metric_params(metric, filters))
+    summary = ui.run("metric_summary", **ui.metric_params(metric, filters), boroughs=list(filters.boroughs))
+    daily = ui.run("metric_daily", **ui.metric_params(metric, filters), boroughs=list(filters.boroughs))
+except QueryError as error:
+    ui.query_failed(error)
+    st.stop()
+
+scopes = summary.set_index("scope")
+selected_value = scopes["value"].get("selected")
+city_value = scopes["value"].get("city")
+all_selected = not filters.boroughs
+comparison = narrative.compare_with_city(selected_value, city_value, metric, all_selected)
+selection_label = (f"All {catalog.city.area_label_plural}" if all_selected else
+                   ", ".join(by_area.set_index("borough_code").loc[list(filters.boroughs), "borough_name"])
+                   if len(filters.boroughs) <= 3 else f"{len(filters.boroughs)} {catalog.city.area_label_plural}")
+
+tiles = st.columns(3)
+tiles[0].metric(f"Selection: {selection_label}", maps.format_value(selected_value, metric.unit),
+                delta=comparison.delta_text, delta_color=comparison.delta_colour, border=True)
+tiles[1].metric(f"{catalog.city.name} as a whole", maps.format_value(city_value, metric.unit), border=True)
+tiles[2].metric("Reporting sites in the selection", f"{int(scopes['entities'].get('selected', 0)):,}",
+                help="Monitoring sites, stations, docks, count points or sensors with at least one reading "
+                     "in the period.", border=True)
+
+if by_area["value"].isna().all():
+    st.info(f"No {area_label} has data for {metric.label.lower()} between {period}. "
+            "Choose a longer period or another metric.", icon=":material/info:")
+    ui.source_note(catalog, dataset)
+    st.stop()
+
+sentence = narrative.ranking_sentence(by_area, metric, catalog.city.name, area_label, city_value)
+map_column, table_column = st.columns([3, 2], gap="large")
+with map_column:
+    st.subheader(f"Map: {metric.label} by {area_label}")
+    bins = maps.colour_bins(by_area["value"])
+    deck = maps.choropleth(areas_geojson(catalog.city.boundaries), by_area, metric.unit,
+                           catalog.city.map_view, bins, filters.boroughs)
+    st.pydeck_chart(deck, height=460, key="overview_map")
+    st.html(maps.legend_html(f"{metric.label} ({metric.unit})", bins, metric.unit,
+                             has_missing=bool(by_area["value"].isna().any())))
+    st.caption(sentence)
+    ui.source_note(catalog, dataset)
+with table_column:
+    st.subheader(f"Table: {metric.label} by {area_label}")
+    table = narrative.rank_table(by_area)
+    st.dataframe(
+        table[["rank", "value", "borough_name", "entities"]],
+        hide_index=True, height=460, key="overview_table",
+        column_config={
+            "rank": st.column_config.NumberColumn("Rank", help="1 = highest value", format="%d", width=50),
+            "borough_name": st.column_config.TextColumn(area_label.capitalize(), width="medium"),
+            "value": st.column_config.NumberColumn(metric.unit, help=metric.label, format="%.1f", width=80),
+            "entities": st.column_config.NumberColumn("Sites", help="Sites reporting in the period", format="%d",
+                                                      width=50),
+        },
+    )
+    st.download_button("Download this table (CSV)", table.to_csv(index=False).encode("utf-8"),
+                       file_name=f"{metric.dataset}_{metric.id}_by_{area_label}_{filters.start}_{filters.end}.csv",
+                       mime="text/csv", key="overview_download_table", icon=":material/download:")
+
+st.plotly_chart(charts.ranking_bar(by_area, metric, filters.boroughs, area_label),
+                key="overview_ranking", config={"displaylogo": False})
+ui.source_note(catalog, dataset)
+
+labels = {"city": f"{catalog.city.name} (all {catalog.city.area_label_plural})", "selected": selection_label}
+trend = daily if not all_selected else daily[daily["scope"] == "city"]
+st.plotly_chart(charts.trend_lines(trend, metric, labels), key="overview_trend", config={"displaylogo": False})
+st.download_button("Download the daily figures (CSV)", trend.to_csv(index=False).encode("utf-8"),
+                   file_name=f"{metric.dataset}_{metric.id}_daily_{filters.start}_{filters.end}.csv",
+                   mime="text/csv", key="overview_download_daily", icon=":material/download:")
+ui.source_note(catalog, dataset)

@@ -1,0 +1,172 @@
+"""Shared fixtures: tiny city packs written from literal rows, and a small demo pack.
+
+Everything runs on real DuckDB over real parquet files in temporary folders.
+"""
+
+from __future__ import annotations
+
+import shutil
+from datetime import datetime
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from citydash import demo
+from citydash.catalog import Catalog, load_catalog
+from citydash.contract import Extract
+from citydash.data import Database
+from citydash.ingest.publish import publish
+
+REPO = Path(__file__).resolve().parent.parent
+PACK = REPO / "data"
+SHARED_LONDON = REPO.parent / "shared" / "data" / "london"
+BOUNDARIES = PACK / "boundaries" / "london_boroughs.geojson"
+
+# Points well inside three boroughs (checked against the shipped polygons by test_boundaries).
+CAMDEN = (51.5390, -0.1426)       # E09000007
+BROMLEY = (51.3700, 0.0500)       # E09000006
+WESTMINSTER = (51.5120, -0.1400)  # E09000033
+PARIS = (48.8566, 2.3522)
+
+TINY_CATALOG = """
+[city]
+id = "testville"
+name = "Testville"
+timezone = "Europe/London"
+area_label = "borough"
+area_label_plural = "boroughs"
+boundaries = "{boundaries}"
+boundaries_attribution = "Test boundaries."
+map_view = {{ latitude = 51.49, longitude = -0.11, zoom = 8.7 }}
+
+[licences]
+ogl3 = {{ title = "Open Government Licence v3.0", url = "https://example.org/ogl" }}
+
+[datasets.air]
+title = "Test air"
+domain = "environment"
+publisher = "Test publisher"
+licence = "ogl3"
+attribution = "Test attribution."
+access = "public"
+synthetic = false
+
+[[datasets.air.metrics]]
+id = "no2"
+label = "NO2"
+unit = "µg/m³"
+aggregation = "mean"
+better = "lower"
+valid_range = [0, 1000]
+
+[datasets.counts]
+title = "Test counts"
+domain = "transport"
+publisher = "Test publisher"
+licence = "ogl3"
+attribution = "Test attribution."
+access = "officer"
+synthetic = true
+
+[[datasets.counts.metrics]]
+id = "entries"
+label = "Entries"
+unit = "people"
+aggregation = "sum"
+better = "higher"
+valid_range = [0, 100000]
+
+[[datasets.counts.metrics]]
+id = "capacity"
+label = "Capacity"
+unit = "docks"
+aggregation = "max"
+area_aggregation = "sum"
+better = "higher"
+"""
+
+
+def make_tiny_pack(folder: Path) -> Catalog:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "catalog.toml").write_text(TINY_CATALOG.format(boundaries=BOUNDARIES), encoding="utf-8")
+    return load_catalog(folder)
+
+
+def entities(*rows: tuple) -> pd.DataFrame:
+    """Entities from literal (entity_id, name, kind, (lat, lon)) rows."""
+    return pd.DataFrame([{"entity_id": entity_id, "name": name, "kind": kind, "lat": point[0], "lon": point[1],
+                          "borough_code": None} for entity_id, name, kind, point in rows])
+
+
+def observations(*rows: tuple) -> pd.DataFrame:
+    """Observations from literal (entity_id, "YYYY-MM-DD HH:MM", metric, value) rows."""
+    return pd.DataFrame([{"entity_id": entity_id, "ts": pd.Timestamp(ts), "metric": metric, "value": float(value)}
+                         for entity_id, ts, metric, value in rows]).astype({"ts": "datetime64[us]"})
+
+
+@pytest.fixture
+def tiny_pack(tmp_path) -> Catalog:
+    return make_tiny_pack(tmp_path / "pack")
+
+
+@pytest.fixture
+def published(tiny_pack):
+    """A function that publishes literal rows into the tiny pack and returns a fresh Database."""
+    opened: list[Database] = []
+
+    def publish_rows(dataset: str, entity_rows: pd.DataFrame, observation_rows: pd.DataFrame,
+                     others: dict[str, tuple[pd.DataFrame, pd.DataFrame]] | None = None) -> Database:
+        publish(Extract(entity_rows, observation_rows), dataset, tiny_pack, replace=True,
+                now=datetime(2026, 3, 10, 12, 0))
+        for other, (other_entities, other_observations) in (others or {}).items():
+            publish(Extract(other_entities, other_observations), other, tiny_pack, replace=True,
+                    now=datetime(2026, 3, 10, 12, 0))
+        database = Database(tiny_pack)
+        opened.append(database)
+        return database
+
+    yield publish_rows
+    for database in opened:
+        database.close()
+
+
+DEMO_SCALE = 0.25
+DEMO_DAYS = 45
+
+
+@pytest.fixture(scope="session")
+def demo_extracts(tmp_path_factory) -> Path:
+    """A small but complete demo pack's extracts, generated once per test session."""
+    out = tmp_path_factory.mktemp("demo") / "extracts"
+    catalog = load_catalog(PACK, extracts_dir=out)
+    for dataset_id in demo.DEMO_DATASETS:
+        extract = demo.generate(catalog, dataset_id, seed=7, scale=DEMO_SCALE, days=DEMO_DAYS)
+        publish(extract, dataset_id, catalog, replace=True)
+    return out
+
+
+@pytest.fixture(scope="session")
+def demo_catalog(demo_extracts) -> Catalog:
+    return load_catalog(PACK, extracts_dir=demo_extracts)
+
+
+@pytest.fixture(scope="session")
+def demo_database(demo_catalog):
+    database = Database(demo_catalog)
+    yield database
+    database.close()
+
+
+@pytest.fixture
+def copy_of_demo(demo_extracts, tmp_path) -> Path:
+    """A writable copy of the demo extracts, for tests that break or change them."""
+    target = tmp_path / "extracts"
+    shutil.copytree(demo_extracts, target)
+    return target
+
+
+def require_shared() -> Path:
+    if not SHARED_LONDON.is_dir():
+        pytest.skip("../shared/data/london not present: real-sample test needs it")
+    return SHARED_LONDON

@@ -1,0 +1,83 @@
+"""The app under Streamlit's AppTest: every page runs without an exception, and a filter change
+re-runs it with the new selection."""
+
+from __future__ import annotations
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from conftest import REPO
+
+ENTRY = REPO / "tests" / "apptest" / "entry.py"
+PAGES = sorted(path.name for path in (REPO / "pages").glob("*.py"))
+
+
+@pytest.fixture
+def app(demo_extracts, monkeypatch):
+    monkeypatch.setenv("CITYDASH_EXTRACTS", str(demo_extracts))
+    monkeypatch.chdir(REPO)
+    return AppTest.from_file(str(ENTRY), default_timeout=60)
+
+
+def texts(app: AppTest) -> str:
+    parts = [element.value for element in app.markdown] + [element.value for element in app.caption]
+    parts += [element.value for element in app.title] + [element.value for element in app.subheader]
+    return "\n".join(str(part) for part in parts)
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_runs_and_reruns_after_a_filter_change(app, page):
+    app.run()
+    if page != "overview.py":
+        app.switch_page(str(REPO / "pages" / page)).run()
+    assert not app.exception, [exception.value for exception in app.exception]
+    app.sidebar.multiselect(key="filters_boroughs").set_value(["E09000007"]).run()
+    assert not app.exception, [exception.value for exception in app.exception]
+    assert app.query_params["boroughs"] in (["E09000007"], "E09000007")
+
+
+def test_overview_shows_map_legend_table_banner_and_footer(app):
+    app.run()
+    assert not app.exception
+    page_text = texts(app)
+    assert "London at a glance" in page_text
+    assert any("Demo data, not real measurements" in warning.value for warning in app.warning)
+    assert "Sources and licences" in page_text and "Open Government Licence" in page_text
+    assert "Synthetic demo data" in page_text
+    assert len(app.dataframe) >= 1 and len(app.dataframe[0].value) == 33
+    assert any("highest in" in caption.value for caption in app.caption)
+
+
+def test_overview_kpis_follow_the_borough_filter(app):
+    app.run()
+    before = [metric.value for metric in app.metric]
+    app.sidebar.multiselect(key="filters_boroughs").set_value(["E09000033"]).run()
+    after = [metric.value for metric in app.metric]
+    assert before[1] == after[1], "the city figure does not depend on the selection"
+    assert before[0] != after[0]
+    assert "Westminster" in app.metric[0].label
+
+
+def test_metric_change_changes_the_units_shown(app):
+    app.run()
+    app.sidebar.selectbox(key="filters_metric").set_value("stations.entries").run()
+    assert not app.exception
+    assert "people" in app.metric[1].value
+
+
+def test_a_missing_extract_is_explained_not_a_traceback(copy_of_demo, monkeypatch):
+    (copy_of_demo / "air_quality.parquet").unlink()
+    monkeypatch.setenv("CITYDASH_EXTRACTS", str(copy_of_demo))
+    monkeypatch.chdir(REPO)
+    app = AppTest.from_file(str(ENTRY), default_timeout=60).run()
+    assert not app.exception
+    message = " ".join(error.value for error in app.error)
+    assert "air_quality.parquet is missing" in message and "python -m citydash demo" in message
+
+
+def test_no_data_at_all_says_how_to_build_it(tmp_path, monkeypatch):
+    monkeypatch.setenv("CITYDASH_EXTRACTS", str(tmp_path / "empty"))
+    monkeypatch.chdir(REPO)
+    app = AppTest.from_file(str(ENTRY), default_timeout=60).run()
+    assert not app.exception
+    assert any("make run" in warning.value for warning in app.warning)
