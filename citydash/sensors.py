@@ -1,0 +1,321 @@
+"""Street sensor health rules, and a clock for replaying recorded readings as if live.
+
+Pure functions on modest frames (one borough, one period): `readings` follows the observation
+contract (entity_id, ts naive UTC, metric, value) and `sensors` the entity contract. The rules:
+
+- window: readings from period_start up to period_end (exclusive), never after `now`
+  (during a replay, later readings have not "arrived" yet);
+- expected slots: the whole `expected_interval` slots from period_start to the earlier of
+  period_end and now; a slot is filled when the sensor sent any reading (any metric) in it;
+- uptime_pct: filled slots / expected slots x 100 (NaN when no slot has elapsed yet);
+- gaps: runs of empty slots (leading, between readings and trailing up to now), their count
+  and the longest one;
+- stale: not heard from for more than `stale_after_intervals` x expected_interval;
+- stuck: one metric repeating the same value over more than `stuck_after` consecutive
+  readings (default: the number of intervals in 6 hours); zero runs of metrics listed in
+  `zero_is_normal` (footfall at night) are not faults;
+- out_of_range: readings outside the metric's inclusive valid range;
+- status: "dead" when there is no reading in the window or the sensor has been silent for
+  more than `dead_after` (24 h); otherwise "attention" when stale, stuck, out of range or
+  uptime below `min_uptime_pct`; otherwise "ok".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+STATUSES = ("ok", "attention", "dead")
+STUCK_SPAN = pd.Timedelta(hours=6)
+
+# attention_ranking: points per fault, so dead sensors always come first (200 is more than
+# every other fault together: 40 + 30 + 30 + 50).
+SCORE_DEAD = 200.0
+SCORE_STALE = 40.0
+SCORE_STUCK = 30.0
+SCORE_OUT_OF_RANGE = 20.0
+SCORE_PER_OUT_OF_RANGE_READING = 1.0
+SCORE_OUT_OF_RANGE_READINGS_COUNTED = 10
+SCORE_PER_MISSING_UPTIME_POINT = 0.5
+
+
+def default_stuck_after(expected_interval: pd.Timedelta) -> int:
+    """How many identical readings in a row are still normal: as many as fit in 6 hours."""
+    return max(1, int(STUCK_SPAN / expected_interval))
+
+
+def valid_ranges_of(metrics: Iterable[Mapping | object]) -> dict[str, tuple[float, float]]:
+    """metric id -> (low, high) from catalogue metrics (TOML dicts or catalogue Metric objects)."""
+    ranges = {}
+    for metric in metrics:
+        get = metric.get if isinstance(metric, Mapping) else lambda key, m=metric: getattr(m, key, None)
+        if get("valid_range") is not None:
+            low, high = get("valid_range")
+            ranges[get("id")] = (float(low), float(high))
+    return ranges
+
+
+def sensor_health(
+    readings: pd.DataFrame,
+    sensors: pd.DataFrame,
+    now: pd.Timestamp,
+    period_start: pd.Timestamp,
+    period_end: pd.Timestamp,
+    expected_interval: pd.Timedelta,
+    valid_ranges: Mapping[str, tuple[float, float]],
+    stuck_after: int | None = None,
+    *,
+    stale_after_intervals: float = 4,
+    dead_after: pd.Timedelta = pd.Timedelta(hours=24),
+    zero_is_normal: Collection[str] = (),
+    min_uptime_pct: float = 90.0,
+) -> pd.DataFrame:
+    """One row per sensor in `sensors`, by the rules in the module docstring.
+
+    Columns: entity_id, name, last_seen (latest reading up to now, any period), silent_for,
+    readings (in the window), uptime_pct, gap_count, longest_gap, stale, stuck, out_of_range,
+    status, problems (plain English, "; "-separated, "" when ok).
+    """
+    now, period_start, period_end = (_naive_utc(moment) for moment in (now, period_start, period_end))
+    expected_interval = pd.Timedelta(expected_interval)
+    if expected_interval <= pd.Timedelta(0):
+        raise ValueError(f"expected_interval must be positive, not {expected_interval}")
+    if period_start >= period_end:
+        raise ValueError(f"the period must start before it ends ({period_start} .. {period_end})")
+    if now < period_start:
+        raise ValueError(f"now ({now}) is before the period starts ({period_start})")
+    stuck_after = default_stuck_after(expected_interval) if stuck_after is None else stuck_after
+
+    ids = pd.Index(sensors["entity_id"].astype(str), name="entity_id")
+    names = sensors["name"].astype(str).to_numpy() if "name" in sensors else ids.to_numpy()
+    known = readings[readings["entity_id"].isin(ids) & readings["ts"].le(now)]
+    window = known[known["ts"].ge(period_start) & known["ts"].lt(period_end)]
+    window_end = min(period_end, now)
+    slot_count = int((window_end - period_start) // expected_interval)
+
+    last_seen = known.groupby("entity_id")["ts"].max().reindex(ids)
+    silent_for = now - last_seen
+    count = window.groupby("entity_id").size().reindex(ids, fill_value=0)
+    uptime_pct, gap_count, longest_gap = _slots(window, ids, period_start, expected_interval, slot_count)
+    stuck_text = _stuck(window, ids, stuck_after, zero_is_normal)
+    range_text, out_of_range = _out_of_range(window, ids, valid_ranges)
+
+    stale = last_seen.isna() | silent_for.gt(expected_interval * stale_after_intervals)
+    stuck = stuck_text.ne("")
+    dead = count.eq(0) | last_seen.isna() | silent_for.gt(dead_after)
+    low_uptime = uptime_pct.lt(min_uptime_pct)
+    attention = stale | stuck | out_of_range.gt(0) | low_uptime
+    status = pd.Series(np.select([dead, attention], ["dead", "attention"], "ok"), index=ids)
+
+    problems = [
+        _problems(*facts)
+        for facts in zip(
+            last_seen.isna(), count.eq(0), stale, silent_for, stuck_text, range_text,
+            low_uptime, uptime_pct, gap_count, longest_gap,
+        )
+    ]
+    return pd.DataFrame({
+        "entity_id": ids.to_numpy(),
+        "name": names,
+        "last_seen": last_seen.to_numpy(),
+        "silent_for": silent_for.to_numpy(),
+        "readings": count.to_numpy(dtype="int64"),
+        "uptime_pct": uptime_pct.to_numpy(dtype="float64"),
+        "gap_count": gap_count.to_numpy(dtype="int64"),
+        "longest_gap": longest_gap.to_numpy(),
+        "stale": stale.to_numpy(dtype=bool),
+        "stuck": stuck.to_numpy(dtype=bool),
+        "out_of_range": out_of_range.to_numpy(dtype="int64"),
+        "status": status.to_numpy(dtype=object),
+        "problems": pd.Series(problems, dtype=object),
+    })
+
+
+def attention_ranking(health: pd.DataFrame) -> pd.DataFrame:
+    """`health` sorted worst first, with the `attention_score` it is sorted by.
+
+    Score = 200 if dead + 40 if stale + 30 if stuck + (20 + 1 per out-of-range reading, up to
+    10) if any reading is out of range + 0.5 per percentage point of uptime below 100.
+    Dead sensors therefore always rank first. Ties: longest gap first, then entity_id.
+    """
+    uptime_missing = (100.0 - health["uptime_pct"]).clip(lower=0).fillna(100.0)
+    out_of_range = health["out_of_range"].clip(upper=SCORE_OUT_OF_RANGE_READINGS_COUNTED)
+    score = (
+        SCORE_DEAD * health["status"].eq("dead")
+        + SCORE_STALE * health["stale"]
+        + SCORE_STUCK * health["stuck"]
+        + (SCORE_OUT_OF_RANGE + SCORE_PER_OUT_OF_RANGE_READING * out_of_range) * health["out_of_range"].gt(0)
+        + SCORE_PER_MISSING_UPTIME_POINT * uptime_missing
+    )
+    ranked = health.assign(attention_score=score.astype("float64"))
+    return ranked.sort_values(
+        ["attention_score", "longest_gap", "entity_id"], ascending=[False, False, True], kind="stable"
+    ).reset_index(drop=True)
+
+
+def healthy_share_by_area(health: pd.DataFrame, entities: pd.DataFrame, area_col: str = "borough_code") -> pd.DataFrame:
+    """Per area: sensors, ok, attention, dead and healthy_share (ok / sensors, 0..1).
+
+    Sensors without an area are left out. One row per area that has sensors, sorted by area.
+    """
+    areas = entities[["entity_id", area_col]].dropna(subset=[area_col])
+    joined = health[["entity_id", "status"]].merge(areas, on="entity_id", how="inner")
+    counts = pd.crosstab(joined[area_col], joined["status"]).reindex(columns=list(STATUSES), fill_value=0)
+    counts.columns.name = None
+    counts.insert(0, "sensors", counts.sum(axis=1))
+    counts["healthy_share"] = counts["ok"] / counts["sensors"]
+    return counts.reset_index().sort_values(area_col, kind="stable").reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class ReplayClock:
+    """Simulated time for replaying recorded readings as if they arrived live.
+
+    `speed` is simulated seconds per real second (0 pauses). The caller passes the real time
+    (`time.monotonic()` values) so the clock stays pure. With `end`, the simulated time wraps
+    round to `loop_start` (default: `start`) on reaching `end`.
+    """
+
+    start: pd.Timestamp
+    speed: float
+    started_at: float
+    end: pd.Timestamp | None = None
+    loop_start: pd.Timestamp | None = None
+
+    def __post_init__(self) -> None:
+        if not np.isfinite(self.speed) or self.speed < 0:
+            raise ValueError(f"speed must be a finite number of at least 0, not {self.speed!r}")
+        if self.end is not None and not self._loop_start() <= pd.Timestamp(self.start) < pd.Timestamp(self.end):
+            raise ValueError(f"start {self.start} must lie in [{self._loop_start()}, {self.end})")
+
+    def _loop_start(self) -> pd.Timestamp:
+        return pd.Timestamp(self.start if self.loop_start is None else self.loop_start)
+
+    def now(self, at: float) -> pd.Timestamp:
+        """The simulated time when the real (monotonic) clock reads `at`."""
+        if at < self.started_at:
+            raise ValueError(f"at ({at}) is before the clock started ({self.started_at})")
+        elapsed = pd.Timedelta(microseconds=round((at - self.started_at) * self.speed * 1_000_000))
+        simulated = pd.Timestamp(self.start) + elapsed
+        if self.end is None or simulated < pd.Timestamp(self.end):
+            return simulated
+        loop_start = self._loop_start()
+        return loop_start + (simulated - loop_start) % (pd.Timestamp(self.end) - loop_start)
+
+    def with_speed(self, speed: float, at: float) -> "ReplayClock":
+        """A clock that carries on from this one's time at `at`, at a new speed, looping the same way."""
+        return ReplayClock(self.now(at), speed, at, self.end, self._loop_start() if self.end is not None else None)
+
+
+# ---------------------------------------------------------------------------------------
+
+
+def _naive_utc(moment: pd.Timestamp) -> pd.Timestamp:
+    moment = pd.Timestamp(moment)
+    return moment.tz_convert("UTC").tz_localize(None) if moment.tzinfo is not None else moment
+
+
+def _slots(window: pd.DataFrame, ids: pd.Index, period_start: pd.Timestamp, interval: pd.Timedelta, slot_count: int) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """uptime_pct, gap_count and longest_gap per sensor, from which slots have a reading."""
+    slot = ((window["ts"] - period_start) // interval).astype("int64")
+    filled = (
+        pd.DataFrame({"entity_id": window["entity_id"].to_numpy(), "slot": slot.to_numpy()})
+        .loc[lambda frame: frame["slot"].lt(slot_count)]
+        .drop_duplicates()
+        .sort_values(["entity_id", "slot"])
+    )
+    per_sensor = filled.groupby("entity_id")["slot"]
+    filled_count = per_sensor.size().reindex(ids, fill_value=0)
+    uptime = filled_count / slot_count * 100.0 if slot_count else pd.Series(np.nan, index=ids)
+    # Empty slots before each filled one (since the previous filled slot, or the period start).
+    previous = per_sensor.shift(1).fillna(-1).astype("int64")
+    before = filled["slot"] - previous - 1
+    after = (slot_count - 1 - per_sensor.max()).reindex(ids)
+    after = after.fillna(slot_count).astype("int64")  # a sensor with no filled slot: one gap of all
+    runs = pd.concat([
+        pd.DataFrame({"entity_id": filled["entity_id"], "run": before}),
+        pd.DataFrame({"entity_id": ids, "run": after.to_numpy()}),
+    ])
+    runs = runs[runs["run"].gt(0)]
+    gap_count = runs.groupby("entity_id").size().reindex(ids, fill_value=0)
+    longest = runs.groupby("entity_id")["run"].max().reindex(ids, fill_value=0) * interval
+    return uptime.astype("float64"), gap_count, longest
+
+
+def _stuck(window: pd.DataFrame, ids: pd.Index, stuck_after: int, zero_is_normal: Collection[str]) -> pd.Series:
+    """Per sensor, "" or e.g. "noise_db stuck at 45 for 7 h (29 readings)" per stuck metric."""
+    ordered = window.sort_values(["entity_id", "metric", "ts"], kind="stable")
+    same_series = ordered["entity_id"].eq(ordered["entity_id"].shift()) & ordered["metric"].eq(ordered["metric"].shift())
+    run = (~same_series | ordered["value"].ne(ordered["value"].shift())).cumsum()
+    runs = ordered.groupby(run).agg(
+        entity_id=("entity_id", "first"),
+        metric=("metric", "first"),
+        value=("value", "first"),
+        length=("value", "size"),
+        first=("ts", "min"),
+        last=("ts", "max"),
+    )
+    normal_zero = runs["value"].eq(0) & runs["metric"].isin(list(zero_is_normal))
+    faults = runs[runs["length"].gt(stuck_after) & ~normal_zero]
+    longest = faults.sort_values("length", ascending=False, kind="stable").drop_duplicates(["entity_id", "metric"])
+    longest = longest.sort_values(["entity_id", "metric"])
+    text = pd.Series(
+        [
+            f"{metric} stuck at {value:g} for {_duration(last - first)} ({length} readings)"
+            for metric, value, length, first, last in longest[["metric", "value", "length", "first", "last"]].itertuples(index=False)
+        ],
+        index=longest["entity_id"].to_numpy(),
+        dtype=object,
+    )
+    return text.groupby(level=0).agg("; ".join).reindex(ids, fill_value="").astype(object)
+
+
+def _out_of_range(window: pd.DataFrame, ids: pd.Index, valid_ranges: Mapping[str, tuple[float, float]]) -> tuple[pd.Series, pd.Series]:
+    """Per sensor, e.g. "3 readings out of range (humidity 2, noise_db 1)", and the count."""
+    low = window["metric"].map(lambda metric: valid_ranges.get(metric, (-np.inf, np.inf))[0]).astype("float64")
+    high = window["metric"].map(lambda metric: valid_ranges.get(metric, (-np.inf, np.inf))[1]).astype("float64")
+    outside = window[window["value"].lt(low) | window["value"].gt(high)]
+    per_metric = outside.groupby(["entity_id", "metric"]).size().rename("n").reset_index()
+    count = per_metric.groupby("entity_id")["n"].sum().reindex(ids, fill_value=0)
+    text = {
+        entity_id: f"{rows['n'].sum()} reading{'s' if rows['n'].sum() != 1 else ''} out of range ("
+        + ", ".join(f"{metric} {n}" for metric, n in zip(rows["metric"], rows["n"])) + ")"
+        for entity_id, rows in per_metric.groupby("entity_id")
+    }
+    return pd.Series([text.get(entity_id, "") for entity_id in ids], index=ids, dtype=object), count
+
+
+def _problems(
+    never_heard: bool, no_readings: bool, stale: bool, silent_for: pd.Timedelta, stuck: str, out_of_range: str,
+    low_uptime: bool, uptime_pct: float, gap_count: int, longest_gap: pd.Timedelta,
+) -> str:
+    texts = []
+    if never_heard:
+        texts.append("never heard from")
+    elif no_readings:
+        texts.append("no readings in the period")
+    if stale and not never_heard:
+        texts.append(f"silent for {_duration(silent_for)}")
+    texts += [stuck, out_of_range]
+    if low_uptime and not no_readings:
+        texts.append(f"uptime {uptime_pct:.0f}% ({_gaps_text(gap_count)}, longest {_duration(longest_gap)})")
+    return "; ".join(text for text in texts if text)
+
+
+def _gaps_text(count: int) -> str:
+    return f"{count} gap{'s' if count != 1 else ''}"
+
+
+def _duration(span: pd.Timedelta) -> str:
+    """A length of time in at most two units: "2 days 3 h", "3 h 15 min", "45 min"."""
+    minutes = int(round(span.total_seconds() / 60))
+    days, minutes = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(minutes, 60)
+    if days:
+        return f"{days} day{'s' if days != 1 else ''}" + (f" {hours} h" if hours else "")
+    if hours:
+        return f"{hours} h" + (f" {minutes} min" if minutes else "")
+    return f"{minutes} min"
