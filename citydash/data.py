@@ -124,7 +124,13 @@ class Database:
         self._con = _connect(memory_limit=memory_limit, threads=threads)
         self.problems: list[DatasetProblem] = []
         self.available: set[str] = set()
+        self.unpublished: set[str] = set()
         self._register()
+
+    def _is_published(self, dataset: Dataset) -> bool:
+        """Any trace of a publish: a dataset with none is simply not ingested yet, not broken."""
+        return self.catalog.manifest_path(dataset.id).exists() or any(
+            self.catalog.extract_path(dataset.id, suffix).exists() for suffix in TABLES.values())
 
     def _check_dataset(self, dataset: Dataset) -> DatasetProblem | None:
         for table, suffix in TABLES.items():
@@ -147,6 +153,9 @@ class Database:
         # (citydash.catalog.IDENTIFIER) and paths from the pack folder, quoted as literals.
         self._con.execute("create schema if not exists datasets")
         for dataset in self.catalog.datasets.values():
+            if not self._is_published(dataset):
+                self.unpublished.add(dataset.id)
+                continue
             problem = self._check_dataset(dataset)
             if problem:
                 self.problems.append(problem)

@@ -142,3 +142,24 @@ def test_a_corrupt_extract_is_reported_and_the_rest_keeps_working(copy_of_demo):
         assert database.run("data_coverage")["datasets"].iloc[0] == 4
     finally:
         database.close()
+
+
+def test_a_catalogued_dataset_never_ingested_is_not_a_problem(tiny_pack):
+    publish(Extract(SITES, READINGS), "air", tiny_pack)
+    database = Database(tiny_pack)
+    try:
+        assert database.problems == []
+        assert database.unpublished == {"counts"}
+        assert database.available == {"air"}
+    finally:
+        database.close()
+
+
+def test_a_partly_published_dataset_is_a_problem(tiny_pack):
+    publish(Extract(SITES, READINGS), "air", tiny_pack)
+    tiny_pack.extract_path("air", "entity_daily").unlink()
+    database = Database(tiny_pack)
+    try:
+        assert [(p.dataset, p.message) for p in database.problems] == [("air", "is missing")]
+    finally:
+        database.close()
