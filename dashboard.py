@@ -32,6 +32,7 @@ if ui.sidebar_filters(catalog, database, areas) is None:
     st.warning("There is no data to show yet. Build the demo data with `make run` (or "
                "`python -m citydash demo`), or ingest a dataset, then reload this page.", icon=":material/database:")
     st.stop()
+ui.account_controls()
 for notice in ui.filters().notices:
     st.info(notice, icon=":material/link:")
 

@@ -15,10 +15,14 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from streamlit.errors import StreamlitSecretNotFoundError
+
+from citydash.access import login_configured, policy_from_secrets, role_for
 from citydash.catalog import Catalog, Dataset, Metric, load_catalog
 from citydash.data import Database, QueryError
 from citydash.ingest.publish import recover_interrupted
 from citydash.state import Filters, filters_from_params, filters_to_params
+from citydash.text import escape_markdown
 
 REPO_DIR = Path(__file__).resolve().parent.parent
 STYLE_PATH = Path(__file__).resolve().parent / "assets" / "style.css"
@@ -66,9 +70,32 @@ def database() -> Database:
     return _database(config.pack_dir, config.extracts_dir, config.query_timeout_s)
 
 
+def _secrets() -> dict:
+    try:
+        return st.secrets.to_dict()
+    except (FileNotFoundError, StreamlitSecretNotFoundError):
+        return {}
+
+
 def access_level() -> str:
-    """The session's access level; public unless an officer has logged in."""
-    return st.session_state.get("access_level", "public")
+    """The session's access level: officer only for a logged-in identity the policy names."""
+    return role_for(st.user.to_dict(), policy_from_secrets(_secrets()))
+
+
+def account_controls() -> None:
+    """Sign-in for officers, or a plain statement that this server is public-only."""
+    with st.sidebar:
+        if not login_configured(_secrets()):
+            st.caption("Public data only. Officer sign-in is not configured on this server.")
+            return
+        if st.user.is_logged_in:
+            level = access_level()
+            st.caption(f"Signed in as {escape_markdown(str(st.user.get('email', '')))} "
+                       f"({'officer: officer-only datasets shown' if level == 'officer' else 'public data only'}).")
+            st.button("Sign out", on_click=st.logout, key="account_logout")
+        else:
+            st.caption("Showing public data. Council officers can sign in to see officer-only datasets.")
+            st.button("Officer sign-in", on_click=st.login, key="account_login")
 
 
 def _data_version(db: Database) -> tuple:
@@ -226,6 +253,7 @@ def show_problems(db: Database) -> None:
 
 def escape(text: object) -> str:
     return html.escape(str(text))
+
 
 
 def query_failed(error: QueryError) -> None:
