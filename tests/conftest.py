@@ -296,3 +296,26 @@ def save_artifact(name: str, content: bytes) -> Path:
     path = ARTIFACTS / name
     path.write_bytes(content)
     return path
+
+
+# ---------------------------------------------------------------------------------
+# Connector results
+
+
+def assert_extract_contract(extract, metrics: set[str]) -> None:
+    """What every connector's Extract must be: contract columns and types, no NaN values, entities
+    unique and still without a borough (publish assigns it), observations only of known entities
+    and of the given metric ids."""
+    from citydash.contract import ENTITY_COLUMNS, OBSERVATION_COLUMNS, REJECT_COLUMNS
+    assert list(extract.entities.columns) == list(ENTITY_COLUMNS)
+    assert list(extract.observations.columns) == list(OBSERVATION_COLUMNS)
+    assert list(extract.rejects.columns) == list(REJECT_COLUMNS)
+    assert str(extract.observations["ts"].dtype) == "datetime64[us]"
+    assert extract.observations["value"].dtype == "float64"
+    assert not extract.observations["value"].isna().any()
+    assert extract.entities["lat"].dtype == "float64"
+    assert extract.entities["lon"].dtype == "float64"
+    assert extract.entities["borough_code"].isna().all()
+    assert extract.entities["entity_id"].is_unique
+    assert set(extract.observations["entity_id"]) <= set(extract.entities["entity_id"])
+    assert set(extract.observations["metric"]) <= metrics

@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from citydash.contract import ENTITY_COLUMNS, OBSERVATION_COLUMNS, REJECT_COLUMNS
 from citydash.ingest.dft_traffic import DFT_METRICS, read_dft_traffic
 from citydash.ingest.errors import IngestError
+from conftest import assert_extract_contract
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "transport"
 COUNTS = FIXTURES / "traffic_counts.csv"
@@ -24,18 +24,7 @@ CATALOGUE_METRICS = {"pedal_cycles", "motorcycles", "cars", "buses", "lgvs", "hg
 
 
 def _check_contract(extract) -> None:
-    assert list(extract.entities.columns) == list(ENTITY_COLUMNS)
-    assert list(extract.observations.columns) == list(OBSERVATION_COLUMNS)
-    assert list(extract.rejects.columns) == list(REJECT_COLUMNS)
-    assert str(extract.observations["ts"].dtype) == "datetime64[us]"
-    assert extract.observations["value"].dtype == "float64"
-    assert not extract.observations["value"].isna().any()
-    assert extract.entities["lat"].dtype == "float64"
-    assert extract.entities["lon"].dtype == "float64"
-    assert extract.entities["borough_code"].map(lambda code: code is None).all()
-    assert extract.entities["entity_id"].is_unique
-    assert set(extract.observations["entity_id"]) <= set(extract.entities["entity_id"])
-    assert set(extract.observations["metric"]) <= CATALOGUE_METRICS
+    assert_extract_contract(extract, CATALOGUE_METRICS)
 
 
 def _counts_for(extract, entity_id: str) -> dict[tuple[pd.Timestamp, str], float]:

@@ -9,9 +9,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from citydash.contract import ENTITY_COLUMNS, OBSERVATION_COLUMNS, REJECT_COLUMNS
 from citydash.ingest.errors import IngestError
-from citydash.ingest.laqn import read_laqn
+from citydash.ingest.laqn import SPECIES_TO_METRIC, read_laqn
+from conftest import assert_extract_contract
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "laqn"
 LONDON = Path(__file__).resolve().parents[2] / "shared" / "data" / "london"
@@ -27,15 +27,7 @@ def _reasons(extract) -> dict[str, str]:
 
 
 def _check_contract(extract) -> None:
-    assert list(extract.entities.columns) == list(ENTITY_COLUMNS)
-    assert list(extract.observations.columns) == list(OBSERVATION_COLUMNS)
-    assert list(extract.rejects.columns) == list(REJECT_COLUMNS)
-    assert str(extract.observations["ts"].dtype) == "datetime64[us]"
-    assert extract.observations["value"].dtype == "float64"
-    assert not extract.observations["value"].isna().any()
-    assert extract.entities["lat"].dtype == "float64"
-    assert extract.entities["lon"].dtype == "float64"
-    assert extract.entities["borough_code"].isna().all()
+    assert_extract_contract(extract, set(SPECIES_TO_METRIC.values()))
 
 
 def test_nested_shape_gives_sites_and_readings_with_values_only():

@@ -8,7 +8,6 @@ import subprocess
 import sys
 import textwrap
 import time
-from datetime import datetime
 
 import pandas as pd
 import pytest

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from citydash.data import QUERIES_DIR, QueryError, load_query
-from conftest import BROMLEY, CAMDEN, PARIS, WESTMINSTER, entities, observations
+from conftest import BROMLEY, CAMDEN, WESTMINSTER, entities, observations
 
 QUERY_NAMES = sorted(path.stem for path in QUERIES_DIR.glob("*.sql"))
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from citydash.contract import ENTITY_COLUMNS, OBSERVATION_COLUMNS, REJECT_COLUMNS
 from citydash.ingest.errors import IngestError
 from citydash.ingest.tfl_bikepoint import read_tfl_bikepoint
+from conftest import assert_extract_contract
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "transport"
 BIKEPOINT = FIXTURES / "bikepoint.json"
@@ -21,17 +21,7 @@ REAL_SAMPLE = LONDON / "transport" / "tfl_bikepoint_2020-03-08.json"
 
 
 def _check_contract(extract) -> None:
-    assert list(extract.entities.columns) == list(ENTITY_COLUMNS)
-    assert list(extract.observations.columns) == list(OBSERVATION_COLUMNS)
-    assert list(extract.rejects.columns) == list(REJECT_COLUMNS)
-    assert str(extract.observations["ts"].dtype) == "datetime64[us]"
-    assert extract.observations["value"].dtype == "float64"
-    assert not extract.observations["value"].isna().any()
-    assert extract.entities["lat"].dtype == "float64"
-    assert extract.entities["lon"].dtype == "float64"
-    assert extract.entities["borough_code"].map(lambda code: code is None).all()
-    assert extract.entities["entity_id"].is_unique
-    assert set(extract.observations["metric"]) <= {"dock_capacity", "bikes_available", "empty_docks"}
+    assert_extract_contract(extract, {"dock_capacity", "bikes_available", "empty_docks"})
 
 
 def _readings(extract) -> dict[tuple[str, str], float]:

@@ -9,13 +9,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from citydash.contract import ENTITY_COLUMNS, OBSERVATION_COLUMNS, REJECT_COLUMNS
 from citydash.ingest.errors import IngestError
 from citydash.ingest.tfl_stations import (
     STATION_METRICS,
     read_tfl_station_counts,
     station_join_summary,
 )
+from conftest import assert_extract_contract
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "transport"
 COUNTS = FIXTURES / "station_counts.csv"
@@ -26,18 +26,9 @@ REAL_STATIONS = LONDON / "transport" / "london_combinedstations_630.csv"
 
 
 def _check_contract(extract) -> None:
-    assert list(extract.entities.columns) == list(ENTITY_COLUMNS)
-    assert list(extract.observations.columns) == list(OBSERVATION_COLUMNS)
-    assert list(extract.rejects.columns) == list(REJECT_COLUMNS)
-    assert str(extract.observations["ts"].dtype) == "datetime64[us]"
-    assert extract.observations["value"].dtype == "float64"
-    assert not extract.observations["value"].isna().any()
-    assert extract.entities["lat"].dtype == "float64"
-    assert extract.entities["lon"].dtype == "float64"
-    assert extract.entities["borough_code"].map(lambda code: code is None).all()
-    assert extract.entities["entity_id"].is_unique
+    assert_extract_contract(extract, set(STATION_METRICS))
+    # Only stations that have counts become entities.
     assert set(extract.observations["entity_id"]) == set(extract.entities["entity_id"])
-    assert set(extract.observations["metric"]) <= set(STATION_METRICS)
 
 
 def _reasons(extract, source: str) -> dict[str, str]:

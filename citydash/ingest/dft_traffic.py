@@ -8,8 +8,6 @@ Locations GeoJSON (CRS84): Point features with properties cp, la_name, road, rca
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from pathlib import Path
 
@@ -18,8 +16,8 @@ import pandas as pd
 
 from citydash.contract import ENTITY_COLUMNS, OBSERVATION_COLUMNS, REJECT_COLUMNS, Extract
 from citydash.ingest.errors import IngestError
+from citydash.ingest.records import RAW_TEXT_LIMIT, first_reason, line_rejects, read_csv_records, read_text
 
-RAW_TEXT_LIMIT = 500
 
 # Counts column -> observation metric id (ids shared with the road_traffic catalogue entry).
 DFT_METRICS: dict[str, str] = {
@@ -97,7 +95,7 @@ def read_dft_traffic(counts_path: Path, locations_path: Path, *, local_timezone:
     ).reset_index(drop=True)
 
     rejects = pd.concat(
-        [location_rejects, _rejects(counts[counts["reason"].notna()], counts_path.name)], ignore_index=True
+        [location_rejects, line_rejects(counts[counts["reason"].notna()], counts_path.name)], ignore_index=True
     )
     return Extract(
         entities=entities[list(ENTITY_COLUMNS)],
@@ -106,72 +104,23 @@ def read_dft_traffic(counts_path: Path, locations_path: Path, *, local_timezone:
     )
 
 
-def _read_text(path: Path, what: str) -> str:
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise IngestError(f"{what} {path}: file not found") from None
-    except OSError as error:
-        raise IngestError(f"{what} {path}: cannot be read ({error.strerror})") from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise IngestError(f"{what} {path}: not UTF-8 text (byte {error.start})") from None
-    if not text.strip():
-        raise IngestError(f"{what} {path}: file is empty")
-    return text
-
-
 def _read_counts(path: Path) -> pd.DataFrame:
-    """One row per non-blank data line: line, raw, each column of COUNT_COLUMNS as stripped text, reason.
-
-    The csv module keeps exact line numbers and lets a row with the wrong number of fields be
-    rejected on its own rather than failing the whole file; the file is small (13k rows).
-    """
-    text = _read_text(path, "Traffic counts file")
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        numbered = [(reader.line_num, row) for row in reader]
-    except csv.Error as error:
-        raise IngestError(f"Traffic counts file {path}: not a readable CSV (line {reader.line_num}: {error})") from None
-    numbered = [(line, row) for line, row in numbered if any(field.strip() for field in row)]
-    header = [name.strip() for name in numbered[0][1]]
-    missing = [column for column in COUNT_COLUMNS if column not in header]
-    if missing:
-        raise IngestError(f"Traffic counts file {path}: missing column(s): {', '.join(missing)}")
-    body = numbered[1:]
-    width = len(header)
-    padded = [row[:width] + [""] * (width - len(row)) for _, row in body]
-    table = pd.DataFrame(padded, columns=header, dtype="str") if body else pd.DataFrame(columns=header, dtype="str")
-    table = table[list(COUNT_COLUMNS)].apply(lambda column: column.str.strip())
-    field_counts = pd.Series([len(row) for _, row in body], index=table.index, dtype="int64")
-    table["line"] = [line for line, _ in body]
-    lines = text.splitlines()
-    table["raw"] = [lines[line - 1] if line <= len(lines) else ",".join(row) for line, row in body]
-    table["reason"] = pd.Series(None, index=table.index, dtype="object").mask(
-        field_counts != width, "row has a different number of fields from the header (" + str(width) + "): found "
-        + field_counts.astype("str")
-    )
-    return table
-
-
-def _first_reason(reason: pd.Series, problem: pd.Series, message: pd.Series | str) -> pd.Series:
-    """Fill in `message` where a record has `problem` and no earlier reason."""
-    return reason.mask(reason.isna() & problem.fillna(False).astype(bool), message)
+    """One row per non-blank data line: line, raw, each column of COUNT_COLUMNS as stripped text, reason."""
+    return read_csv_records(path, "Traffic counts file", list(COUNT_COLUMNS))
 
 
 def _validate_counts(table: pd.DataFrame, local_timezone: str) -> pd.DataFrame:
     """Adds cp (canonical text), ts (UTC), <column>_number for each vehicle column, and reasons."""
     reason = table["reason"]
     cp = table["cp"].str.replace(r"\.0+$", "", regex=True)
-    reason = _first_reason(reason, ~cp.str.fullmatch(r"\d+"), "count point is not a number: '" + table["cp"] + "'")
+    reason = first_reason(reason, ~cp.str.fullmatch(r"\d+"), "count point is not a number: '" + table["cp"] + "'")
 
     parts = {}
     for column, low, high in (("year", 1900, 2199), ("min_month", 1, 12), ("min_dayofmonth", 1, 31), ("hour", 0, 23)):
         number = pd.to_numeric(table[column], errors="coerce")
         whole = number.notna() & (number == number.round()) & number.between(low, high)
         problem = f"{column} is not a whole number from {low} to {high}: '"
-        reason = _first_reason(reason, ~whole, problem + table[column] + "'")
+        reason = first_reason(reason, ~whole, problem + table[column] + "'")
         parts[column] = number.where(whole)
     local = pd.to_datetime(
         pd.DataFrame(
@@ -180,13 +129,13 @@ def _validate_counts(table: pd.DataFrame, local_timezone: str) -> pd.DataFrame:
         errors="coerce",
     )
     no_such_day = local.isna() & reason.isna()
-    reason = _first_reason(
+    reason = first_reason(
         reason,
         no_such_day,
         "no such date: day " + table["min_dayofmonth"] + " of month " + table["min_month"] + " in " + table["year"],
     )
     utc = local.dt.tz_localize(local_timezone, ambiguous="NaT", nonexistent="NaT").dt.tz_convert("UTC").dt.tz_localize(None)
-    reason = _first_reason(
+    reason = first_reason(
         reason,
         utc.isna() & local.notna(),
         f"hour is skipped or repeated when the clocks change in {local_timezone}: "
@@ -198,18 +147,18 @@ def _validate_counts(table: pd.DataFrame, local_timezone: str) -> pd.DataFrame:
         text = table[column]
         number = pd.to_numeric(text.where(text != ""), errors="coerce")
         not_a_number = (text != "") & ~np.isfinite(number.fillna(np.inf))
-        reason = _first_reason(reason, not_a_number, f"{column} is not a number: '" + text + "'")
-        reason = _first_reason(reason, number < 0, f"{column} is negative: " + text)
+        reason = first_reason(reason, not_a_number, f"{column} is not a number: '" + text + "'")
+        reason = first_reason(reason, number < 0, f"{column} is negative: " + text)
         numbers[f"{column}_number"] = number.astype("float64")
     no_counts = pd.DataFrame(numbers).isna().all(axis=1)
-    reason = _first_reason(reason, no_counts, "no vehicle counts (" + ", ".join(DFT_METRICS) + " are all empty)")
+    reason = first_reason(reason, no_counts, "no vehicle counts (" + ", ".join(DFT_METRICS) + " are all empty)")
 
     return table.assign(cp=cp, ts=utc.astype("datetime64[us]"), reason=reason, **numbers)
 
 
 def _place_counts(counts: pd.DataFrame, locations: pd.DataFrame) -> pd.DataFrame:
     located = counts["cp"].isin(locations["cp"])
-    reason = _first_reason(
+    reason = first_reason(
         counts["reason"], ~located, "count point not in the locations file: " + counts["cp"]
     )
     return counts.assign(reason=reason)
@@ -233,12 +182,12 @@ def _reject_duplicate_days(counts: pd.DataFrame) -> pd.DataFrame:
         + counts["min_dayofmonth"].str.zfill(2)
         + ")"
     )
-    return counts.assign(reason=_first_reason(counts["reason"], duplicate, message))
+    return counts.assign(reason=first_reason(counts["reason"], duplicate, message))
 
 
 def _read_locations(path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Usable count points (cp, name, kind, lat, lon) and rejected features."""
-    text = _read_text(path, "Count point locations file")
+    text = read_text(path, "Count point locations file")
     try:
         document = json.loads(text)
     except json.JSONDecodeError as error:
@@ -313,14 +262,3 @@ def _raw(record: object) -> str:
         text = repr(record)
     return text[:RAW_TEXT_LIMIT]
 
-
-def _rejects(bad: pd.DataFrame, source: str) -> pd.DataFrame:
-    frame = pd.DataFrame(
-        {
-            "source": source,
-            "record": bad["line"].astype("str"),
-            "reason": bad["reason"].astype("str"),
-            "raw": bad["raw"].astype("str").str.slice(0, RAW_TEXT_LIMIT),
-        }
-    )
-    return frame.astype("object").reset_index(drop=True)

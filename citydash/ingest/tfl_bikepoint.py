@@ -16,8 +16,7 @@ import pandas as pd
 
 from citydash.contract import ENTITY_COLUMNS, OBSERVATION_COLUMNS, REJECT_COLUMNS, Extract, rejects_frame
 from citydash.ingest.errors import IngestError
-
-RAW_TEXT_LIMIT = 500
+from citydash.ingest.records import RAW_TEXT_LIMIT
 
 # Observation metric id -> additionalProperties key.
 BIKEPOINT_METRICS: dict[str, str] = {

@@ -21,8 +21,6 @@ stations row, not of the count, is what identifies one place.
 
 from __future__ import annotations
 
-import csv
-import io
 from pathlib import Path
 
 import numpy as np
@@ -31,8 +29,8 @@ import pandas as pd
 from citydash.contract import ENTITY_COLUMNS, OBSERVATION_COLUMNS, REJECT_COLUMNS, Extract
 from citydash.ingest.britishgrid import parse_wkt_points, to_wgs84
 from citydash.ingest.errors import IngestError
+from citydash.ingest.records import first_reason, line_rejects, read_csv_records, read_text
 
-RAW_TEXT_LIMIT = 500
 
 # Every metric the counts file uses. "typical day" counts are for an average single day of
 # that kind in the year; "annual" counts are totals for the whole year. Never add the two.
@@ -120,7 +118,7 @@ def read_tfl_station_counts(counts_path: Path, stations_path: Path) -> Extract:
         }
     ).reset_index(drop=True)
 
-    count_rejects = _rejects(counts[counts["reason"].notna()], counts_path.name)
+    count_rejects = line_rejects(counts[counts["reason"].notna()], counts_path.name)
     rejects = pd.concat([station_rejects, count_rejects], ignore_index=True)
     return Extract(
         entities=entities[list(ENTITY_COLUMNS)],
@@ -145,22 +143,6 @@ def station_join_summary(counts_path: Path, stations_path: Path) -> pd.DataFrame
     return by_line.join(by_id).reset_index()
 
 
-def _read_text(path: Path, what: str) -> str:
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise IngestError(f"{what} {path}: file not found") from None
-    except OSError as error:
-        raise IngestError(f"{what} {path}: cannot be read ({error.strerror})") from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise IngestError(f"{what} {path}: not UTF-8 text (byte {error.start})") from None
-    if not text.strip():
-        raise IngestError(f"{what} {path}: file is empty")
-    return text
-
-
 def _lines(text: str) -> pd.Series:
     """The file's lines, indexed by line number (1-based), without line terminators."""
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
@@ -182,7 +164,7 @@ def _read_count_lines(path: Path) -> pd.DataFrame:
     commas is exact, and much faster than a CSV parser that would need a Python loop to
     report malformed lines with their numbers.
     """
-    lines = _lines(_read_text(path, "Station counts file"))
+    lines = _lines(read_text(path, "Station counts file"))
     lines = lines[lines.str.strip() != ""]
     if lines.empty:
         raise IngestError(f"Station counts file {path}: file has no rows")
@@ -201,19 +183,14 @@ def _read_count_lines(path: Path) -> pd.DataFrame:
         frame[name] = _unquote(parts[position]).to_numpy()
     stray_quote = frame[list(COUNT_FIELDS)].apply(lambda field: field.str.contains('"', regex=False)).any(axis=1)
     reason = pd.Series(None, index=frame.index, dtype="object")
-    reason = _first_reason(
+    reason = first_reason(
         reason,
         pd.Series(field_count.to_numpy() != len(COUNT_FIELDS)),
         "expected 4 comma-separated fields (station_id, year, metric, value): found "
         + pd.Series(field_count.to_numpy()).astype("str"),
     )
-    frame["reason"] = _first_reason(reason, stray_quote, "a field has unbalanced quotes")
+    frame["reason"] = first_reason(reason, stray_quote, "a field has unbalanced quotes")
     return frame
-
-
-def _first_reason(reason: pd.Series, problem: pd.Series, message: pd.Series | str) -> pd.Series:
-    """Fill in `message` where a record has `problem` and no earlier reason."""
-    return reason.mask(reason.isna() & problem.fillna(False).astype(bool), message)
 
 
 def _validate_counts(frame: pd.DataFrame) -> pd.DataFrame:
@@ -221,16 +198,16 @@ def _validate_counts(frame: pd.DataFrame) -> pd.DataFrame:
     reason = frame["reason"]
     station_id, year, metric, value = (frame[name].fillna("") for name in COUNT_FIELDS)
 
-    reason = _first_reason(reason, station_id == "", "station id is empty")
+    reason = first_reason(reason, station_id == "", "station id is empty")
     is_year = year.str.fullmatch(r"[12]\d{3}")
-    reason = _first_reason(reason, ~is_year, "year is not a four-digit year: '" + year + "'")
+    reason = first_reason(reason, ~is_year, "year is not a four-digit year: '" + year + "'")
     metric_id = metric.map(METRIC_ID_BY_SOURCE_CODE)
     known = ", ".join(METRIC_ID_BY_SOURCE_CODE)
-    reason = _first_reason(reason, metric_id.isna(), "metric is not one of " + known + ": '" + metric + "'")
+    reason = first_reason(reason, metric_id.isna(), "metric is not one of " + known + ": '" + metric + "'")
     number = pd.to_numeric(value.where(value != ""), errors="coerce")
     not_a_number = (value != "") & ~np.isfinite(number.fillna(np.inf))
-    reason = _first_reason(reason, not_a_number, "value is not a number: '" + value + "'")
-    reason = _first_reason(reason, number < 0, "value is negative: " + value)
+    reason = first_reason(reason, not_a_number, "value is not a number: '" + value + "'")
+    reason = first_reason(reason, number < 0, "value is negative: " + value)
 
     return frame.assign(
         reason=reason,
@@ -260,21 +237,21 @@ def _join_stations(counts: pd.DataFrame, stations: pd.DataFrame) -> pd.DataFrame
     entity_id = join_key.map(lookup)
     unplaced = entity_id.isna()
     reason = counts["reason"]
-    reason = _first_reason(
+    reason = first_reason(
         reason,
         unplaced & (scheme == "old_tfl_number"),
         "old TfL station number, which the stations file has no column for: '" + station_id + "'",
     )
-    reason = _first_reason(
+    reason = first_reason(
         reason, unplaced & (scheme == "nlc"), "NLC not in the stations file (nlc_id): '" + station_id + "'"
     )
-    reason = _first_reason(
+    reason = first_reason(
         reason,
         unplaced & (scheme == "crs"),
         "CRS code not in the stations file (id or nr_id; National Rail counts cover all of Great Britain, "
         "the stations file only the London area): '" + station_id + "'",
     )
-    reason = _first_reason(
+    reason = first_reason(
         reason, unplaced & (scheme == "other"), "station code not in the stations file (id): '" + station_id + "'"
     )
     return counts.assign(scheme=scheme, entity_id=entity_id, reason=reason)
@@ -319,50 +296,23 @@ def _reject_duplicate_counts(counts: pd.DataFrame) -> pd.DataFrame:
         + first_value.fillna("")
         + ")"
     )
-    return counts.assign(reason=_first_reason(counts["reason"], duplicate, message))
+    return counts.assign(reason=first_reason(counts["reason"], duplicate, message))
 
 
 def _read_stations(path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Usable stations (id, name, category, kind, nlc_id, nr_id, lat, lon) and rejected rows."""
-    text = _read_text(path, "Stations file")
-    lines = _lines(text)
-    # The csv module (the file is small) keeps exact line numbers and lets a row with the wrong
-    # number of fields, say an unquoted comma in a name, be rejected on its own.
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        numbered = [(reader.line_num, row) for row in reader]
-    except csv.Error as error:
-        raise IngestError(f"Stations file {path}: not a readable CSV (line {reader.line_num}: {error})") from None
-    numbered = [(line, row) for line, row in numbered if any(field.strip() for field in row)]
-    header = [name.strip() for name in numbered[0][1]]
-    missing = [column for column in STATION_COLUMNS if column not in header]
-    if missing:
-        raise IngestError(f"Stations file {path}: missing column(s): {', '.join(missing)}")
-    body = numbered[1:]
-    width = len(header)
-    padded = [row[:width] + [""] * (width - len(row)) for _, row in body]
-    table = pd.DataFrame(padded, columns=header, dtype="str") if body else pd.DataFrame(columns=header, dtype="str")
-    table = table[list(STATION_COLUMNS)].apply(lambda column: column.str.strip())
-    field_counts = pd.Series([len(row) for _, row in body], index=table.index, dtype="int64")
-    table["line"] = [line for line, _ in body]
-    table["raw"] = lines.reindex(table["line"]).fillna("").to_numpy()
+    table = read_csv_records(path, "Stations file", list(STATION_COLUMNS))
 
     points = parse_wkt_points(table["wkt_geom"])
     lat, lon = to_wgs84(points["x"].to_numpy(), points["y"].to_numpy())
     table["lat"], table["lon"] = lat, lon
 
-    reason = pd.Series(None, index=table.index, dtype="object")
-    reason = _first_reason(
-        reason,
-        field_counts != width,
-        f"row has a different number of fields from the header ({width}): found " + field_counts.astype("str"),
-    )
-    reason = _first_reason(reason, table["id"] == "", "station id is empty")
-    reason = _first_reason(reason, points["x"].isna(), "wkt_geom is not a WKT POINT: '" + table["wkt_geom"] + "'")
-    reason = _first_reason(
+    reason = first_reason(table["reason"], table["id"] == "", "station id is empty")
+    reason = first_reason(reason, points["x"].isna(), "wkt_geom is not a WKT POINT: '" + table["wkt_geom"] + "'")
+    reason = first_reason(
         reason, table["lat"].isna(), "wkt_geom is not a British National Grid point: '" + table["wkt_geom"] + "'"
     )
-    reason = _first_reason(
+    reason = first_reason(
         reason,
         (table["nlc_id"] != "") & ~table["nlc_id"].str.fullmatch(r"\d+"),
         "nlc_id is not a number: '" + table["nlc_id"] + "'",
@@ -371,7 +321,7 @@ def _read_stations(path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     for column, values in (("id", table["id"]), ("nlc_id", nlc), ("nr_id", table["nr_id"].where(table["nr_id"] != ""))):
         first_line = table["line"].groupby(values).transform("first")
         repeated = values.notna() & (first_line != table["line"])
-        reason = _first_reason(
+        reason = first_reason(
             reason,
             repeated,
             column
@@ -384,16 +334,5 @@ def _read_stations(path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     table["kind"] = table["category"].map(KIND_BY_CATEGORY).fillna(table["category"]).replace("", "Station")
     good = table[reason.isna()]
     bad = table[reason.notna()].assign(reason=reason[reason.notna()])
-    return good.reset_index(drop=True), _rejects(bad, path.name)
+    return good.reset_index(drop=True), line_rejects(bad, path.name)
 
-
-def _rejects(bad: pd.DataFrame, source: str) -> pd.DataFrame:
-    frame = pd.DataFrame(
-        {
-            "source": source,
-            "record": bad["line"].astype("str"),
-            "reason": bad["reason"].astype("str"),
-            "raw": bad["raw"].astype("str").str.slice(0, RAW_TEXT_LIMIT),
-        }
-    )
-    return frame.astype("object").reset_index(drop=True)
