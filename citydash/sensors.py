@@ -14,10 +14,16 @@ contract (entity_id, ts naive UTC, metric, value) and `sensors` the entity contr
 - stuck: one metric repeating the same value over more than `stuck_after` consecutive
   readings (default: the number of intervals in 6 hours); zero runs of metrics listed in
   `zero_is_normal` (footfall at night) are not faults;
-- out_of_range: readings outside the metric's inclusive valid range;
+- out_of_range: readings outside the metric's inclusive range (the catalogue's expected_range
+  where it has one, else its valid_range: see `expected_ranges_of`);
 - status: "dead" when there is no reading in the window or the sensor has been silent for
   more than `dead_after` (24 h); otherwise "attention" when stale, stuck, out of range or
   uptime below `min_uptime_pct`; otherwise "ok".
+
+The problem texts are built by public functions (`problems_text`, `stuck_text`, ...) so that
+health computed elsewhere (queries/sensor_health.sql) is described in the same words. A value
+of a metric with a disclosure threshold (a count of people) is never written out when it is
+below the threshold: "footfall stuck at <10".
 """
 
 from __future__ import annotations
@@ -58,6 +64,22 @@ def valid_ranges_of(metrics: Iterable[Mapping | object]) -> dict[str, tuple[floa
     return ranges
 
 
+def expected_ranges_of(metrics: Iterable[Mapping | object]) -> dict[str, tuple[float, float]]:
+    """metric id -> (low, high) for health checks: the expected_range, else the valid_range.
+
+    Publishing already rejects readings outside the valid range, so for a published dataset
+    only the (narrower) expected range can flag anything.
+    """
+    metrics = list(metrics)
+    ranges = valid_ranges_of(metrics)
+    for metric in metrics:
+        get = metric.get if isinstance(metric, Mapping) else lambda key, m=metric: getattr(m, key, None)
+        if get("expected_range") is not None:
+            low, high = get("expected_range")
+            ranges[get("id")] = (float(low), float(high))
+    return ranges
+
+
 def sensor_health(
     readings: pd.DataFrame,
     sensors: pd.DataFrame,
@@ -72,12 +94,14 @@ def sensor_health(
     dead_after: pd.Timedelta = pd.Timedelta(hours=24),
     zero_is_normal: Collection[str] = (),
     min_uptime_pct: float = 90.0,
+    disclosure: Mapping[str, int] | None = None,
 ) -> pd.DataFrame:
     """One row per sensor in `sensors`, by the rules in the module docstring.
 
     Columns: entity_id, name, last_seen (latest reading up to now, any period), silent_for,
     readings (in the window), uptime_pct, gap_count, longest_gap, stale, stuck, out_of_range,
-    status, problems (plain English, "; "-separated, "" when ok).
+    status, problems (plain English, "; "-separated, "" when ok). `disclosure` maps metric id
+    -> threshold for counts of people, whose small values the problem texts do not repeat.
     """
     now, period_start, period_end = (_naive_utc(moment) for moment in (now, period_start, period_end))
     expected_interval = pd.Timedelta(expected_interval)
@@ -100,20 +124,20 @@ def sensor_health(
     silent_for = now - last_seen
     count = window.groupby("entity_id").size().reindex(ids, fill_value=0)
     uptime_pct, gap_count, longest_gap = _slots(window, ids, period_start, expected_interval, slot_count)
-    stuck_text = _stuck(window, ids, stuck_after, zero_is_normal)
+    stuck_texts = _stuck(window, ids, stuck_after, zero_is_normal, disclosure or {})
     range_text, out_of_range = _out_of_range(window, ids, valid_ranges)
 
     stale = last_seen.isna() | silent_for.gt(expected_interval * stale_after_intervals)
-    stuck = stuck_text.ne("")
+    stuck = stuck_texts.ne("")
     dead = count.eq(0) | last_seen.isna() | silent_for.gt(dead_after)
     low_uptime = uptime_pct.lt(min_uptime_pct)
     attention = stale | stuck | out_of_range.gt(0) | low_uptime
     status = pd.Series(np.select([dead, attention], ["dead", "attention"], "ok"), index=ids)
 
     problems = [
-        _problems(*facts)
+        problems_text(*facts)
         for facts in zip(
-            last_seen.isna(), count.eq(0), stale, silent_for, stuck_text, range_text,
+            last_seen.isna(), count.eq(0), stale, silent_for, stuck_texts, range_text,
             low_uptime, uptime_pct, gap_count, longest_gap,
         )
     ]
@@ -210,6 +234,53 @@ class ReplayClock:
         return ReplayClock(self.now(at), speed, at, self.end, self._loop_start() if self.end is not None else None)
 
 
+# Problem texts, shared with health computed in SQL.
+
+
+def stuck_text(metric: str, value: float, readings: int, span: pd.Timedelta, threshold: int | None = None) -> str:
+    """E.g. "noise_db stuck at 45 for 7 h (29 readings)"; a count below `threshold` shows as "<N"."""
+    shown = f"<{threshold}" if threshold is not None and 0 < value < threshold else f"{value:g}"
+    return f"{metric} stuck at {shown} for {duration_text(span)} ({readings} readings)"
+
+
+def out_of_range_text(per_metric: Iterable[tuple[str, int]]) -> str:
+    """E.g. "3 readings out of range (humidity 1, noise_db 2)", metrics in the order given."""
+    pairs = [(metric, int(count)) for metric, count in per_metric]
+    total = sum(count for _, count in pairs)
+    return (f"{total} reading{'s' if total != 1 else ''} out of range ("
+            + ", ".join(f"{metric} {count}" for metric, count in pairs) + ")")
+
+
+def problems_text(
+    never_heard: bool, no_readings: bool, stale: bool, silent_for: pd.Timedelta, stuck: str, out_of_range: str,
+    low_uptime: bool, uptime_pct: float, gap_count: int, longest_gap: pd.Timedelta,
+) -> str:
+    """The plain-English problems of one sensor, "; "-separated ("" when it is fine)."""
+    texts = []
+    if never_heard:
+        texts.append("never heard from")
+    elif no_readings:
+        texts.append("no readings in the period")
+    if stale and not never_heard:
+        texts.append(f"silent for {duration_text(silent_for)}")
+    texts += [stuck, out_of_range]
+    if low_uptime and not no_readings:
+        texts.append(f"uptime {uptime_pct:.0f}% ({_gaps_text(gap_count)}, longest {duration_text(longest_gap)})")
+    return "; ".join(text for text in texts if text)
+
+
+def duration_text(span: pd.Timedelta) -> str:
+    """A length of time in at most two units: "2 days 3 h", "3 h 15 min", "45 min"."""
+    minutes = int(round(span.total_seconds() / 60))
+    days, minutes = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(minutes, 60)
+    if days:
+        return f"{days} day{'s' if days != 1 else ''}" + (f" {hours} h" if hours else "")
+    if hours:
+        return f"{hours} h" + (f" {minutes} min" if minutes else "")
+    return f"{minutes} min"
+
+
 # ---------------------------------------------------------------------------------------
 
 
@@ -245,7 +316,8 @@ def _slots(window: pd.DataFrame, ids: pd.Index, period_start: pd.Timestamp, inte
     return uptime.astype("float64"), gap_count, longest
 
 
-def _stuck(window: pd.DataFrame, ids: pd.Index, stuck_after: int, zero_is_normal: Collection[str]) -> pd.Series:
+def _stuck(window: pd.DataFrame, ids: pd.Index, stuck_after: int, zero_is_normal: Collection[str],
+           disclosure: Mapping[str, int]) -> pd.Series:
     """Per sensor, "" or e.g. "noise_db stuck at 45 for 7 h (29 readings)" per stuck metric."""
     ordered = window.sort_values(["entity_id", "metric", "ts"], kind="stable")
     same_series = ordered["entity_id"].eq(ordered["entity_id"].shift()) & ordered["metric"].eq(ordered["metric"].shift())
@@ -264,7 +336,7 @@ def _stuck(window: pd.DataFrame, ids: pd.Index, stuck_after: int, zero_is_normal
     longest = longest.sort_values(["entity_id", "metric"])
     text = pd.Series(
         [
-            f"{metric} stuck at {value:g} for {_duration(last - first)} ({length} readings)"
+            stuck_text(metric, value, length, last - first, disclosure.get(metric))
             for metric, value, length, first, last in longest[["metric", "value", "length", "first", "last"]].itertuples(index=False)
         ],
         index=longest["entity_id"].to_numpy(),
@@ -281,41 +353,11 @@ def _out_of_range(window: pd.DataFrame, ids: pd.Index, valid_ranges: Mapping[str
     per_metric = outside.groupby(["entity_id", "metric"]).size().rename("n").reset_index()
     count = per_metric.groupby("entity_id")["n"].sum().reindex(ids, fill_value=0)
     text = {
-        entity_id: f"{rows['n'].sum()} reading{'s' if rows['n'].sum() != 1 else ''} out of range ("
-        + ", ".join(f"{metric} {n}" for metric, n in zip(rows["metric"], rows["n"])) + ")"
+        entity_id: out_of_range_text(zip(rows["metric"], rows["n"]))
         for entity_id, rows in per_metric.groupby("entity_id")
     }
     return pd.Series([text.get(entity_id, "") for entity_id in ids], index=ids, dtype=object), count
 
 
-def _problems(
-    never_heard: bool, no_readings: bool, stale: bool, silent_for: pd.Timedelta, stuck: str, out_of_range: str,
-    low_uptime: bool, uptime_pct: float, gap_count: int, longest_gap: pd.Timedelta,
-) -> str:
-    texts = []
-    if never_heard:
-        texts.append("never heard from")
-    elif no_readings:
-        texts.append("no readings in the period")
-    if stale and not never_heard:
-        texts.append(f"silent for {_duration(silent_for)}")
-    texts += [stuck, out_of_range]
-    if low_uptime and not no_readings:
-        texts.append(f"uptime {uptime_pct:.0f}% ({_gaps_text(gap_count)}, longest {_duration(longest_gap)})")
-    return "; ".join(text for text in texts if text)
-
-
 def _gaps_text(count: int) -> str:
     return f"{count} gap{'s' if count != 1 else ''}"
-
-
-def _duration(span: pd.Timedelta) -> str:
-    """A length of time in at most two units: "2 days 3 h", "3 h 15 min", "45 min"."""
-    minutes = int(round(span.total_seconds() / 60))
-    days, minutes = divmod(minutes, 24 * 60)
-    hours, minutes = divmod(minutes, 60)
-    if days:
-        return f"{days} day{'s' if days != 1 else ''}" + (f" {hours} h" if hours else "")
-    if hours:
-        return f"{hours} h" + (f" {minutes} min" if minutes else "")
-    return f"{minutes} min"

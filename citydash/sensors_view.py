@@ -1,0 +1,948 @@
+"""Pure builders for the Sensors page: query parameters, the replay clock's bookkeeping,
+disclosure-protected frames, the live map and its legend, tables, figures and sentences.
+No Streamlit here, so everything tests alone.
+
+Counts of people (a metric with `disclosure = N` in the catalogue) are protected here, before
+anything reaches the page: every frame of a metric's values goes through `protect`, which
+hides values below N (primary suppression) and, where a total is shown beside its cells, the
+cells that would let a hidden one be worked out (secondary suppression, citydash.disclosure).
+The builders take only protected frames (they refuse a frame without the display column that
+`protect` adds) and write values out only as `protect` displayed them, so a hidden count
+cannot leak into a tooltip, a table, a chart or a CSV download.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import pydeck as pdk
+
+from citydash import charts, maps
+from citydash.catalog import Catalog, Dataset, Metric
+from citydash.disclosure import SUPPRESSED, is_disclosive, protect_totals, suppress_counts
+from citydash.sensors import (
+    ReplayClock,
+    attention_ranking,
+    default_stuck_after,
+    duration_text,
+    expected_ranges_of,
+    healthy_share_by_area,
+    out_of_range_text,
+    problems_text,
+    stuck_text,
+)
+
+DOMAIN = "sensors"
+DEFAULT_INTERVAL = pd.Timedelta(minutes=15)
+# The same rules as citydash.sensors.sensor_health's defaults.
+STALE_AFTER_INTERVALS = 4
+DEAD_AFTER = pd.Timedelta(hours=24)
+MIN_UPTIME_PCT = 90.0
+# How far back the live feed looks for a sensor's latest reading.
+LATEST_LOOKBACK = pd.Timedelta(days=7)
+# The per-sensor chart shows at most the last month of the period: 3,000 points, not 35,000.
+SERIES_SPAN = pd.Timedelta(days=31)
+# Simulated seconds per real second, and how each reads.
+SPEEDS = {
+    0.0: "Paused",
+    60.0: "1 simulated minute per second",
+    900.0: "15 simulated minutes per second",
+    3600.0: "1 simulated hour per second",
+    21600.0: "6 simulated hours per second",
+}
+DEFAULT_SPEED = 3600.0
+REPLAY_REFRESH_S = 2.0
+LIVE_REFRESH_S = 30.0
+MAX_BOROUGH_LINES = len(charts.CATEGORICAL)
+
+STALE_RING = (82, 96, 109)
+HIDDEN_FILL = (200, 200, 200)
+ZERO_FILL = (255, 255, 255)
+BACKDROP_FILL = (241, 243, 245)
+BACKDROP_SELECTED_FILL = (225, 230, 236)
+BACKDROP_LINE = (154, 165, 177)
+STATUS_COLOURS = {"ok": "#009E73", "attention": "#E69F00", "dead": "#000000"}
+
+
+# ---------------------------------------------------------------------------------------
+# The catalogue: which metrics, how often sensors report.
+
+
+def sensor_metrics(catalog: Catalog, available: Iterable[str], access: str) -> list[Metric]:
+    """Metrics of published sensor datasets this session may see, in catalogue order."""
+    published = set(available)
+    return [metric for metric in catalog.metrics(access, DOMAIN) if metric.dataset in published]
+
+
+def choose_metric(metrics: Sequence[Metric], wanted: str) -> tuple[Metric, bool]:
+    """The shared filter's metric ("<dataset>.<metric>") if it is a sensor metric, else the page's
+    default (the first sensor metric); and whether the default stood in."""
+    for metric in metrics:
+        if f"{metric.dataset}.{metric.id}" == wanted:
+            return metric, False
+    return metrics[0], True
+
+
+@dataclass(frozen=True)
+class Rhythm:
+    """How often a dataset's sensors report, and when a silent one counts as stale or dead."""
+
+    interval: pd.Timedelta
+    stale_after: pd.Timedelta
+    dead_after: pd.Timedelta
+
+
+def rhythm_of(dataset: Dataset) -> Rhythm:
+    minutes = dataset.expected_interval_minutes
+    interval = pd.Timedelta(minutes=minutes) if minutes else DEFAULT_INTERVAL
+    return Rhythm(interval, interval * STALE_AFTER_INTERVALS, DEAD_AFTER)
+
+
+def disclosure_of(dataset: Dataset) -> dict[str, int]:
+    """metric id -> threshold for the dataset's counts of people."""
+    return {metric.id: threshold for metric in dataset.metrics if (threshold := is_disclosive(metric)) is not None}
+
+
+# ---------------------------------------------------------------------------------------
+# Times: naive UTC inside, the city's local time on screen.
+
+
+def local_to_utc(moment: datetime | pd.Timestamp, tz: str) -> pd.Timestamp:
+    """A naive local wall-clock time as naive UTC (the autumn's repeated hour: the first)."""
+    local = pd.Timestamp(moment).tz_localize(tz, ambiguous=True, nonexistent="shift_forward")
+    return local.tz_convert("UTC").tz_localize(None)
+
+
+def utc_to_local(moment: pd.Timestamp, tz: str) -> pd.Timestamp:
+    return pd.Timestamp(moment).tz_localize("UTC").tz_convert(tz).tz_localize(None)
+
+
+def period_bounds(start: date, end: date, tz: str) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """The local days start..end (inclusive) as naive UTC [from, to)."""
+    return local_to_utc(pd.Timestamp(start), tz), local_to_utc(pd.Timestamp(end) + pd.Timedelta(days=1), tz)
+
+
+def local_text(moment: pd.Timestamp | None, tz: str) -> str:
+    if moment is None or pd.isna(moment):
+        return "never"
+    return f"{utc_to_local(moment, tz):%a %d %b %Y, %H:%M}"
+
+
+def feed_moment(now: pd.Timestamp, interval: pd.Timedelta) -> pd.Timestamp:
+    """`now` rounded down to the reporting interval: the feed cannot change in between, and
+    the rounded time lets repeated refreshes share cached query results."""
+    return pd.Timestamp(now).floor(interval)
+
+
+# ---------------------------------------------------------------------------------------
+# Replay: the stored readings played forward as if they were arriving now.
+
+
+@dataclass(frozen=True)
+class ReplaySettings:
+    start: pd.Timestamp  # naive UTC
+    speed: float
+    loop_start: pd.Timestamp
+    end: pd.Timestamp
+
+
+def default_replay_start(period_start: pd.Timestamp, period_end: pd.Timestamp, tz: str) -> datetime:
+    """07:00 local, two days before the period ends (so a demo opens on a morning rush), as a
+    naive local datetime for the start widget; the period start if the period is shorter."""
+    last_day = utc_to_local(period_end - pd.Timedelta(microseconds=1), tz).normalize()
+    start = local_to_utc(last_day - pd.Timedelta(days=2) + pd.Timedelta(hours=7), tz)
+    return utc_to_local(max(start, period_start), tz).to_pydatetime()
+
+
+def replay_settings(start_local: datetime | None, speed: float, period_start: pd.Timestamp,
+                    period_end: pd.Timestamp, tz: str, interval: pd.Timedelta) -> ReplaySettings:
+    """Settings from the widgets, the start kept inside the period it loops over."""
+    wanted = default_replay_start(period_start, period_end, tz) if start_local is None else start_local
+    start = local_to_utc(wanted, tz)
+    latest_start = max(period_start, period_end - interval)
+    return ReplaySettings(min(max(start, period_start), latest_start), float(speed), period_start, period_end)
+
+
+def replay_clock(previous: ReplayClock | None, previous_settings: ReplaySettings | None,
+                 settings: ReplaySettings, at: float) -> ReplayClock:
+    """The session's clock after a rerun at real (monotonic) time `at`.
+
+    A new start or period starts the replay again; a new speed carries on from where the
+    replay is; otherwise the clock runs on untouched.
+    """
+    same_place = previous_settings is not None and (
+        previous_settings.start, previous_settings.loop_start, previous_settings.end,
+    ) == (settings.start, settings.loop_start, settings.end)
+    if previous is None or not same_place:
+        return ReplayClock(settings.start, settings.speed, at, settings.end, settings.loop_start)
+    if previous_settings.speed != settings.speed:
+        return previous.with_speed(settings.speed, at)
+    return previous
+
+
+def speed_label(speed: float) -> str:
+    if speed in SPEEDS:
+        return SPEEDS[speed]
+    return f"{duration_text(pd.Timedelta(seconds=speed))} of readings per second"
+
+
+def replay_notice(now: pd.Timestamp, settings: ReplaySettings, tz: str) -> str:
+    """Says plainly that this is a replay, of what, and what simulated time it shows."""
+    pace = "paused" if settings.speed == 0 else f"playing at {speed_label(settings.speed).lower()}"
+    return (f"**Replay, not live.** The feed replays stored readings as if they were arriving now: "
+            f"it shows **{local_text(now, tz)}** ({tz.split('/')[-1].replace('_', ' ')} time), {pace}, "
+            f"from a start of {local_text(settings.start, tz)}. It loops back to "
+            f"{local_text(settings.loop_start, tz)} after {local_text(settings.end, tz)}.")
+
+
+def live_notice(now: pd.Timestamp, newest: pd.Timestamp | None, tz: str) -> str:
+    newest_text = local_text(newest, tz) if newest is not None and not pd.isna(newest) else "none in the last 7 days"
+    return (f"**Live.** Readings published up to now ({local_text(now, tz)}); "
+            f"the newest reading is from {newest_text}. The feed refreshes every {LIVE_REFRESH_S:.0f} s.")
+
+
+# ---------------------------------------------------------------------------------------
+# Disclosure: the one gate every frame of metric values passes.
+
+
+def protect(frame: pd.DataFrame, metric: Metric, value_col: str = "value",
+            group_cols: Sequence[str] = (), total_col: str | None = None) -> pd.DataFrame:
+    """A copy with `<value_col>_display` (text) and `suppressed` (bool) added.
+
+    For a count of people (the metric has a disclosure threshold N) values from 1 to N-1 become
+    NaN and display as "<N"; with `group_cols` or `total_col`, cells whose group total would
+    give a hidden one away are hidden too (see citydash.disclosure). Other metrics are shown
+    as they are. Pass the groups whose totals appear anywhere on the page.
+    """
+    threshold = is_disclosive(metric)
+    if threshold is None:
+        result = frame.copy()
+        values = pd.to_numeric(result[value_col], errors="raise").astype("float64")
+        result[value_col] = values
+        result[f"{value_col}_display"] = [maps.format_value(value) for value in values]
+        result[SUPPRESSED] = False
+        return result
+    if group_cols or total_col:
+        return protect_totals(frame, list(group_cols), value_col, threshold, total_col)
+    return suppress_counts(frame, value_col, threshold)
+
+
+def _require_protected(frame: pd.DataFrame, value_col: str = "value") -> None:
+    if f"{value_col}_display" not in frame or SUPPRESSED not in frame:
+        raise ValueError(f"frame has not been through sensors_view.protect (no {value_col}_display column)")
+
+
+def with_unit(display: str, unit: str) -> str:
+    return display if display == "no data" else f"{display} {unit}"
+
+
+def csv_bytes(frame: pd.DataFrame) -> bytes:
+    return frame.to_csv(index=False).encode("utf-8")
+
+
+# ---------------------------------------------------------------------------------------
+# The live feed: the latest reading of each sensor.
+
+
+@dataclass(frozen=True)
+class Band:
+    label: str
+    colour: tuple[int, int, int]
+    low: float  # exclusive, except for the first band
+    high: float  # inclusive
+
+
+def threshold_bands(metric: Metric) -> list[Band]:
+    """Bands cut at the catalogue's thresholds: at or below the first, above each one."""
+    thresholds = sorted(metric.thresholds)
+    if not thresholds:
+        return []
+    palette = [maps.SEQUENTIAL[round(index * (len(maps.SEQUENTIAL) - 1) / len(thresholds))]
+               for index in range(len(thresholds) + 1)]
+    edges = [-math.inf, *thresholds, math.inf]
+    bands = []
+    for index, colour in enumerate(palette):
+        low, high = edges[index], edges[index + 1]
+        if index == 0:
+            label = f"{high:g} {metric.unit} or below"
+        elif math.isinf(high):
+            label = f"above {low:g} {metric.unit}"
+        else:
+            label = f"above {low:g} up to {high:g} {metric.unit}"
+        bands.append(Band(label, colour, low, high))
+    return bands
+
+
+def value_bands(values: pd.Series, metric: Metric) -> list[Band]:
+    """Without thresholds: equal-interval bands over the shown values. For counts of people,
+    zero has its own band and the bands start at the disclosure threshold (smaller counts are
+    hidden and have a colour of their own, see live_legend_html)."""
+    threshold = is_disclosive(metric)
+    bands: list[Band] = []
+    palette = maps.SEQUENTIAL
+    finite = values.dropna()
+    if threshold is not None:
+        bands.append(Band(f"0 {metric.unit} (nobody counted)", ZERO_FILL, -math.inf, 0.0))
+        palette = maps.SEQUENTIAL[1:]
+        finite = finite[finite.ge(threshold)]
+    if finite.empty:
+        return bands
+    low, high = float(finite.min()), float(finite.max())
+    if math.isclose(low, high):
+        return bands + [Band(_number(low, metric, metric.unit), palette[len(palette) // 2], -math.inf, math.inf)]
+    count = len(palette)
+    edges = np.linspace(low, high, count + 1)
+    for index in range(count):
+        band_low = -math.inf if index == 0 else float(edges[index])
+        band_high = math.inf if index == count - 1 else float(edges[index + 1])
+        label = f"{_number(float(edges[index]), metric)} to {_number(float(edges[index + 1]), metric, metric.unit)}"
+        bands.append(Band(label, palette[index], band_low, band_high))
+    return bands
+
+
+def _number(value: float, metric: Metric, unit: str = "") -> str:
+    """Counts as whole numbers, measurements as maps.format_value writes them."""
+    text = f"{value:,.0f}" if metric.aggregation == "sum" else maps.format_value(value)
+    return f"{text} {unit}".strip()
+
+
+def band_index(value: float, bands: Sequence[Band]) -> int | None:
+    if value is None or pd.isna(value) or not bands:
+        return None
+    for index, band in enumerate(bands):
+        if value <= band.high:
+            return index
+    return len(bands) - 1
+
+
+@dataclass(frozen=True)
+class LiveFeed:
+    """The protected latest readings, one row per sensor, and what the tiles say about them."""
+
+    sensors: pd.DataFrame
+    bands: list[Band]
+    headline_label: str
+    headline: str
+    reporting: int
+    silent: int
+    above_label: str
+    above: str
+    newest: pd.Timestamp | None
+    stale_after: pd.Timedelta
+
+
+def live_feed(latest: pd.DataFrame, metric: Metric, now: pd.Timestamp, rhythm: Rhythm) -> LiveFeed:
+    """From sensor_latest rows: each sensor's latest reading (protected), fresh or not, its
+    band, and the headline figures of the sensors heard from within `rhythm.stale_after`."""
+    rows = latest.copy()
+    rows["silent_for"] = now - rows["ts"]
+    rows["fresh"] = rows["silent_for"].le(rhythm.stale_after).fillna(False).astype(bool)
+    rows["is_total"] = False
+    fresh_values = rows.loc[rows["fresh"], "value"]
+    counts = metric.aggregation == "sum"
+    headline_row = pd.DataFrame({
+        "fresh": [True], "is_total": [True],
+        "value": [fresh_values.sum() if counts else (fresh_values.mean() if metric.aggregation == "mean" else fresh_values.max())],
+    })
+    if counts:
+        # The total is shown beside its cells: protect them together.
+        joint = protect(pd.concat([rows, headline_row], ignore_index=True), metric,
+                        group_cols=["fresh"], total_col="is_total")
+        sensors, headline = joint[~joint["is_total"]].copy(), joint[joint["is_total"]]
+    else:
+        sensors, headline = protect(rows, metric), protect(headline_row, metric)
+    if fresh_values.empty:
+        headline_text = "no data"
+    else:
+        headline_text = headline["value_display"].iloc[0]
+    bands = threshold_bands(metric) or value_bands(sensors.loc[sensors["fresh"], "value"], metric)
+    sensors["band"] = [_band_label(value, hidden, bands, metric) for value, hidden in zip(sensors["value"], sensors[SUPPRESSED])]
+    sensors = sensors.drop(columns=["is_total"]).reset_index(drop=True)
+    fresh = sensors[sensors["fresh"]]
+    if metric.thresholds:
+        top = max(metric.thresholds)
+        above_label = f"Above {top:g} {metric.unit} now"  # a count of sensors
+        above = f"{int(fresh['value'].gt(top).sum())} of {len(fresh)}"
+    else:
+        above_label = f"Highest now ({metric.unit})"
+        shown = fresh.dropna(subset=["value"])
+        if not shown.empty:
+            above = shown.loc[shown["value"].idxmax(), "value_display"]
+        elif fresh[SUPPRESSED].any():
+            above = fresh["value_display"][fresh[SUPPRESSED]].iloc[0]
+        else:
+            above = "no data"
+    headline_label = ("Total now" if counts else "Average now" if metric.aggregation == "mean" else "Highest now") \
+        + f" ({metric.unit})"
+    newest = latest["ts"].max() if latest["ts"].notna().any() else None
+    return LiveFeed(sensors, bands, headline_label, headline_text, int(rows["fresh"].sum()),
+                    int((~rows["fresh"]).sum()), above_label, above, newest, rhythm.stale_after)
+
+
+def _band_label(value: float, hidden: bool, bands: Sequence[Band], metric: Metric) -> str:
+    if hidden:
+        return f"under {is_disclosive(metric)} {metric.unit}"
+    index = band_index(value, bands)
+    return "" if index is None else bands[index].label
+
+
+def status_text(silent_for: pd.Timedelta, fresh: bool) -> str:
+    if pd.isna(silent_for):
+        return f"not heard from in the last {duration_text(LATEST_LOOKBACK)}"
+    if fresh:
+        return "reporting"
+    return f"not heard from for {duration_text(silent_for)}"
+
+
+def latest_table(feed: LiveFeed, metric: Metric, tz: str) -> pd.DataFrame:
+    """The latest-readings table exactly as shown (and downloaded): text, no raw values."""
+    _require_protected(feed.sensors)
+    rows = feed.sensors.assign(
+        order_fresh=~feed.sensors["fresh"],
+        order_value=feed.sensors["value"].fillna(-math.inf),
+    ).sort_values(["order_fresh", "order_value", "name"], ascending=[True, False, True], kind="stable")
+    return pd.DataFrame({
+        "Sensor": rows["name"].to_numpy(),
+        f"Reading ({metric.unit})": rows["value_display"].where(rows["ts"].notna(), "").to_numpy(),
+        "Status": [status_text(silent, fresh) for silent, fresh in zip(rows["silent_for"], rows["fresh"])],
+        "Band": rows["band"].where(rows["ts"].notna(), "").to_numpy(),
+        "Time of reading": [local_text(ts, tz) if not pd.isna(ts) else "" for ts in rows["ts"]],
+        "Borough": rows["borough_name"].fillna("").to_numpy(),
+    })
+
+
+def live_sentence(feed: LiveFeed, metric: Metric, area_text: str) -> str:
+    """The map's text alternative."""
+    sensors = feed.sensors
+    if sensors.empty:
+        return f"No sensor in {area_text} reports {metric.label.lower()}."
+    sentences = [f"{feed.reporting} of {len(sensors)} {metric.label.lower()} sensors in {area_text} have reported "
+                 f"in the last {duration_text(feed.stale_after)}"]
+    fresh = sensors[sensors["fresh"]]
+    if not fresh.empty:
+        by_band = fresh["band"].value_counts()
+        order = [band.label for band in feed.bands] + [label for label in by_band.index
+                                                        if label not in {band.label for band in feed.bands}]
+        counted = [f"{by_band[label]} {'at ' if label[0].isdigit() else ''}{label}" for label in order
+                   if label in by_band.index and label]
+        if counted:
+            sentences.append("Their latest readings: " + ", ".join(counted))
+        shown = fresh.dropna(subset=["value"])
+        if not shown.empty:
+            top = shown.loc[shown["value"].idxmax()]
+            sentences.append(f"Highest: {top['name']} ({with_unit(top['value_display'], metric.unit)})")
+    if feed.silent:
+        sentences.append(f"{feed.silent} {'has' if feed.silent == 1 else 'have'} not been heard from recently "
+                         "(hollow rings)")
+    return ". ".join(sentences) + "."
+
+
+def live_map(feed: LiveFeed, areas_geojson: dict, view: dict, metric: Metric, tz: str,
+             selected: Sequence[str] = ()) -> pdk.Deck:
+    """Borough outlines as the backdrop (no basemap), fresh sensors as dots coloured by band,
+    silent ones as hollow rings. The view state is the city's fixed one, so a refresh keeps
+    whatever pan and zoom the reader chose."""
+    _require_protected(feed.sensors)
+    sensors = feed.sensors.dropna(subset=["lat", "lon"])
+    fills = []
+    for value, hidden in zip(sensors["value"], sensors[SUPPRESSED]):
+        index = band_index(value, feed.bands)
+        fills.append(list(HIDDEN_FILL if hidden else maps.NO_DATA if index is None else feed.bands[index].colour) + [240])
+    points = pd.DataFrame({
+        "name": sensors["name"].astype(str).to_numpy(),
+        "borough": sensors["borough_name"].fillna("").astype(str).to_numpy(),
+        "lon": sensors["lon"].astype("float64").to_numpy(),
+        "lat": sensors["lat"].astype("float64").to_numpy(),
+        "fill": fills,
+        "reading": [f"Latest: {with_unit(display, metric.unit)} at {local_text(ts, tz)}" if not pd.isna(ts)
+                    else "No reading in the last week"
+                    for display, ts in zip(sensors["value_display"], sensors["ts"])],
+        "status": [status_text(silent, fresh) for silent, fresh in zip(sensors["silent_for"], sensors["fresh"])],
+        "fresh": sensors["fresh"].to_numpy(dtype=bool),
+    })
+    selected_codes = set(selected)
+    backdrop = []
+    for feature in areas_geojson["features"]:
+        chosen = feature["properties"]["code"] in selected_codes
+        backdrop.append({"type": "Feature", "geometry": feature["geometry"], "properties": {
+            "fill": list(BACKDROP_SELECTED_FILL if chosen else BACKDROP_FILL) + [255],
+            "line_width": 120 if chosen else 40}})
+    common = dict(get_position=["lon", "lat"], get_radius=180, radius_min_pixels=6, radius_max_pixels=14,
+                  line_width_min_pixels=2, pickable=True, auto_highlight=True, highlight_color=[255, 128, 0, 220])
+    layers = [
+        pdk.Layer("GeoJsonLayer", {"type": "FeatureCollection", "features": backdrop}, id="sensors-boroughs",
+                  pickable=False, stroked=True, filled=True, get_fill_color="properties.fill",
+                  get_line_color=list(BACKDROP_LINE), get_line_width="properties.line_width",
+                  line_width_min_pixels=1, line_width_max_pixels=3),
+        pdk.Layer("ScatterplotLayer", points[~points["fresh"]].drop(columns="fresh"), id="sensors-silent",
+                  filled=False, stroked=True, get_line_color=list(STALE_RING), **common),
+        pdk.Layer("ScatterplotLayer", points[points["fresh"]].drop(columns="fresh"), id="sensors-reporting",
+                  filled=True, stroked=True, get_fill_color="fill", get_line_color=[31, 41, 51], **common),
+    ]
+    return pdk.Deck(
+        layers=layers,
+        initial_view_state=pdk.ViewState(latitude=view["latitude"], longitude=view["longitude"],
+                                         zoom=view["zoom"], pitch=0, bearing=0),
+        map_provider=None,
+        tooltip={"text": "{name} ({borough})\n{reading}\n{status}"},
+    )
+
+
+def live_legend_html(feed: LiveFeed, metric: Metric, rhythm: Rhythm) -> str:
+    """Swatches in the map's exact colours, each with its meaning in words."""
+    rows = []
+    title = (f"Latest {metric.label.lower()} ({metric.unit}), against the catalogue's thresholds"
+             if metric.thresholds else f"Latest {metric.label.lower()} ({metric.unit})")
+    threshold = is_disclosive(metric)
+    for index, band in enumerate(feed.bands):
+        rows.append(_swatch(band.colour, band.label))
+        if threshold is not None and index == 0:
+            rows.append(_swatch(HIDDEN_FILL, f"1 to {threshold - 1} (shown as “<{threshold}”, never as the number)"))
+    if threshold is not None and not feed.bands:
+        rows.append(_swatch(HIDDEN_FILL, f"1 to {threshold - 1} (shown as “<{threshold}”, never as the number)"))
+    ring = "rgb({},{},{})".format(*STALE_RING)
+    rows.append(f'<li><span class="cd-swatch" style="background:transparent;border:3px solid {ring};border-radius:50%">'
+                f'</span>not heard from for over {duration_text(rhythm.stale_after)}</li>')
+    return (f'<figure class="cd-legend" aria-label="Map legend: {html.escape(title)}">'
+            f'<figcaption>{html.escape(title)}</figcaption><ul>{"".join(rows)}</ul></figure>')
+
+
+def _swatch(colour: tuple[int, int, int], label: str) -> str:
+    return (f'<li><span class="cd-swatch" style="background:rgb({colour[0]},{colour[1]},{colour[2]});'
+            f'border-radius:50%"></span>{html.escape(label)}</li>')
+
+
+# ---------------------------------------------------------------------------------------
+# Sensor health, computed by queries/sensor_health.sql.
+
+
+def health_ranges(dataset: Dataset) -> list[str]:
+    """The $ranges parameter: 'metric:low:high' per metric, from the expected (else valid) range."""
+    return [f"{metric}:{low!r}:{high!r}" for metric, (low, high) in sorted(expected_ranges_of(dataset.metrics).items())]
+
+
+def zero_is_normal(dataset: Dataset) -> list[str]:
+    """Counts (metrics that add up) are zero whenever nobody passes: a run of zeros is no fault."""
+    return [metric.id for metric in dataset.metrics if metric.aggregation == "sum"]
+
+
+def health_params(dataset: Dataset, boroughs: Sequence[str], now: pd.Timestamp,
+                  period_start: pd.Timestamp, period_end: pd.Timestamp) -> dict:
+    rhythm = rhythm_of(dataset)
+    return {
+        "dataset": dataset.id,
+        "boroughs": list(boroughs),
+        "now": now,
+        "period_start": period_start,
+        "period_end": period_end,
+        "interval_s": int(rhythm.interval.total_seconds()),
+        "stuck_after": default_stuck_after(rhythm.interval),
+        "stale_s": int(rhythm.stale_after.total_seconds()),
+        "dead_s": int(rhythm.dead_after.total_seconds()),
+        "min_uptime_pct": MIN_UPTIME_PCT,
+        "zero_ok": zero_is_normal(dataset),
+        "ranges": health_ranges(dataset),
+    }
+
+
+def health_from_query(rows: pd.DataFrame, now: pd.Timestamp, interval: pd.Timedelta,
+                      disclosure: dict[str, int], min_uptime_pct: float = MIN_UPTIME_PCT) -> pd.DataFrame:
+    """sensor_health rows in the shape of citydash.sensors.sensor_health (plus where each sensor
+    is), with the same problem texts; small counts stay hidden in them."""
+    last_seen = pd.to_datetime(rows["last_seen"]).astype("datetime64[us]")
+    silent_for = now - last_seen
+    longest_gap = rows["longest_gap_slots"].fillna(0).astype("int64") * interval
+    uptime = pd.to_numeric(rows["uptime_pct"], errors="coerce").astype("float64")
+    readings = rows["readings"].fillna(0).astype("int64")
+    gap_count = rows["gap_count"].fillna(0).astype("int64")
+    stuck_texts = [_stuck_texts(runs, disclosure) for runs in rows["stuck_runs"]]
+    range_texts = [_range_text(per_metric) for per_metric in rows["out_of_range_by_metric"]]
+    problems = [
+        problems_text(pd.isna(seen), count == 0, bool(stale), silent, stuck, out_of_range,
+                      bool(percent < min_uptime_pct), percent, gaps, longest)
+        for seen, count, stale, silent, stuck, out_of_range, percent, gaps, longest in zip(
+            last_seen, readings, rows["stale"], silent_for, stuck_texts, range_texts, uptime, gap_count, longest_gap)
+    ]
+    return pd.DataFrame({
+        "entity_id": rows["entity_id"].astype(str).to_numpy(),
+        "name": rows["name"].astype(str).to_numpy(),
+        "kind": rows["kind"].to_numpy(),
+        "borough_code": rows["borough_code"].to_numpy(),
+        "borough_name": rows["borough_name"].to_numpy(),
+        "last_seen": last_seen.to_numpy(),
+        "silent_for": silent_for.to_numpy(),
+        "readings": readings.to_numpy(),
+        "uptime_pct": uptime.to_numpy(),
+        "gap_count": gap_count.to_numpy(),
+        "longest_gap": longest_gap.to_numpy(),
+        "stale": rows["stale"].astype(bool).to_numpy(),
+        "stuck": np.array([text != "" for text in stuck_texts], dtype=bool),
+        "out_of_range": rows["out_of_range"].fillna(0).astype("int64").to_numpy(),
+        "status": rows["status"].astype(object).to_numpy(),
+        "problems": pd.Series(problems, dtype=object).to_numpy(),
+    })
+
+
+def _listed(value) -> list:
+    """A list column's entry from DuckDB: a list or array, or a missing value for none."""
+    return list(value) if isinstance(value, (list, tuple, np.ndarray)) else []
+
+
+def _stuck_texts(runs, disclosure: dict[str, int]) -> str:
+    return "; ".join(
+        stuck_text(run["metric"], float(run["value"]), int(run["readings"]),
+                   pd.Timestamp(run["last_ts"]) - pd.Timestamp(run["first_ts"]), disclosure.get(run["metric"]))
+        for run in _listed(runs))
+
+
+def _range_text(per_metric) -> str:
+    pairs = [(item["metric"], int(item["readings"])) for item in _listed(per_metric)]
+    return out_of_range_text(pairs) if pairs else ""
+
+
+@dataclass(frozen=True)
+class HealthSummary:
+    sensors: int
+    ok: int
+    attention: int
+    dead: int
+    median_uptime: float | None
+
+
+def health_summary(health: pd.DataFrame) -> HealthSummary:
+    counts = health["status"].value_counts()
+    uptime = health["uptime_pct"].dropna()
+    return HealthSummary(len(health), int(counts.get("ok", 0)), int(counts.get("attention", 0)),
+                         int(counts.get("dead", 0)), float(uptime.median()) if not uptime.empty else None)
+
+
+def attention_table(health: pd.DataFrame, tz: str) -> pd.DataFrame:
+    """Sensors needing attention, worst first (citydash.sensors.attention_ranking), as shown."""
+    ranked = attention_ranking(health)
+    ranked = ranked[ranked["status"].ne("ok")].reset_index(drop=True)
+    return pd.DataFrame({
+        "Rank": np.arange(1, len(ranked) + 1),
+        "Sensor": ranked["name"].to_numpy(),
+        "Borough": ranked["borough_name"].fillna("").to_numpy(),
+        "Status": ranked["status"].map({"attention": "needs attention", "dead": "dead"}).to_numpy(),
+        "Problems": ranked["problems"].to_numpy(),
+        "Uptime (%)": ranked["uptime_pct"].round(1).to_numpy(),
+        "Last seen": [local_text(seen, tz) for seen in ranked["last_seen"]],
+        "Score": ranked["attention_score"].round(1).to_numpy(),
+    })
+
+
+def borough_health(health: pd.DataFrame) -> pd.DataFrame:
+    """Per borough with sensors: counts by status and the healthy share, fewest healthy first."""
+    names = health.dropna(subset=["borough_code"]).drop_duplicates("borough_code").set_index("borough_code")["borough_name"]
+    shares = healthy_share_by_area(health, health[["entity_id", "borough_code"]])
+    shares.insert(1, "borough_name", shares["borough_code"].map(names))
+    return shares.sort_values(["healthy_share", "borough_name"], kind="stable").reset_index(drop=True)
+
+
+def borough_health_table(shares: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame({
+        "Borough": shares["borough_name"].to_numpy(),
+        "Sensors": shares["sensors"].to_numpy(),
+        "Healthy": shares["ok"].to_numpy(),
+        "Need attention": shares["attention"].to_numpy(),
+        "Dead": shares["dead"].to_numpy(),
+        "Healthy (%)": (100 * shares["healthy_share"]).round(0).to_numpy(),
+    })
+
+
+def borough_health_figure(shares: pd.DataFrame) -> go.Figure:
+    """Stacked bars per borough, healthy first; the healthy count and share printed on each."""
+    ordered = shares.iloc[::-1]
+    figure = go.Figure()
+    for status, label in (("ok", "Healthy"), ("attention", "Needs attention"), ("dead", "Dead")):
+        figure.add_trace(go.Bar(
+            y=ordered["borough_name"], x=ordered[status], orientation="h", name=label,
+            marker=dict(color=STATUS_COLOURS[status], line=dict(color="white", width=1)),
+            text=[f"{count}" if count else "" for count in ordered[status]], textposition="inside",
+            textangle=0, insidetextanchor="middle",
+            hovertemplate="%{y}: %{x} " + label.lower() + "<extra></extra>",
+        ))
+    figure.add_trace(go.Scatter(
+        y=ordered["borough_name"], x=ordered["sensors"], mode="text", showlegend=False,
+        text=[f"  {share:.0%} healthy" for share in ordered["healthy_share"]], textposition="middle right",
+        hoverinfo="skip", cliponaxis=False,
+    ))
+    figure = _layout(figure, "Sensor health by borough, fewest healthy first",
+                     height=max(260, 26 * len(ordered) + 110))
+    figure.update_layout(barmode="stack", margin=dict(l=10, r=110, t=50, b=70), legend_traceorder="normal")
+    most = int(shares["sensors"].max()) if not shares.empty else 0
+    figure.update_xaxes(title_text="sensors", rangemode="tozero", tickformat="d", dtick=1 if most <= 10 else None)
+    figure.update_yaxes(title_text=None, tickfont=dict(size=12))
+    return figure
+
+
+def health_sentence(summary: HealthSummary, shares: pd.DataFrame, period_text: str) -> str:
+    if summary.sensors == 0:
+        return "There are no sensors in this selection."
+    text = (f"Of {summary.sensors} sensors, {summary.ok} were healthy, {summary.attention} need attention "
+            f"and {summary.dead} are dead ({period_text})")
+    if summary.median_uptime is not None:
+        text += f"; the median uptime was {summary.median_uptime:.1f}%"
+    worst = shares[shares["healthy_share"].lt(1)]
+    if not worst.empty:
+        first = worst.iloc[0]
+        text += f". {first['borough_name']} has the smallest healthy share ({first['ok']} of {first['sensors']})"
+    return text + "."
+
+
+# ---------------------------------------------------------------------------------------
+# Thresholds: readings above them, per borough and day.
+
+
+def exceedance_days(rows: pd.DataFrame, metric: Metric) -> pd.DataFrame:
+    """sensor_exceedances rows with shares (%) of readings above each threshold, as downloaded."""
+    lower, upper = min(metric.thresholds), max(metric.thresholds)
+    readings = rows["readings"].astype("float64")
+    return pd.DataFrame({
+        "borough_code": rows["borough_code"].to_numpy(),
+        "borough_name": rows["borough_name"].to_numpy(),
+        "day": pd.to_datetime(rows["day"]).dt.date.to_numpy(),
+        "sensors": rows["sensors"].astype("int64").to_numpy(),
+        "readings": rows["readings"].astype("int64").to_numpy(),
+        f"above_{lower:g}": rows["above_lower"].astype("int64").to_numpy(),
+        f"above_{upper:g}": rows["above_upper"].astype("int64").to_numpy(),
+        f"pct_above_{upper:g}": (100 * rows["above_upper"] / readings).round(1).to_numpy(),
+    })
+
+
+def exceedance_by_borough(days: pd.DataFrame, metric: Metric) -> pd.DataFrame:
+    """The period per borough, most often above the upper threshold first, as shown."""
+    lower, upper = min(metric.thresholds), max(metric.thresholds)
+    totals = days.groupby(["borough_code", "borough_name"], as_index=False).agg(
+        readings=("readings", "sum"), above_lower=(f"above_{lower:g}", "sum"), above_upper=(f"above_{upper:g}", "sum"),
+        sensors=("sensors", "max"))
+    totals = totals.assign(
+        pct_lower=(100 * totals["above_lower"] / totals["readings"]).round(1),
+        pct_upper=(100 * totals["above_upper"] / totals["readings"]).round(1),
+    ).sort_values(["pct_upper", "pct_lower", "borough_name"], ascending=[False, False, True], kind="stable")
+    return pd.DataFrame({
+        "Borough": totals["borough_name"].to_numpy(),
+        "Sensors": totals["sensors"].to_numpy(),
+        "Readings": totals["readings"].to_numpy(),
+        f"Above {lower:g} {metric.unit}": totals["above_lower"].to_numpy(),
+        f"Above {lower:g} (%)": totals["pct_lower"].to_numpy(),
+        f"Above {upper:g} {metric.unit}": totals["above_upper"].to_numpy(),
+        f"Above {upper:g} (%)": totals["pct_upper"].to_numpy(),
+    })
+
+
+def exceedance_heatmap(days: pd.DataFrame, metric: Metric) -> go.Figure:
+    """Boroughs by day, shaded by the share of readings above the upper threshold; the counts
+    are in the hover text and the downloadable table."""
+    upper = max(metric.thresholds)
+    share_col, above_col = f"pct_above_{upper:g}", f"above_{upper:g}"
+    grid = days.pivot_table(index="borough_name", columns="day", values=share_col, aggfunc="first").sort_index(ascending=False)
+    counts = days.pivot_table(index="borough_name", columns="day", values=above_col, aggfunc="first").reindex_like(grid)
+    totals = days.pivot_table(index="borough_name", columns="day", values="readings", aggfunc="first").reindex_like(grid)
+    hover = [[f"{above:.0f} of {total:.0f} readings" if not pd.isna(total) else "no readings"
+              for above, total in zip(count_row, total_row)] for count_row, total_row in zip(counts.to_numpy(), totals.to_numpy())]
+    colourscale = [[index / (len(maps.SEQUENTIAL) - 1), "rgb({},{},{})".format(*colour)]
+                   for index, colour in enumerate(maps.SEQUENTIAL)]
+    figure = go.Figure(go.Heatmap(
+        z=grid.to_numpy(), x=[pd.Timestamp(day) for day in grid.columns], y=list(grid.index),
+        customdata=hover, colorscale=colourscale, zmin=0,
+        colorbar=dict(title=dict(text=f"% above {upper:g}"), ticksuffix="%"),
+        hovertemplate="%{y}, %{x|%a %d %b %Y}: %{z:.1f}% of readings above " + f"{upper:g} {metric.unit}"
+                      + " (%{customdata})<extra></extra>",
+        xgap=1, ygap=1,
+    ))
+    figure = _layout(figure, f"% of readings above {upper:g} {metric.unit}",
+                     height=max(280, 22 * len(grid) + 110))
+    figure.update_yaxes(title_text=None, tickfont=dict(size=12))
+    figure.update_xaxes(title_text=None)
+    return figure
+
+
+def exceedance_sentence(table: pd.DataFrame, metric: Metric) -> str:
+    if table.empty:
+        return f"No {metric.label.lower()} readings in this selection."
+    upper = max(metric.thresholds)
+    top = table.iloc[0]
+    return (f"{top['Borough']} had the largest share of readings above {upper:g} {metric.unit} "
+            f"({top[f'Above {upper:g} (%)']:.1f}%, {top[f'Above {upper:g} {metric.unit}']:,} readings).")
+
+
+# ---------------------------------------------------------------------------------------
+# Time series and daily profiles.
+
+
+def borough_series(rows: pd.DataFrame, metric: Metric, max_boroughs: int = MAX_BOROUGH_LINES) -> pd.DataFrame:
+    """sensor_daily_by_borough rows, protected, with a `label`: the selection as a whole, and
+    each borough when there are at most `max_boroughs`. The selection is each day's total of
+    its boroughs, so for counts the two are protected together."""
+    frame = rows.copy()
+    frame["is_total"] = frame["scope"].eq("selection")
+    boroughs = frame.loc[~frame["is_total"], "borough_code"].dropna().unique()
+    if len(boroughs) <= max_boroughs:
+        shown = protect(frame, metric, group_cols=["day"], total_col="is_total")
+    else:
+        shown = protect(frame[frame["is_total"]], metric)
+    shown["label"] = shown["borough_name"].where(~shown["is_total"], "All selected boroughs")
+    shown["day"] = pd.to_datetime(shown["day"]).dt.date
+    return shown.drop(columns=["is_total"]).reset_index(drop=True)
+
+
+def series_table(series: pd.DataFrame, metric: Metric) -> pd.DataFrame:
+    _require_protected(series)
+    return pd.DataFrame({
+        "Day": series["day"].to_numpy(),
+        "Area": series["label"].to_numpy(),
+        f"{metric.label} ({metric.unit})": series["value_display"].to_numpy(),
+        "Sensors": series["sensors"].to_numpy(),
+    })
+
+
+def borough_series_figure(series: pd.DataFrame, metric: Metric) -> go.Figure:
+    _require_protected(series)
+    figure = go.Figure()
+    labels = list(dict.fromkeys(series.sort_values(["scope", "label"], ascending=[False, True])["label"]))
+    for index, label in enumerate(labels):
+        rows = series[series["label"].eq(label)].sort_values("day")
+        whole = rows["scope"].eq("selection").all()
+        alone = len(labels) == 1
+        figure.add_trace(go.Scatter(
+            x=[pd.Timestamp(day) for day in rows["day"]], y=rows["value"], mode="lines", name=label,
+            customdata=rows["value_display"],
+            line=dict(color=charts.HIGHLIGHT if alone else charts.CITY_LINE if whole
+                      else charts.CATEGORICAL[(index - 1) % len(charts.CATEGORICAL)],
+                      width=2.5 if whole else 1.8, dash="dot" if whole and not alone else "solid"),
+            hovertemplate="%{x|%a %d %b %Y}: %{customdata} " + metric.unit + "<extra>%{fullData.name}</extra>",
+        ))
+    what = "daily total" if metric.aggregation == "sum" else "daily average" if metric.aggregation == "mean" else "daily highest"
+    figure = _layout(figure, f"{metric.label}, {what}", height=380)
+    figure.update_layout(showlegend=True)
+    _threshold_lines(figure, metric)
+    _hidden_band(figure, metric)
+    _value_axis(figure, metric)
+    return figure
+
+
+def sensor_series(rows: pd.DataFrame, metric: Metric) -> pd.DataFrame:
+    """sensor_readings rows, protected by local day (a day's total is a borough's daily total
+    when the sensor is its borough's only one)."""
+    frame = rows.copy()
+    frame["day"] = pd.to_datetime(frame["day"]).dt.date
+    return protect(frame, metric, group_cols=["day"])
+
+
+def sensor_series_table(series: pd.DataFrame, metric: Metric) -> pd.DataFrame:
+    _require_protected(series)
+    return pd.DataFrame({
+        "Local time": [f"{moment:%Y-%m-%d %H:%M}" for moment in pd.to_datetime(series["local_ts"])],
+        f"{metric.label} ({metric.unit})": series["value_display"].to_numpy(),
+    })
+
+
+def sensor_series_figure(series: pd.DataFrame, metric: Metric, sensor_name: str) -> go.Figure:
+    _require_protected(series)
+    figure = go.Figure(go.Scattergl(
+        x=pd.to_datetime(series["local_ts"]), y=series["value"], mode="lines", name=sensor_name,
+        customdata=series["value_display"], line=dict(color=charts.HIGHLIGHT, width=1.4),
+        hovertemplate="%{x|%a %d %b %Y, %H:%M}: %{customdata} " + metric.unit + "<extra></extra>",
+    ))
+    figure = _layout(figure, "Every reading (local time)", height=340)
+    _threshold_lines(figure, metric)
+    _hidden_band(figure, metric)
+    _value_axis(figure, metric)
+    figure.update_layout(showlegend=False)
+    return figure
+
+
+def daily_profile(rows: pd.DataFrame, metric: Metric) -> pd.DataFrame:
+    """sensor_daily_profile rows, protected (an average count can be as telling as a count)."""
+    return protect(rows, metric)
+
+
+def profile_table(profile: pd.DataFrame, metric: Metric) -> pd.DataFrame:
+    _require_protected(profile)
+    return pd.DataFrame({
+        "Days": profile["day_type"].map({"weekday": "Monday to Friday", "weekend": "Saturday and Sunday"}).to_numpy(),
+        "Hour": [f"{int(hour):02d}:00" for hour in profile["hour"]],
+        f"Average reading ({metric.unit})": profile["value_display"].to_numpy(),
+        "Readings": profile["readings"].to_numpy(),
+        "Sensors": profile["sensors"].to_numpy(),
+    })
+
+
+def profile_figure(profile: pd.DataFrame, metric: Metric, interval: pd.Timedelta) -> go.Figure:
+    _require_protected(profile)
+    figure = go.Figure()
+    for index, (day_type, label) in enumerate((("weekday", "Monday to Friday"), ("weekend", "Saturday and Sunday"))):
+        rows = profile[profile["day_type"].eq(day_type)].sort_values("hour")
+        figure.add_trace(go.Scatter(
+            x=rows["hour"], y=rows["value"], mode="lines+markers", name=label, customdata=rows["value_display"],
+            line=dict(color=charts.CATEGORICAL[index], width=2, dash="solid" if index == 0 else "dash"),
+            marker=dict(symbol="circle" if index == 0 else "square", size=6),
+            hovertemplate="%{x:02d}:00: %{customdata} " + metric.unit + "<extra>%{fullData.name}</extra>",
+        ))
+    per = f"per {duration_text(interval)} reading" if metric.aggregation == "sum" else "average reading"
+    figure = _layout(figure, f"{metric.label} by hour of day", height=360)
+    _threshold_lines(figure, metric)
+    _hidden_band(figure, metric)
+    figure.update_xaxes(title_text="hour of day (local time)", tickmode="array", tickvals=list(range(0, 24, 3)),
+                        ticktext=[f"{hour:02d}:00" for hour in range(0, 24, 3)], range=[-0.5, 23.5])
+    _value_axis(figure, metric)
+    figure.update_yaxes(title_text=f"{metric.unit}, {per}")
+    return figure
+
+
+def profile_sentence(profile: pd.DataFrame, metric: Metric) -> str:
+    weekday = profile[profile["day_type"].eq("weekday")].dropna(subset=["value"])
+    if weekday.empty:
+        return f"No weekday {metric.label.lower()} readings to profile."
+    peak = weekday.loc[weekday["value"].idxmax()]
+    return (f"On weekdays {metric.label.lower()} peaks around {int(peak['hour']):02d}:00 "
+            f"({with_unit(peak['value_display'], metric.unit)} on average).")
+
+
+def _threshold_lines(figure: go.Figure, metric: Metric) -> None:
+    for index, threshold in enumerate(sorted(metric.thresholds)):
+        figure.add_hline(y=threshold, line=dict(color="#52606D", width=1, dash="dash" if index == 0 else "dashdot"),
+                         annotation_text=f"{threshold:g} {metric.unit}", annotation_position="right",
+                         annotation_font=dict(size=12, color="#3E4C59"))
+    if metric.thresholds:
+        # The threshold labels sit in the right margin, clear of the data.
+        figure.update_layout(margin=dict(r=90))
+
+
+def _hidden_band(figure: go.Figure, metric: Metric) -> None:
+    """For counts of people: shade where hidden values would be, so a gap in a line reads as
+    "under N", not as missing data."""
+    threshold = is_disclosive(metric)
+    if threshold is not None:
+        figure.add_hrect(y0=0, y1=threshold, fillcolor="#CBD2D9", opacity=0.35, line_width=0, layer="below",
+                         annotation_text=f"under {threshold}: not shown", annotation_position="top left",
+                         annotation_font=dict(size=12, color="#3E4C59"))
+
+
+def _value_axis(figure: go.Figure, metric: Metric) -> None:
+    """Counts start at zero; measurements such as noise or temperature are read against their
+    thresholds, so their axis keeps to the data (and the threshold lines)."""
+    figure.update_yaxes(title_text=metric.unit, rangemode="tozero" if metric.aggregation == "sum" else "normal")
+
+
+def _layout(figure: go.Figure, title: str, height: int) -> go.Figure:
+    figure.update_layout(
+        title=dict(text=title, font=dict(size=16)),
+        font=charts.FONT, height=height, margin=dict(l=10, r=10, t=50, b=70),
+        plot_bgcolor="white", paper_bgcolor="white",
+        # At the foot of the figure: above the plot, a legend that wraps on a phone runs into the title.
+        legend=dict(orientation="h", yref="container", yanchor="bottom", y=0.0, xanchor="left", x=0),
+        hoverlabel=dict(font_size=14),
+    )
+    figure.update_xaxes(gridcolor="#E4E7EB", zerolinecolor="#CBD2D9")
+    figure.update_yaxes(gridcolor="#E4E7EB", zerolinecolor="#CBD2D9")
+    return figure

@@ -1,0 +1,280 @@
+"""Street sensors: the latest readings live (or replayed), sensor health, thresholds and trends."""
+
+import time
+from datetime import timedelta
+
+import pandas as pd
+import streamlit as st
+
+from citydash import sensors_view as view
+from citydash import ui
+from citydash.data import QueryError
+from citydash.geo import areas_geojson
+
+catalog = ui.catalog()
+filters = ui.filters()
+tz = catalog.city.timezone
+place = tz.split("/")[-1].replace("_", " ")
+metrics = view.sensor_metrics(catalog, ui.database().available, ui.access_level())
+
+st.title("Street sensors")
+if not metrics:
+    st.info("No street-sensor dataset has been published yet. Ingest one with "
+            "`python -m citydash ingest sensors READINGS... --sensors SENSORS.csv`, or build the demo data.",
+            icon=":material/sensors_off:")
+    st.stop()
+
+metric, stood_in = view.choose_metric(metrics, filters.metric)
+dataset = catalog.datasets[metric.dataset]
+rhythm = view.rhythm_of(dataset)
+period_start, period_end = view.period_bounds(filters.start, filters.end, tz)
+period = f"{filters.start:%d %b %Y} to {filters.end:%d %b %Y}"
+boroughs = list(filters.boroughs)
+area_text = (f"all {catalog.city.area_label_plural}" if not boroughs else
+             f"{len(boroughs)} selected {catalog.city.area_label_plural if len(boroughs) > 1 else catalog.city.area_label}")
+
+st.markdown(f"**{metric.label}** ({metric.unit}) from {dataset.title.lower()} in {area_text}. Sensors report every "
+            f"{view.duration_text(rhythm.interval)}; one not heard from for over "
+            f"{view.duration_text(rhythm.stale_after)} is marked as silent.")
+if stood_in:
+    st.info(f"The metric chosen in the sidebar is not measured by street sensors, so this page shows "
+            f"{metric.label.lower()}. Choose one of "
+            f"{', '.join(m.label.lower() for m in metrics)} in the sidebar to see it here.",
+            icon=":material/swap_horiz:")
+
+# ---------------------------------------------------------------------------------------
+st.header("Latest readings")
+controls = st.columns([1.3, 2, 2.4], vertical_alignment="bottom")
+feed_mode = controls[0].segmented_control(
+    "Feed", ["replay", "live"], default="replay", required=True, key="sensors_feed",
+    format_func={"replay": "Replay", "live": "Live"}.get,
+    help="Replay plays the stored readings forward as if they were arriving now (for demos, no network "
+         "needed). Live shows what has been published up to the real time.")
+
+if feed_mode == "replay":
+    first_start = view.utc_to_local(period_start, tz).to_pydatetime()
+    last_start = view.utc_to_local(period_end - rhythm.interval, tz).to_pydatetime()
+    chosen_start = st.session_state.get("sensors_replay_start")
+    if chosen_start is None or not first_start <= chosen_start <= last_start:
+        st.session_state["sensors_replay_start"] = view.default_replay_start(period_start, period_end, tz)
+    start_local = controls[1].datetime_input(
+        f"Replay from ({place} time)", value=None, min_value=first_start, max_value=last_start, key="sensors_replay_start",
+        step=timedelta(minutes=15), format="DD/MM/YYYY",
+        help="The replay loops over the period chosen in the sidebar.")
+    speed = controls[2].select_slider("Replay speed", options=list(view.SPEEDS), value=view.DEFAULT_SPEED,
+                                      format_func=view.speed_label, key="sensors_speed")
+    settings = view.replay_settings(start_local, speed, period_start, period_end, tz, rhythm.interval)
+    st.session_state["sensors_clock"] = view.replay_clock(
+        st.session_state.get("sensors_clock"), st.session_state.get("sensors_clock_settings"), settings,
+        time.monotonic())
+    st.session_state["sensors_clock_settings"] = settings
+    refresh = view.REPLAY_REFRESH_S if speed > 0 else None
+else:
+    settings = None
+    refresh = view.LIVE_REFRESH_S
+
+
+# The table on screen, for the download button below the feed: a button inside the feed would be
+# registered again at every refresh, and a click could reach the server after its file had gone.
+shown_latest = st.session_state.setdefault("sensors_latest_shown", {})
+
+
+@st.fragment(run_every=refresh)
+def latest_readings() -> None:
+    if settings is not None:
+        now = st.session_state["sensors_clock"].now(time.monotonic())
+    else:
+        now = pd.Timestamp.now(tz="UTC").tz_localize(None)
+    moment = view.feed_moment(now, rhythm.interval)
+    try:
+        latest = ui.run("sensor_latest", dataset=dataset.id, metric=metric.id, boroughs=boroughs,
+                        since=moment - view.LATEST_LOOKBACK, now=moment)
+    except QueryError as error:
+        ui.query_failed(error)
+        return
+    feed = view.live_feed(latest, metric, moment, rhythm)
+    if settings is not None:
+        st.info(view.replay_notice(now, settings, tz), icon=":material/replay:")
+    else:
+        st.info(view.live_notice(now, feed.newest, tz), icon=":material/sensors:")
+
+    tiles = st.columns(4)
+    tiles[0].metric("Sensors reporting", f"{feed.reporting} of {feed.reporting + feed.silent}", border=True,
+                    help=f"Heard from within the last {view.duration_text(rhythm.stale_after)}.")
+    tiles[1].metric(feed.headline_label, feed.headline, border=True,
+                    help=f"Of the latest {metric.label.lower()} readings from the sensors reporting. Counts of "
+                         "people under the catalogue's disclosure threshold are shown as “<N”, never as the number.")
+    tiles[2].metric(feed.above_label, feed.above, border=True)
+    tiles[3].metric("Readings up to", view.local_text(moment, tz).split(", ", 1)[-1], border=True,
+                    help=f"{view.local_text(moment, tz)} ({place} time): the feed shows readings up to this time; sensors report "
+                         f"every {view.duration_text(rhythm.interval)}.")
+
+    sentence = view.live_sentence(feed, metric, area_text)
+    map_column, table_column = st.columns([3, 2], gap="large")
+    with map_column:
+        st.subheader(f"Map: latest {metric.label.lower()}")
+        deck = view.live_map(feed, areas_geojson(catalog.city.boundaries), catalog.city.map_view, metric, tz, boroughs)
+        st.pydeck_chart(deck, height=480, key="sensors_map", alt=sentence)
+        st.html(view.live_legend_html(feed, metric, rhythm))
+        st.caption(sentence)
+        ui.source_note(catalog, dataset)
+    with table_column:
+        st.subheader("Table: latest reading of each sensor")
+        table = view.latest_table(feed, metric, tz)
+        st.dataframe(table, hide_index=True, height=480, key="sensors_latest_table")
+        shown_latest["table"] = table
+
+
+latest_readings()
+st.download_button("Download the latest readings, as in the table (CSV)",
+                   lambda: view.csv_bytes(shown_latest.get("table", pd.DataFrame())),
+                   file_name=f"{dataset.id}_{metric.id}_latest_readings.csv", mime="text/csv",
+                   key="sensors_download_latest", on_click="ignore", icon=":material/download:")
+
+# ---------------------------------------------------------------------------------------
+st.header("Sensor health")
+health_now = view.feed_moment(min(period_end, pd.Timestamp.now(tz="UTC").tz_localize(None)), rhythm.interval)
+try:
+    health_rows = ui.run("sensor_health", **view.health_params(dataset, boroughs, health_now, period_start, period_end))
+except QueryError as error:
+    ui.query_failed(error)
+    st.stop()
+health = view.health_from_query(health_rows, health_now, rhythm.interval, view.disclosure_of(dataset))
+summary = view.health_summary(health)
+shares = view.borough_health(health)
+st.markdown(f"Every sensor of {dataset.title.lower()} in {area_text}, {period}, as at "
+            f"{view.local_text(health_now, tz)}: uptime is the share of {view.duration_text(rhythm.interval)} slots "
+            f"with a reading; a sensor needs attention when it is silent, stuck on one value for over 6 hours, "
+            f"sends values outside the expected range or has under {view.MIN_UPTIME_PCT:.0f}% uptime, and is dead "
+            f"after {view.duration_text(rhythm.dead_after)} of silence.")
+tiles = st.columns(4)
+tiles[0].metric("Healthy", f"{summary.ok} of {summary.sensors}", border=True)
+tiles[1].metric("Need attention", f"{summary.attention}", border=True)
+tiles[2].metric("Dead", f"{summary.dead}", border=True)
+tiles[3].metric("Median uptime", "no data" if summary.median_uptime is None else f"{summary.median_uptime:.1f}%",
+                border=True)
+
+st.subheader("Sensors needing attention, worst first")
+attention = view.attention_table(health, tz)
+if attention.empty:
+    st.success("Every sensor in the selection is healthy.", icon=":material/check_circle:")
+else:
+    st.dataframe(attention, hide_index=True, height=min(420, 35 * len(attention) + 40), key="sensors_attention_table",
+                 column_config={
+                     "Rank": st.column_config.NumberColumn("Rank", format="%d", width=50),
+                     "Problems": st.column_config.TextColumn("Problems", width="large"),
+                     "Uptime (%)": st.column_config.NumberColumn("Uptime (%)", format="%.1f", width=80),
+                     "Score": st.column_config.NumberColumn(
+                         "Score", format="%.1f", width=60,
+                         help="200 if dead, 40 if silent, 30 if stuck, 20 (+1 per reading, up to 10) if out of "
+                              "range, 0.5 per point of uptime under 100%."),
+                 })
+st.download_button("Download this list (CSV)", view.csv_bytes(attention),
+                   file_name=f"{dataset.id}_attention_{filters.start}_{filters.end}.csv", mime="text/csv",
+                   key="sensors_download_attention", icon=":material/download:")
+ui.source_note(catalog, dataset)
+
+st.subheader(f"Healthy sensors by {catalog.city.area_label}")
+st.plotly_chart(view.borough_health_figure(shares), key="sensors_health_by_borough", config={"displaylogo": False})
+st.caption(view.health_sentence(summary, shares, period))
+st.download_button(f"Download health by {catalog.city.area_label} (CSV)",
+                   view.csv_bytes(view.borough_health_table(shares)),
+                   file_name=f"{dataset.id}_health_by_borough_{filters.start}_{filters.end}.csv", mime="text/csv",
+                   key="sensors_download_health_boroughs", icon=":material/download:")
+ui.source_note(catalog, dataset)
+
+# ---------------------------------------------------------------------------------------
+st.header("Thresholds")
+if not metric.thresholds:
+    st.info(f"The catalogue sets no thresholds for {metric.label.lower()}. Noise and temperature have them.",
+            icon=":material/info:")
+else:
+    lower, upper = min(metric.thresholds), max(metric.thresholds)
+    try:
+        exceedances = ui.run("sensor_exceedances", dataset=dataset.id, metric=metric.id, boroughs=boroughs,
+                             start=filters.start, end=filters.end, tz=tz, lower=lower, upper=upper)
+    except QueryError as error:
+        ui.query_failed(error)
+        st.stop()
+    days = view.exceedance_days(exceedances, metric)
+    by_borough = view.exceedance_by_borough(days, metric)
+    st.markdown(f"How often readings went above the catalogue's thresholds for {metric.label.lower()} "
+                f"({lower:g} and {upper:g} {metric.unit}), {period}. Each reading covers "
+                f"{view.duration_text(rhythm.interval)}.")
+    if days.empty:
+        st.info(f"No {metric.label.lower()} readings in this selection.", icon=":material/info:")
+    else:
+        st.plotly_chart(view.exceedance_heatmap(days, metric), key="sensors_exceedance_heatmap",
+                        config={"displaylogo": False})
+        st.caption(f"Darker means more of the day's readings were above {upper:g} {metric.unit}; a blank cell is a "
+                   "day without readings. Hover for the counts, or download them.")
+        ui.source_note(catalog, dataset)
+        st.download_button("Download readings above thresholds by borough and day (CSV)", view.csv_bytes(days),
+                           file_name=f"{dataset.id}_{metric.id}_above_thresholds_daily_{filters.start}_{filters.end}.csv",
+                           mime="text/csv", key="sensors_download_exceedance_days", icon=":material/download:")
+        st.subheader(f"Readings above {lower:g} and {upper:g} {metric.unit} by borough")
+        st.dataframe(by_borough, hide_index=True, key="sensors_exceedance_table")
+        st.caption(view.exceedance_sentence(by_borough, metric))
+        st.download_button("Download this table (CSV)", view.csv_bytes(by_borough),
+                           file_name=f"{dataset.id}_{metric.id}_above_thresholds_{filters.start}_{filters.end}.csv",
+                           mime="text/csv", key="sensors_download_exceedance_boroughs", icon=":material/download:")
+        ui.source_note(catalog, dataset)
+
+# ---------------------------------------------------------------------------------------
+st.header("Trends")
+try:
+    daily = ui.run("sensor_daily_by_borough", dataset=dataset.id, metric=metric.id, aggregation=metric.aggregation,
+                   boroughs=boroughs, start=filters.start, end=filters.end)
+    profile_rows = ui.run("sensor_daily_profile", dataset=dataset.id, metric=metric.id, boroughs=boroughs,
+                          start=filters.start, end=filters.end, tz=tz)
+    sensor_list = ui.run("sensor_list", dataset=dataset.id, metric=metric.id, boroughs=boroughs,
+                         start=filters.start, end=filters.end)
+except QueryError as error:
+    ui.query_failed(error)
+    st.stop()
+
+series = view.borough_series(daily, metric)
+st.plotly_chart(view.borough_series_figure(series, metric), key="sensors_borough_series",
+                config={"displaylogo": False})
+if len(boroughs) == 0 or len(boroughs) > view.MAX_BOROUGH_LINES:
+    st.caption(f"One line per {catalog.city.area_label} when up to {view.MAX_BOROUGH_LINES} are selected in the sidebar.")
+st.download_button("Download the daily figures (CSV)", view.csv_bytes(view.series_table(series, metric)),
+                   file_name=f"{dataset.id}_{metric.id}_daily_by_borough_{filters.start}_{filters.end}.csv",
+                   mime="text/csv", key="sensors_download_borough_series", icon=":material/download:")
+ui.source_note(catalog, dataset)
+
+profile = view.daily_profile(profile_rows, metric)
+st.plotly_chart(view.profile_figure(profile, metric, rhythm.interval), key="sensors_profile",
+                config={"displaylogo": False})
+st.caption(view.profile_sentence(profile, metric))
+st.download_button("Download the daily profile (CSV)", view.csv_bytes(view.profile_table(profile, metric)),
+                   file_name=f"{dataset.id}_{metric.id}_profile_{filters.start}_{filters.end}.csv",
+                   mime="text/csv", key="sensors_download_profile", icon=":material/download:")
+ui.source_note(catalog, dataset)
+
+if sensor_list.empty:
+    st.info(f"No sensor reported {metric.label.lower()} in this selection.", icon=":material/info:")
+else:
+    names = dict(zip(sensor_list["entity_id"], sensor_list["name"] + " (" + sensor_list["borough_name"].fillna("") + ")"))
+    if st.session_state.get("sensors_sensor") not in names:
+        st.session_state["sensors_sensor"] = sensor_list["entity_id"].iloc[0]
+    picker, _ = st.columns([2, 3])
+    entity_id = picker.selectbox("Sensor", options=list(names), format_func=names.get, key="sensors_sensor")
+    from_ts = max(period_start, period_end - view.SERIES_SPAN)
+    try:
+        readings = ui.run("sensor_readings", dataset=dataset.id, metric=metric.id, entity=entity_id,
+                          from_ts=from_ts, to_ts=period_end, tz=tz)
+    except QueryError as error:
+        ui.query_failed(error)
+        st.stop()
+    sensor_name = sensor_list.set_index("entity_id").loc[entity_id, "name"]
+    readings_shown = view.sensor_series(readings, metric)
+    st.plotly_chart(view.sensor_series_figure(readings_shown, metric, sensor_name), key="sensors_sensor_series",
+                    config={"displaylogo": False})
+    st.caption(f"Every reading from {view.local_text(from_ts, tz)} to the end of the period"
+               f"{' (its last 31 days)' if from_ts > period_start else ''}.")
+    st.download_button("Download this sensor's readings (CSV)",
+                       view.csv_bytes(view.sensor_series_table(readings_shown, metric)),
+                       file_name=f"{dataset.id}_{metric.id}_{entity_id}_{filters.start}_{filters.end}.csv",
+                       mime="text/csv", key="sensors_download_sensor_series", icon=":material/download:")
+    ui.source_note(catalog, dataset)

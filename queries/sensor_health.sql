@@ -1,0 +1,230 @@
+-- Health of each sensor of a dataset over a period by the rules of citydash.sensors.sensor_health, one row per sensor.
+-- Params: $dataset (text), $boroughs (text[]), $now (timestamp), $period_start (timestamp), $period_end (timestamp), $interval_s (integer), $stuck_after (integer), $stale_s (integer), $dead_s (integer), $min_uptime_pct (double), $zero_ok (text[]), $ranges (text[])
+-- Returns: entity_id, name, kind, borough_code, borough_name, lat, lon, last_seen, readings, uptime_pct, gap_count, longest_gap_slots, stale, stuck_runs, out_of_range, out_of_range_by_metric, status
+-- $ranges: one 'metric:low:high' per metric with a range (inclusive); $zero_ok: metrics whose runs of zeros are normal.
+with sensors as (
+    select
+        entities.entity_id,
+        entities.name,
+        entities.kind,
+        entities.borough_code,
+        boroughs.borough_name,
+        entities.lat,
+        entities.lon
+    from entities
+    left join boroughs using (borough_code)
+    where entities.dataset = $dataset
+      and (len($boroughs) = 0 or list_contains($boroughs, entities.borough_code))
+),
+
+settings as (
+    select
+        $interval_s::bigint * 1000000 as interval_us,
+        -- Whole expected slots from the period start to the earlier of its end and now.
+        greatest(date_diff('microsecond', $period_start, least($period_end, $now)), 0)
+            // ($interval_s::bigint * 1000000) as slot_count
+),
+
+arrived as (
+    -- Readings after now have not arrived yet (a replay runs behind the stored data).
+    select entity_id, ts, metric, value
+    from observations
+    where dataset = $dataset
+      and ts <= $now
+      and entity_id in (select entity_id from sensors)
+),
+
+last_heard as (
+    select entity_id, max(ts) as last_seen
+    from arrived
+    group by entity_id
+),
+
+in_period as (
+    select entity_id, ts, metric, value
+    from arrived
+    where ts >= $period_start
+      and ts < $period_end
+),
+
+reading_counts as (
+    select entity_id, count(*) as readings
+    from in_period
+    group by entity_id
+),
+
+slotted as (
+    select
+        in_period.entity_id,
+        date_diff('microsecond', $period_start, in_period.ts) // settings.interval_us as slot
+    from in_period
+    cross join settings
+    where date_diff('microsecond', $period_start, in_period.ts) // settings.interval_us < settings.slot_count
+),
+
+slot_steps as (
+    -- Empty slots before each reading, since the sensor's previous reading or the period start
+    -- (-1 for a second reading in the same slot).
+    select
+        entity_id,
+        slot,
+        slot - coalesce(lag(slot) over (partition by entity_id order by slot), -1) - 1 as empty_before
+    from slotted
+),
+
+slot_facts as (
+    select
+        entity_id,
+        count(*) filter (where empty_before >= 0) as filled,
+        count(*) filter (where empty_before > 0) as gaps_before,
+        max(empty_before) as longest_before,
+        max(slot) as last_slot
+    from slot_steps
+    group by entity_id
+),
+
+gaps as (
+    -- Adding the empty slots after the last filled one, up to now: every slot for a sensor with none.
+    select
+        sensors.entity_id,
+        coalesce(slot_facts.filled, 0) as filled,
+        settings.slot_count - 1 - coalesce(slot_facts.last_slot, -1) as empty_after,
+        coalesce(slot_facts.gaps_before, 0) + (empty_after > 0)::bigint as gap_count,
+        greatest(coalesce(slot_facts.longest_before, 0), empty_after, 0) as longest_gap_slots
+    from sensors
+    cross join settings
+    left join slot_facts using (entity_id)
+),
+
+series_steps as (
+    -- Each reading beside the one before it in its sensor's series of that metric.
+    select
+        entity_id,
+        metric,
+        ts,
+        value,
+        lag(value) over series as previous_value,
+        lag(ts) over series as previous_ts,
+        row_number() over series as position
+    from in_period
+    window series as (partition by entity_id, metric order by ts)
+),
+
+repeats as (
+    -- Readings that repeat the one before; consecutive repeats belong to one spell.
+    select
+        entity_id,
+        metric,
+        value,
+        ts,
+        previous_ts,
+        position - row_number() over (partition by entity_id, metric order by position) as spell
+    from series_steps
+    where value = previous_value
+),
+
+stuck_spells as (
+    select
+        entity_id,
+        metric,
+        any_value(value) as value,
+        count(*) + 1 as readings,
+        min(previous_ts) as first_ts,
+        max(ts) as last_ts
+    from repeats
+    group by entity_id, metric, spell
+    having count(*) + 1 > $stuck_after
+       and not (any_value(value) = 0 and list_contains($zero_ok, metric))
+),
+
+longest_stuck_spells as (
+    select *
+    from stuck_spells
+    qualify row_number() over (partition by entity_id, metric order by readings desc, first_ts) = 1
+),
+
+stuck as (
+    select
+        entity_id,
+        list({'metric': metric, 'value': value, 'readings': readings, 'first_ts': first_ts, 'last_ts': last_ts}
+             order by metric) as stuck_runs
+    from longest_stuck_spells
+    group by entity_id
+),
+
+metric_ranges as (
+    select
+        split_part(entry, ':', 1) as metric,
+        try_cast(split_part(entry, ':', 2) as double) as low,
+        try_cast(split_part(entry, ':', 3) as double) as high
+    from (select unnest($ranges) as entry)
+),
+
+outside_per_metric as (
+    select in_period.entity_id, in_period.metric, count(*) as readings
+    from in_period
+    join metric_ranges using (metric)
+    where in_period.value < metric_ranges.low
+       or in_period.value > metric_ranges.high
+    group by in_period.entity_id, in_period.metric
+),
+
+outside as (
+    select
+        entity_id,
+        sum(readings)::bigint as out_of_range,
+        list({'metric': metric, 'readings': readings} order by metric) as out_of_range_by_metric
+    from outside_per_metric
+    group by entity_id
+),
+
+facts as (
+    select
+        sensors.*,
+        last_heard.last_seen,
+        coalesce(reading_counts.readings, 0) as readings,
+        case when settings.slot_count > 0
+             then 100.0 * gaps.filled / settings.slot_count
+        end as uptime_pct,
+        gaps.gap_count,
+        gaps.longest_gap_slots,
+        last_heard.last_seen is null
+            or date_diff('microsecond', last_heard.last_seen, $now) > $stale_s::bigint * 1000000 as stale,
+        last_heard.last_seen is null
+            or date_diff('microsecond', last_heard.last_seen, $now) > $dead_s::bigint * 1000000 as silent_too_long,
+        stuck.stuck_runs,
+        coalesce(outside.out_of_range, 0) as out_of_range,
+        outside.out_of_range_by_metric
+    from sensors
+    cross join settings
+    left join last_heard using (entity_id)
+    left join reading_counts using (entity_id)
+    left join gaps using (entity_id)
+    left join stuck using (entity_id)
+    left join outside using (entity_id)
+)
+
+select
+    entity_id,
+    name,
+    kind,
+    borough_code,
+    borough_name,
+    lat,
+    lon,
+    last_seen,
+    readings,
+    uptime_pct,
+    gap_count,
+    longest_gap_slots,
+    stale,
+    stuck_runs,
+    out_of_range,
+    out_of_range_by_metric,
+    case
+        when readings = 0 or silent_too_long then 'dead'
+        when stale or stuck_runs is not null or out_of_range > 0 or uptime_pct < $min_uptime_pct then 'attention'
+        else 'ok'
+    end as status
+from facts
+order by entity_id

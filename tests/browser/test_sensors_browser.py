@@ -1,0 +1,107 @@
+"""The Sensors page in a real browser: the live tiles and map refresh by themselves, the map keeps
+the reader's pan and zoom through refreshes, and footfall downloads never hold a small count."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+
+from PIL import Image, ImageChops
+
+from conftest import distinct_colours, save_artifact, wait_for_app
+
+MAP = '[data-testid="stDeckGlJsonChart"]'
+FEED_TILE = '[data-testid="stMetric"]'
+
+
+def open_sensors(watch, served_app) -> None:
+    """Through the navigation, as a reader would (a deep link makes Streamlit probe paths that 404)."""
+    watch.page.goto(served_app)
+    wait_for_app(watch.page)
+    watch.page.get_by_role("link", name="Street sensors").click()
+    watch.page.wait_for_selector("h1:has-text('Street sensors')", timeout=60_000)
+    watch.page.wait_for_selector(f"{MAP} canvas", timeout=60_000)
+    watch.page.wait_for_timeout(1500)
+
+
+def tile_texts(page) -> list[str]:
+    return page.eval_on_selector_all(FEED_TILE, "tiles => tiles.slice(0, 4).map(tile => tile.innerText)")
+
+
+def mean_difference(first: bytes, second: bytes) -> float:
+    one, two = (Image.open(io.BytesIO(png)).convert("L") for png in (first, second))
+    histogram = ImageChops.difference(one, two).histogram()
+    return sum(level * count for level, count in enumerate(histogram)) / (one.size[0] * one.size[1])
+
+
+def test_live_tiles_change_while_the_map_keeps_its_pan_and_zoom(page, served_app):
+    open_sensors(page, served_app)
+    body = page.page.inner_text("body")
+    assert "Replay, not live." in body and "simulated hour per second" in body
+    assert page.page.query_selector('[data-testid="stException"]') is None
+    chart = page.page.locator(MAP)
+    initial = chart.screenshot()
+    save_artifact("sensors-map.png", initial)
+    assert distinct_colours(initial) > 5, "the map canvas is blank"
+    page.page.evaluate(f"() => {{ window.sensorsCanvas = document.querySelector('{MAP} canvas'); }}")
+
+    box = chart.bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.page.mouse.move(x, y)
+    page.page.mouse.down()
+    page.page.mouse.move(x + 140, y + 80, steps=12)
+    page.page.mouse.up()
+    page.page.mouse.wheel(0, -300)
+    page.page.wait_for_timeout(1000)
+    panned = chart.screenshot()
+    assert mean_difference(initial, panned) > 3, "the drag and zoom moved the map"
+
+    before = tile_texts(page.page)
+    page.page.wait_for_function(
+        "(before) => { const now = [...document.querySelectorAll('[data-testid=\"stMetric\"]')].slice(0, 4)"
+        ".map(tile => tile.innerText); return now.join('|') !== before.join('|'); }",
+        arg=before, timeout=30_000)
+    page.page.wait_for_timeout(2500)  # at least one more refresh
+    after = tile_texts(page.page)
+    assert after != before, "the live tiles refresh by themselves"
+    assert re.search(r"\d\d:\d\d", after[3])
+    refreshed = chart.screenshot()
+    save_artifact("sensors-map-panned-after-refresh.png", refreshed)
+    assert page.page.evaluate(
+        f"() => window.sensorsCanvas.isConnected && window.sensorsCanvas === document.querySelector('{MAP} canvas')"), \
+        "the map was updated in place, not drawn again"
+    # The refreshed map is the panned view with new dot colours, not the initial view.
+    assert mean_difference(panned, refreshed) * 3 < mean_difference(initial, refreshed)
+    save_artifact("sensors-1280.png", page.page.screenshot(full_page=True))
+    assert page.page.query_selector('[data-testid="stException"]') is None
+    assert page.console_errors == []
+    assert page.external_requests == []
+
+
+def choose_footfall(page) -> None:
+    picker = page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').first
+    picker.click()
+    page.get_by_role("option", name=re.compile(r"^Footfall")).click()
+    page.wait_for_function("() => document.body.innerText.includes('Footfall (people) from') "
+                           "&& document.body.innerText.includes('Total now')", timeout=60_000)
+    wait_for_app(page)
+
+
+def test_a_metric_change_updates_the_page_and_footfall_downloads_hide_small_counts(page, served_app):
+    open_sensors(page, served_app)
+    assert "Noise level (dB(A)) from" in page.page.inner_text("body")
+    choose_footfall(page.page)
+    page.page.wait_for_timeout(1500)
+    with page.page.expect_download(timeout=30_000) as download_info:
+        page.page.get_by_role("button", name="Download the latest readings, as in the table (CSV)").click()
+    content = download_info.value.path().read_bytes()
+    save_artifact("sensors-footfall-latest.csv", content)
+    rows = list(csv.DictReader(io.StringIO(content.decode("utf-8"))))
+    assert rows and "Reading (people)" in rows[0]
+    readings = [row["Reading (people)"] for row in rows]
+    for reading in readings:
+        assert reading in ("", "<10", "0") or float(reading.replace(",", "")) >= 10, reading
+    assert page.page.query_selector('[data-testid="stException"]') is None
+    assert page.console_errors == []
+    assert page.external_requests == []

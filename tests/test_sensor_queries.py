@@ -1,0 +1,411 @@
+"""The Sensors page's queries on literal rows published into a tiny pack, the SQL health rules
+against citydash.sensors.sensor_health on the same rows, and the `ingest sensors` command."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from citydash.__main__ import main
+from citydash.catalog import load_catalog
+from citydash.contract import Extract
+from citydash.data import Database
+from citydash.ingest.publish import publish
+from citydash.sensors import expected_ranges_of, sensor_health, stuck_text
+from citydash.sensors_view import health_from_query, health_params, health_ranges
+from conftest import BOUNDARIES, BROMLEY, CAMDEN, WESTMINSTER, entities
+
+FIXTURES = Path(__file__).parent / "fixtures" / "sensors"
+CAMDEN_CODE, BROMLEY_CODE, WESTMINSTER_CODE = "E09000007", "E09000006", "E09000033"
+
+SENSOR_CATALOG = """
+[city]
+id = "testville"
+name = "Testville"
+timezone = "Europe/London"
+area_label = "borough"
+area_label_plural = "boroughs"
+boundaries = "{boundaries}"
+boundaries_attribution = "Test boundaries."
+map_view = {{ latitude = 51.49, longitude = -0.11, zoom = 8.7 }}
+
+[licences]
+ogl3 = {{ title = "Open Government Licence v3.0", url = "https://example.org/ogl" }}
+
+[datasets.street]
+title = "Test street sensors"
+domain = "sensors"
+publisher = "Test publisher"
+licence = "ogl3"
+attribution = "Test attribution."
+access = "public"
+synthetic = false
+expected_interval_minutes = 15
+
+[[datasets.street.metrics]]
+id = "noise_db"
+label = "Noise level"
+unit = "dB(A)"
+aggregation = "mean"
+better = "lower"
+valid_range = [20, 140]
+expected_range = [30, 110]
+thresholds = [55, 65]
+
+[[datasets.street.metrics]]
+id = "footfall"
+label = "Footfall"
+unit = "people"
+aggregation = "sum"
+better = "higher"
+valid_range = [0, 20000]
+disclosure = 10
+
+[[datasets.street.metrics]]
+id = "temperature"
+label = "Air temperature"
+unit = "°C"
+aggregation = "mean"
+better = "lower"
+valid_range = [-30, 60]
+expected_range = [-10, 40]
+thresholds = [27, 32]
+"""
+
+DAY = pd.Timestamp("2026-03-02 00:00")  # a Monday in winter: London time is UTC
+QUARTER = pd.Timedelta(minutes=15)
+TWO_DAYS = DAY + pd.Timedelta(days=2)
+
+
+def make_sensor_pack(folder: Path):
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "catalog.toml").write_text(SENSOR_CATALOG.format(boundaries=BOUNDARIES), encoding="utf-8")
+    return load_catalog(folder)
+
+
+@pytest.fixture
+def sensor_pack(tmp_path):
+    return make_sensor_pack(tmp_path / "pack")
+
+
+@pytest.fixture
+def publish_street(sensor_pack):
+    """Publishes literal sensors and readings as dataset `street`; returns a fresh Database."""
+    opened: list[Database] = []
+
+    def publish_rows(sensor_rows: pd.DataFrame, reading_rows: pd.DataFrame) -> Database:
+        publish(Extract(sensor_rows, reading_rows), "street", sensor_pack, replace=True)
+        database = Database(sensor_pack)
+        opened.append(database)
+        return database
+
+    yield publish_rows
+    for database in opened:
+        database.close()
+
+
+def frame(rows: list[tuple]) -> pd.DataFrame:
+    readings = pd.DataFrame(rows, columns=["entity_id", "ts", "metric", "value"])
+    return readings.astype({"entity_id": object, "ts": "datetime64[us]", "metric": object, "value": "float64"})
+
+
+def every_quarter(sensor: str, metric: str, values: list[float], start: pd.Timestamp = DAY) -> list[tuple]:
+    return [(sensor, start + index * QUARTER, metric, float(value)) for index, value in enumerate(values)]
+
+
+def varying(count: int, base: float = 50.0) -> list[float]:
+    return [base + index % 7 for index in range(count)]
+
+
+# Two days of 15-minute readings from sensors with every kind of fault the rules know.
+HEALTH_SENSORS = entities(
+    ("OK", "Steady noise", "noise", CAMDEN),
+    ("GAPPY", "Gappy noise", "noise", CAMDEN),
+    ("LATE", "Quiet since evening", "noise", WESTMINSTER),
+    ("STUCK", "Stuck thermometer", "climate", WESTMINSTER),
+    ("NIGHT", "Night-time footfall", "footfall", BROMLEY),
+    ("FROZEN", "Frozen footfall", "footfall", BROMLEY),
+    ("SPIKY", "Spiky noise", "noise", BROMLEY),
+    ("GONE", "Gone noise", "noise", CAMDEN),
+    ("NEVER", "Never heard", "noise", CAMDEN),
+)
+
+
+def health_readings() -> pd.DataFrame:
+    slots = 2 * 96
+    rows = every_quarter("OK", "noise_db", varying(slots))
+    rows += [row for index, row in enumerate(every_quarter("GAPPY", "noise_db", varying(slots)))
+             if not (20 <= index < 60 or index in (100, 101, 150))]
+    rows += every_quarter("LATE", "noise_db", varying(slots - 10))
+    rows += every_quarter("STUCK", "temperature", varying(30, 5.0) + [12.5] * 40 + varying(slots - 70, 5.0))
+    rows += every_quarter("NIGHT", "footfall", ([0.0] * 30 + varying(66, 100.0)) * 2)
+    rows += every_quarter("FROZEN", "footfall", varying(40, 100.0) + [7.0] * 30 + varying(slots - 70, 100.0))
+    spiky = varying(slots)
+    spiky[5], spiky[77], spiky[150] = 115.0, 25.0, 110.0  # 110 is inside the expected range
+    rows += every_quarter("SPIKY", "noise_db", spiky)
+    rows += every_quarter("GONE", "noise_db", varying(40))
+    return frame(rows)
+
+
+CATALOG_RANGES = {"noise_db": (30.0, 110.0), "footfall": (0.0, 20000.0), "temperature": (-10.0, 40.0)}
+
+
+def sql_health(database, catalog, now, period_start, period_end, boroughs=()) -> pd.DataFrame:
+    dataset = catalog.datasets["street"]
+    rows = database.run("sensor_health", **health_params(dataset, boroughs, now, period_start, period_end))
+    return health_from_query(rows, pd.Timestamp(now), QUARTER, {"footfall": 10}).set_index("entity_id")
+
+
+def python_health(readings, now, period_start, period_end) -> pd.DataFrame:
+    return sensor_health(readings, HEALTH_SENSORS, now, period_start, period_end, QUARTER, CATALOG_RANGES,
+                         zero_is_normal={"footfall"}, disclosure={"footfall": 10}).set_index("entity_id")
+
+
+MOMENTS = [
+    (TWO_DAYS, DAY, TWO_DAYS),  # the whole period, seen from its end
+    (DAY + pd.Timedelta(hours=30, minutes=7), DAY, TWO_DAYS),  # mid-replay: later readings have not arrived
+    (TWO_DAYS, DAY + pd.Timedelta(hours=6), DAY + pd.Timedelta(days=1, hours=6)),  # a window inside the data
+    (TWO_DAYS + pd.Timedelta(days=1, hours=2), DAY + pd.Timedelta(days=1), TWO_DAYS + pd.Timedelta(days=1)),
+]
+
+
+def test_the_catalogue_gives_expected_ranges_where_set_else_valid_ones(sensor_pack):
+    dataset = sensor_pack.datasets["street"]
+    assert expected_ranges_of(dataset.metrics) == CATALOG_RANGES
+    assert health_ranges(dataset) == ["footfall:0.0:20000.0", "noise_db:30.0:110.0", "temperature:-10.0:40.0"]
+    assert expected_ranges_of(metric for metric in dataset.metrics) == CATALOG_RANGES
+
+
+def test_problem_texts_never_repeat_a_small_count():
+    span = pd.Timedelta(hours=7)
+    assert stuck_text("footfall", 7.0, 29, span, threshold=10) == "footfall stuck at <10 for 7 h (29 readings)"
+    assert stuck_text("footfall", 12.0, 29, span, threshold=10) == "footfall stuck at 12 for 7 h (29 readings)"
+    assert stuck_text("footfall", 0.0, 29, span, threshold=10) == "footfall stuck at 0 for 7 h (29 readings)"
+    assert stuck_text("noise_db", 7.5, 29, span) == "noise_db stuck at 7.5 for 7 h (29 readings)"
+
+
+@pytest.mark.parametrize("now, period_start, period_end", MOMENTS)
+def test_sql_health_matches_the_python_rules_on_the_same_rows(publish_street, sensor_pack, now, period_start,
+                                                               period_end):
+    readings = health_readings()
+    database = publish_street(HEALTH_SENSORS, readings)
+    in_sql = sql_health(database, sensor_pack, now, period_start, period_end)
+    in_python = python_health(readings, now, period_start, period_end)
+    assert sorted(in_sql.index) == sorted(in_python.index)
+    in_sql = in_sql.loc[in_python.index]
+    for column in ("status", "readings", "gap_count", "longest_gap", "stale", "stuck", "out_of_range", "problems"):
+        assert in_sql[column].tolist() == in_python[column].tolist(), column
+    pd.testing.assert_series_equal(in_sql["uptime_pct"], in_python["uptime_pct"], check_names=False)
+    assert in_sql["last_seen"].tolist() == in_python["last_seen"].tolist()
+    assert in_sql["silent_for"].tolist() == in_python["silent_for"].tolist()
+
+
+def test_sql_health_finds_each_fault(publish_street, sensor_pack):
+    database = publish_street(HEALTH_SENSORS, health_readings())
+    health = sql_health(database, sensor_pack, TWO_DAYS, DAY, TWO_DAYS)
+    assert health.loc["OK", "status"] == "ok" and health.loc["OK", "problems"] == ""
+    assert health.loc["OK", "uptime_pct"] == 100.0
+    assert health.loc["GAPPY", "status"] == "attention"
+    assert health.loc["GAPPY", "gap_count"] == 3 and health.loc["GAPPY", "longest_gap"] == pd.Timedelta(hours=10)
+    assert health.loc["GAPPY", "uptime_pct"] == pytest.approx((192 - 43) / 192 * 100)
+    assert health.loc["LATE", "stale"] and "silent for 2 h 45 min" in health.loc["LATE", "problems"]  # last at 45:15
+    assert health.loc["STUCK", "stuck"]
+    assert "temperature stuck at 12.5 for 9 h 45 min (40 readings)" in health.loc["STUCK", "problems"]
+    assert not health.loc["NIGHT", "stuck"] and health.loc["NIGHT", "status"] == "ok"
+    # A frozen count of people is a fault, but its small value is not written out.
+    assert health.loc["FROZEN", "stuck"]
+    assert "footfall stuck at <10 for 7 h 15 min (30 readings)" in health.loc["FROZEN", "problems"]
+    assert "7" not in health.loc["FROZEN", "problems"].replace("7 h", "")
+    # The expected range (30..110), not the valid one (20..140), flags readings; 110 is inside.
+    assert health.loc["SPIKY", "out_of_range"] == 2
+    assert "2 readings out of range (noise_db 2)" in health.loc["SPIKY", "problems"]
+    assert health.loc["GONE", "status"] == "dead" and "silent for 1 day 14 h" in health.loc["GONE", "problems"]
+    assert health.loc["NEVER", "status"] == "dead" and health.loc["NEVER", "problems"] == "never heard from"
+    assert pd.isna(health.loc["NEVER", "last_seen"])
+
+
+def test_sql_health_covers_only_the_selected_boroughs(publish_street, sensor_pack):
+    database = publish_street(HEALTH_SENSORS, health_readings())
+    health = sql_health(database, sensor_pack, TWO_DAYS, DAY, TWO_DAYS, boroughs=[BROMLEY_CODE])
+    assert sorted(health.index) == ["FROZEN", "NIGHT", "SPIKY"]
+    assert set(health["borough_name"]) == {"Bromley"}
+
+
+def test_sql_health_before_any_slot_has_passed_gives_no_uptime(publish_street, sensor_pack):
+    database = publish_street(HEALTH_SENSORS, health_readings())
+    health = sql_health(database, sensor_pack, DAY + pd.Timedelta(minutes=5), DAY, TWO_DAYS)
+    assert health["uptime_pct"].isna().all()
+    assert health.loc["OK", "readings"] == 1 and health.loc["OK", "status"] == "ok"
+
+
+# ---------------------------------------------------------------------------------------
+# The live feed, thresholds, series and profiles.
+
+FEED_SENSORS = entities(
+    ("N1", "Camden noise", "noise", CAMDEN),
+    ("N2", "Westminster noise", "noise", WESTMINSTER),
+    ("N3", "Bromley noise", "noise", BROMLEY),
+    ("F1", "Camden footfall", "footfall", CAMDEN),
+)
+
+
+def feed_readings() -> pd.DataFrame:
+    return frame([
+        ("N1", DAY + pd.Timedelta(hours=9), "noise_db", 52.0),
+        ("N1", DAY + pd.Timedelta(hours=10), "noise_db", 58.0),
+        ("N1", DAY + pd.Timedelta(hours=11), "noise_db", 70.0),  # after "now" below
+        ("N2", DAY + pd.Timedelta(hours=2), "noise_db", 66.0),
+        ("N3", DAY - pd.Timedelta(days=9), "noise_db", 40.0),  # before the look-back
+        ("F1", DAY + pd.Timedelta(hours=10), "footfall", 7.0),
+    ])
+
+
+def test_latest_reading_per_sensor_up_to_now(publish_street):
+    database = publish_street(FEED_SENSORS, feed_readings())
+    now = DAY + pd.Timedelta(hours=10, minutes=30)
+    latest = database.run("sensor_latest", dataset="street", metric="noise_db", boroughs=[],
+                          since=now - pd.Timedelta(days=7), now=now).set_index("entity_id")
+    assert list(latest.index) == ["N1", "N2", "N3"]  # F1 never reported noise
+    assert latest.loc["N1", "value"] == 58.0 and latest.loc["N1", "ts"] == DAY + pd.Timedelta(hours=10)
+    assert latest.loc["N2", "value"] == 66.0
+    assert pd.isna(latest.loc["N3", "value"]) and pd.isna(latest.loc["N3", "ts"])
+    assert latest.loc["N1", "borough_name"] == "Camden" and latest.loc["N1", "lat"] == pytest.approx(CAMDEN[0])
+    camden = database.run("sensor_latest", dataset="street", metric="noise_db", boroughs=[CAMDEN_CODE],
+                          since=now - pd.Timedelta(days=7), now=now)
+    assert list(camden["entity_id"]) == ["N1"]
+
+
+def test_exceedances_count_readings_above_each_threshold_per_local_day(publish_street):
+    summer = pd.Timestamp("2026-06-01 00:00")
+    readings = frame([
+        ("N1", summer + pd.Timedelta(hours=10), "noise_db", 55.0),  # at the threshold: not above
+        ("N1", summer + pd.Timedelta(hours=11), "noise_db", 55.1),
+        ("N1", summer + pd.Timedelta(hours=12), "noise_db", 65.5),
+        ("N1", summer + pd.Timedelta(hours=23, minutes=30), "noise_db", 80.0),  # 00:30 on 2 June in London
+        ("N2", summer + pd.Timedelta(hours=12), "noise_db", 40.0),
+    ])
+    database = publish_street(FEED_SENSORS, readings)
+    rows = database.run("sensor_exceedances", dataset="street", metric="noise_db", boroughs=[],
+                        start=date(2026, 6, 1), end=date(2026, 6, 2), tz="Europe/London", lower=55.0, upper=65.0)
+    by_key = rows.set_index(["borough_code", "day"])
+    first = by_key.loc[(CAMDEN_CODE, pd.Timestamp("2026-06-01"))]
+    assert (first["readings"], first["above_lower"], first["above_upper"], first["sensors"]) == (3, 2, 1, 1)
+    second = by_key.loc[(CAMDEN_CODE, pd.Timestamp("2026-06-02"))]
+    assert (second["readings"], second["above_lower"], second["above_upper"]) == (1, 1, 1)
+    westminster = by_key.loc[(WESTMINSTER_CODE, pd.Timestamp("2026-06-01"))]
+    assert (westminster["readings"], westminster["above_lower"]) == (1, 0)
+    only_first_day = database.run("sensor_exceedances", dataset="street", metric="noise_db",
+                                  boroughs=[CAMDEN_CODE], start=date(2026, 6, 1), end=date(2026, 6, 1),
+                                  tz="Europe/London", lower=55.0, upper=65.0)
+    assert len(only_first_day) == 1 and only_first_day["readings"].iloc[0] == 3
+
+
+def test_daily_by_borough_gives_each_borough_and_the_selection(publish_street):
+    readings = frame([
+        ("N1", DAY + pd.Timedelta(hours=9), "noise_db", 50.0),
+        ("N1", DAY + pd.Timedelta(hours=10), "noise_db", 60.0),
+        ("N2", DAY + pd.Timedelta(hours=9), "noise_db", 70.0),
+        ("F1", DAY + pd.Timedelta(hours=9), "footfall", 120.0),
+        ("F1", DAY + pd.Timedelta(hours=10), "footfall", 30.0),
+    ])
+    database = publish_street(FEED_SENSORS, readings)
+    params = {"dataset": "street", "start": date(2026, 3, 2), "end": date(2026, 3, 2)}
+    noise = database.run("sensor_daily_by_borough", **params, metric="noise_db", aggregation="mean",
+                         boroughs=[CAMDEN_CODE, WESTMINSTER_CODE])
+    values = {(row.scope, row.borough_name if row.scope == "borough" else "all"): row.value
+              for row in noise.itertuples()}
+    assert values == {("borough", "Camden"): pytest.approx(55.0), ("borough", "Westminster"): pytest.approx(70.0),
+                      ("selection", "all"): pytest.approx(60.0)}
+    assert noise.loc[noise["scope"].eq("selection"), "sensors"].iloc[0] == 2
+    footfall = database.run("sensor_daily_by_borough", **params, metric="footfall", aggregation="sum", boroughs=[])
+    assert footfall.set_index("scope").loc["selection", "value"] == 150.0
+
+
+def test_one_sensors_readings_with_local_time(publish_street):
+    summer = pd.Timestamp("2026-06-01 22:45")
+    readings = frame([("N1", summer + index * QUARTER, "noise_db", 50.0 + index) for index in range(4)]
+                     + [("N2", summer, "noise_db", 99.0)])
+    database = publish_street(FEED_SENSORS, readings)
+    rows = database.run("sensor_readings", dataset="street", metric="noise_db", entity="N1",
+                        from_ts=summer + QUARTER, to_ts=summer + 3 * QUARTER, tz="Europe/London")
+    assert rows["value"].tolist() == [51.0, 52.0]
+    assert rows["local_ts"].tolist() == [pd.Timestamp("2026-06-02 00:00"), pd.Timestamp("2026-06-02 00:15")]
+    assert [pd.Timestamp(day).date() for day in rows["day"]] == [date(2026, 6, 2), date(2026, 6, 2)]
+
+
+def test_daily_profile_by_local_hour_and_day_type(publish_street):
+    readings = frame([
+        ("N1", pd.Timestamp("2026-06-01 07:00"), "noise_db", 60.0),  # Monday 08:00 BST
+        ("N2", pd.Timestamp("2026-06-02 07:30"), "noise_db", 70.0),  # Tuesday 08:30 BST
+        ("N1", pd.Timestamp("2026-06-06 07:00"), "noise_db", 40.0),  # Saturday 08:00 BST
+        ("N3", pd.Timestamp("2026-06-01 07:00"), "noise_db", 90.0),  # Bromley: not selected
+    ])
+    database = publish_street(FEED_SENSORS, readings)
+    rows = database.run("sensor_daily_profile", dataset="street", metric="noise_db",
+                        boroughs=[CAMDEN_CODE, WESTMINSTER_CODE], start=date(2026, 6, 1), end=date(2026, 6, 7),
+                        tz="Europe/London")
+    profile = {(row.day_type, row.hour): (row.value, row.readings, row.sensors) for row in rows.itertuples()}
+    assert profile == {("weekday", 8): (65.0, 2, 2), ("weekend", 8): (40.0, 1, 1)}
+
+
+def test_sensor_list_names_the_sensors_that_reported(publish_street):
+    database = publish_street(FEED_SENSORS, feed_readings())
+    rows = database.run("sensor_list", dataset="street", metric="noise_db", boroughs=[],
+                        start=date(2026, 3, 2), end=date(2026, 3, 2))
+    assert list(rows["entity_id"]) == ["N1", "N2"]  # by name; N3 reported before the period
+    assert rows.set_index("entity_id").loc["N1", "readings"] == 3
+
+
+# ---------------------------------------------------------------------------------------
+# python -m citydash ingest sensors
+
+
+def test_ingest_sensors_publishes_readings_and_sensors(sensor_pack, capsys):
+    code = main(["ingest", "sensors", str(FIXTURES / "readings.csv"), str(FIXTURES / "clean.jsonl"),
+                 "--sensors", str(FIXTURES / "sensors.csv"), "--pack", str(sensor_pack.pack_dir),
+                 "--dataset", "street"])
+    output = capsys.readouterr()
+    assert code == 0, output.err
+    assert "street: read" in output.out and "rows rejected" in output.out
+    database = Database(load_catalog(sensor_pack.pack_dir))
+    try:
+        latest = database.run("sensor_latest", dataset="street", metric="noise_db", boroughs=[],
+                              since=pd.Timestamp("2026-02-25"), now=pd.Timestamp("2026-03-02")).set_index("entity_id")
+        # 12:00Z in clean.jsonl is the latest; naive times in the files are London time (UTC in March).
+        assert latest.loc["NS-001", "value"] == 58.5
+        assert latest.loc["NS-001", "borough_name"] == "Camden"
+        assert latest.loc["NS-002", "ts"] == pd.Timestamp("2026-03-01 10:00")
+        summer = database.run("sensor_latest", dataset="street", metric="footfall", boroughs=[],
+                              since=pd.Timestamp("2026-06-30"), now=pd.Timestamp("2026-07-02")).set_index("entity_id")
+        assert summer.loc["FF-001", "ts"] == pd.Timestamp("2026-07-01 09:00")  # 10:00 BST
+    finally:
+        database.close()
+    quarantined = list((sensor_pack.pack_dir / "quarantine").glob("*"))
+    assert quarantined, "rejected rows are quarantined with their reasons"
+
+
+def test_ingest_sensors_without_the_sensor_list_says_what_is_missing(sensor_pack, capsys):
+    code = main(["ingest", "sensors", str(FIXTURES / "readings.csv"), "--pack", str(sensor_pack.pack_dir),
+                 "--dataset", "street"])
+    assert code == 2
+    assert "--sensors SENSORS.csv" in capsys.readouterr().err
+    assert not (sensor_pack.pack_dir / "extracts" / "street.parquet").exists()
+
+
+def test_ingest_sensors_names_an_unreadable_sensor_list(sensor_pack, tmp_path, capsys):
+    missing = tmp_path / "nope.csv"
+    code = main(["ingest", "sensors", str(FIXTURES / "readings.csv"), "--sensors", str(missing),
+                 "--pack", str(sensor_pack.pack_dir), "--dataset", "street"])
+    assert code == 2
+    assert "nope.csv" in capsys.readouterr().err
+
+
+def test_ingest_sensors_dry_run_writes_nothing(sensor_pack, capsys):
+    code = main(["ingest", "sensors", str(FIXTURES / "readings.csv"), "--sensors", str(FIXTURES / "sensors.csv"),
+                 "--pack", str(sensor_pack.pack_dir), "--dataset", "street", "--dry-run"])
+    assert code == 0
+    assert "Dry run, nothing written. sensors read 4 entities, 6 observations" in capsys.readouterr().out
+    assert not (sensor_pack.pack_dir / "extracts").exists() or not any((sensor_pack.pack_dir / "extracts").iterdir())

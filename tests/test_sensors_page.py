@@ -1,0 +1,480 @@
+"""The Sensors page: its pure builders on literal rows (small-number suppression in every output,
+the live map and legend, the replay clock's bookkeeping), then the page itself under AppTest."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import io
+import json
+import math
+import re
+from datetime import date, datetime
+
+import numpy as np
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from citydash import maps
+from citydash import sensors_view as view
+from citydash.catalog import load_catalog
+from conftest import PACK, REPO
+
+CATALOG = load_catalog(PACK)
+DATASET = CATALOG.datasets["street_sensors"]
+NOISE = DATASET.metric("noise_db")
+FOOTFALL = DATASET.metric("footfall")
+HUMIDITY = DATASET.metric("humidity")
+RHYTHM = view.rhythm_of(DATASET)
+TZ = CATALOG.city.timezone
+VIEW = CATALOG.city.map_view
+AREAS = json.loads((PACK / "boundaries" / "london_boroughs.geojson").read_text(encoding="utf-8"))
+NOW = pd.Timestamp("2026-03-02 10:00")  # winter: London time is UTC
+# Counts that must never be shown; no other number below uses these digits on their own.
+HIDDEN = (3.0, 8.0)
+
+
+def latest_rows(rows: list[tuple]) -> pd.DataFrame:
+    """sensor_latest rows from (entity_id, name, borough, lat, lon, minutes before NOW or None, value)."""
+    return pd.DataFrame({
+        "entity_id": [row[0] for row in rows],
+        "name": [row[1] for row in rows],
+        "kind": ["sensor"] * len(rows),
+        "borough_code": ["E09000007"] * len(rows),
+        "borough_name": [row[2] for row in rows],
+        "lat": [row[3] for row in rows],
+        "lon": [row[4] for row in rows],
+        "ts": pd.Series([NOW - pd.Timedelta(minutes=row[5]) if row[5] is not None else pd.NaT for row in rows],
+                        dtype="datetime64[us]"),
+        "value": [row[6] for row in rows],
+    })
+
+
+FOOTFALL_LATEST = latest_rows([
+    ("A", "Alpha Street", "Camden", 51.54, -0.14, 0, 8.0),  # hidden
+    ("B", "Bravo Street", "Camden", 51.55, -0.15, 0, 45.0),  # hidden too: it would give the 8 away
+    ("C", "Charlie Street", "Camden", 51.53, -0.13, 15, 120.0),
+    ("D", "Delta Mews", "Camden", 51.52, -0.12, 0, 0.0),
+    ("E", "Echo Lane", "Camden", 51.51, -0.11, 120, 3.0),  # silent, hidden
+    ("F", "Foxtrot Row", "Camden", 51.50, -0.10, None, math.nan),  # nothing in the last week
+])
+
+NOISE_LATEST = latest_rows([
+    ("A", "Alpha Street", "Camden", 51.54, -0.14, 0, 50.0),
+    ("B", "Bravo Street", "Camden", 51.55, -0.15, 15, 55.0),
+    ("C", "Charlie Street", "Camden", 51.53, -0.13, 60, 55.1),  # exactly an hour: still reporting
+    ("D", "Delta Mews", "Camden", 51.52, -0.12, 0, 70.0),
+    ("E", "Echo Lane", "Camden", 51.51, -0.11, 75, 80.0),  # silent for 1 h 15 min
+])
+
+
+def numbers_in_text(text: str) -> set[float]:
+    """Every number written in a text on its own (not part of a longer number, a date or a time)."""
+    return {float(token.replace(",", "")) for token in re.findall(r"(?<![\w.:,/-])\d[\d,]*(?:\.\d+)?(?![\w.:/])", text)}
+
+
+def csv_numbers(data: bytes) -> set[float]:
+    numbers = set()
+    for row in csv.reader(io.StringIO(data.decode("utf-8"))):
+        for field in row:
+            numbers |= numbers_in_text(field)
+    return numbers
+
+
+def plotly_array(value) -> np.ndarray:
+    """A trace array from figure JSON: a list, or plotly's typed binary {"dtype", "bdata", "shape"}."""
+    if value is None:
+        return np.array([], dtype=object)
+    if isinstance(value, dict) and "bdata" in value:
+        array = np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"]))
+        shape = value.get("shape")
+        return array.reshape([int(size) for size in str(shape).split(",")]) if shape else array
+    return np.asarray(value, dtype=object)
+
+
+def figure_numbers(spec: str) -> set[float]:
+    """Every y and z value, and every number in the hover data and text, of a figure's JSON as
+    Streamlit sends it."""
+    numbers = set()
+    for trace in json.loads(spec)["data"]:
+        for key in ("y", "z"):
+            for value in plotly_array(trace.get(key)).ravel():
+                if isinstance(value, (int, float, np.number)) and not pd.isna(value):
+                    numbers.add(float(value))
+        for key in ("customdata", "text", "hovertext"):
+            for value in plotly_array(trace.get(key)).ravel():
+                numbers |= numbers_in_text(str(value))
+    return numbers
+
+
+def layer_records(deck) -> dict[str, list[dict]]:
+    return {layer["id"]: layer["data"] for layer in json.loads(deck.to_json())["layers"] if isinstance(layer["data"], list)}
+
+
+# ---------------------------------------------------------------------------------------
+# protect: the gate
+
+
+def test_protect_hides_small_counts_and_leaves_other_metrics_alone():
+    rows = pd.DataFrame({"value": [7.0, 10.0, 0.0, 1234.0, math.nan]})
+    counts = view.protect(rows, FOOTFALL)
+    assert counts["value_display"].tolist() == ["<10", "10", "0", "1,234", "no data"]
+    assert counts["value"].isna().tolist() == [True, False, False, False, True]
+    measured = view.protect(rows, NOISE)
+    assert measured["value"].tolist()[:4] == [7.0, 10.0, 0.0, 1234.0]
+    assert measured["value_display"].tolist() == ["7.00", "10.0", "0.00", "1,234", "no data"]
+    assert not measured["suppressed"].any()
+
+
+def test_builders_refuse_a_frame_that_did_not_go_through_protect():
+    series = pd.DataFrame({"scope": ["selection"], "borough_name": [None], "day": [date(2026, 3, 2)],
+                           "value": [7.0], "sensors": [1], "label": ["All"]})
+    with pytest.raises(ValueError, match="protect"):
+        view.series_table(series, FOOTFALL)
+    with pytest.raises(ValueError, match="protect"):
+        view.borough_series_figure(series, FOOTFALL)
+
+
+# ---------------------------------------------------------------------------------------
+# The live feed
+
+
+def test_sensors_are_fresh_until_four_intervals_of_silence():
+    feed = view.live_feed(NOISE_LATEST, NOISE, NOW, RHYTHM)
+    fresh = dict(zip(feed.sensors["entity_id"], feed.sensors["fresh"]))
+    assert fresh == {"A": True, "B": True, "C": True, "D": True, "E": False}
+    assert (feed.reporting, feed.silent) == (4, 1)
+    assert (feed.headline_label, feed.headline) == ("Average now (dB(A))", maps.format_value((50 + 55 + 55.1 + 70) / 4))
+    assert (feed.above_label, feed.above) == ("Above 65 dB(A) now", "1 of 4")
+
+
+def test_threshold_bands_cut_at_the_catalogue_thresholds():
+    bands = view.threshold_bands(NOISE)
+    assert [band.label for band in bands] == ["55 dB(A) or below", "above 55 up to 65 dB(A)", "above 65 dB(A)"]
+    assert [view.band_index(value, bands) for value in (20, 55, 55.1, 65, 65.1, 130)] == [0, 0, 1, 1, 2, 2]
+    lightness = [sum(band.colour) for band in bands]
+    assert lightness == sorted(lightness, reverse=True), "louder is darker"
+
+
+def test_each_dot_has_the_legend_colour_of_its_band_and_silent_sensors_are_rings():
+    feed = view.live_feed(NOISE_LATEST, NOISE, NOW, RHYTHM)
+    deck = view.live_map(feed, AREAS, VIEW, NOISE, TZ)
+    records = layer_records(deck)
+    reporting = {record["name"]: record for record in records["sensors-reporting"]}
+    colour = {band.label: list(band.colour) for band in feed.bands}
+    assert reporting["Alpha Street"]["fill"][:3] == colour["55 dB(A) or below"]
+    assert reporting["Bravo Street"]["fill"][:3] == colour["55 dB(A) or below"]
+    assert reporting["Charlie Street"]["fill"][:3] == colour["above 55 up to 65 dB(A)"]
+    assert reporting["Delta Mews"]["fill"][:3] == colour["above 65 dB(A)"]
+    assert [record["name"] for record in records["sensors-silent"]] == ["Echo Lane"]
+    assert records["sensors-silent"][0]["status"] == "not heard from for 1 h 15 min"
+    legend = view.live_legend_html(feed, NOISE, RHYTHM)
+    for band in feed.bands:
+        assert "rgb({},{},{})".format(*band.colour) in legend and band.label in legend
+    assert "not heard from for over 1 h" in legend
+    assert reporting["Delta Mews"]["reading"] == "Latest: 70.0 dB(A) at Mon 02 Mar 2026, 10:00"
+
+
+def test_the_map_keeps_its_view_and_layer_ids_whatever_the_data():
+    first = json.loads(view.live_map(view.live_feed(NOISE_LATEST, NOISE, NOW, RHYTHM), AREAS, VIEW, NOISE, TZ).to_json())
+    later = NOISE_LATEST.assign(value=NOISE_LATEST["value"] + 3, ts=NOISE_LATEST["ts"] + pd.Timedelta(hours=2))
+    second = json.loads(view.live_map(view.live_feed(later, NOISE, NOW + pd.Timedelta(hours=2), RHYTHM), AREAS, VIEW,
+                                      NOISE, TZ).to_json())
+    assert first["initialViewState"] == second["initialViewState"]
+    assert first["initialViewState"]["latitude"] == VIEW["latitude"] and first["initialViewState"]["zoom"] == VIEW["zoom"]
+    assert [layer["id"] for layer in first["layers"]] == [layer["id"] for layer in second["layers"]]
+    assert first["layers"] != second["layers"]
+    assert "html" not in view.live_map(view.live_feed(later, NOISE, NOW, RHYTHM), AREAS, VIEW, NOISE, TZ)._tooltip
+
+
+def test_no_small_count_reaches_the_map_table_tiles_sentence_or_csv():
+    feed = view.live_feed(FOOTFALL_LATEST, FOOTFALL, NOW, RHYTHM)
+    shown = dict(zip(feed.sensors["name"], feed.sensors["value_display"]))
+    assert shown == {"Alpha Street": "<10", "Bravo Street": "<10", "Charlie Street": "120", "Delta Mews": "0",
+                     "Echo Lane": "<10", "Foxtrot Row": "no data"}
+    # The total of the sensors reporting stays visible: less the visible 120 and 0 it gives two hidden cells' sum.
+    assert (feed.headline_label, feed.headline) == ("Total now (people)", "173")
+    assert (feed.above_label, feed.above) == ("Highest now (people)", "120")
+    deck = view.live_map(feed, AREAS, VIEW, FOOTFALL, TZ)
+    for records in layer_records(deck).values():
+        for record in records:
+            for key, value in record.items():
+                if key in ("reading", "status", "name", "borough"):
+                    assert not numbers_in_text(value) & {*HIDDEN, 45.0}, (key, value)
+                elif key in ("lat", "lon"):
+                    continue
+                else:
+                    assert value not in (*HIDDEN, 45.0), (key, value)
+    table = view.latest_table(feed, FOOTFALL, TZ)
+    assert set(table["Reading (people)"]) == {"<10", "120", "0", ""}
+    assert not csv_numbers(view.csv_bytes(table)) & {*HIDDEN, 45.0}
+    text = view.live_sentence(feed, FOOTFALL, "Camden") + view.live_legend_html(feed, FOOTFALL, RHYTHM)
+    assert not numbers_in_text(re.sub(r"1 to 9", "", text)) & {*HIDDEN, 45.0}
+    hidden_colour = list(view.HIDDEN_FILL) + [240]
+    reporting = {record["name"]: record for record in layer_records(deck)["sensors-reporting"]}
+    assert reporting["Alpha Street"]["fill"] == hidden_colour and reporting["Bravo Street"]["fill"] == hidden_colour
+    assert reporting["Delta Mews"]["fill"][:3] == list(view.ZERO_FILL)
+
+
+def test_a_lone_small_count_hides_the_total_when_nothing_else_can():
+    rows = latest_rows([("A", "Alpha Street", "Camden", 51.54, -0.14, 0, 7.0),
+                        ("D", "Delta Mews", "Camden", 51.52, -0.12, 0, 0.0)])
+    feed = view.live_feed(rows, FOOTFALL, NOW, RHYTHM)
+    assert feed.headline == "<10"
+
+
+def test_latest_table_lists_reporting_sensors_first_loudest_first():
+    table = view.latest_table(view.live_feed(NOISE_LATEST, NOISE, NOW, RHYTHM), NOISE, TZ)
+    assert table["Sensor"].tolist() == ["Delta Mews", "Charlie Street", "Bravo Street", "Alpha Street", "Echo Lane"]
+    assert table["Status"].tolist()[-1] == "not heard from for 1 h 15 min"
+    assert table["Band"].tolist()[0] == "above 65 dB(A)"
+
+
+def test_metrics_without_thresholds_get_bands_over_the_shown_values():
+    rows = NOISE_LATEST.assign(value=[40.0, 50.0, 60.0, 70.0, 80.0])
+    feed = view.live_feed(rows, HUMIDITY, NOW, RHYTHM)
+    assert len(feed.bands) == len(maps.SEQUENTIAL)
+    assert feed.bands[0].label.startswith("40.0 to") and feed.bands[-1].label.endswith("70.0 %")
+    assert (feed.above_label, feed.above) == ("Highest now (%)", "70.0")
+
+
+# ---------------------------------------------------------------------------------------
+# Series, profiles and thresholds
+
+
+def test_borough_series_protects_cells_and_the_selection_total_together():
+    rows = pd.DataFrame({
+        "scope": ["borough", "borough", "borough", "selection"],
+        "borough_code": ["E09000007", "E09000033", "E09000006", None],
+        "borough_name": ["Camden", "Westminster", "Bromley", None],
+        "day": [date(2026, 3, 2)] * 4,
+        "value": [7.0, 45.0, 130.0, 182.0], "readings": [96] * 4, "sensors": [1, 1, 1, 3],
+    })
+    series = view.borough_series(rows, FOOTFALL)
+    shown = dict(zip(series["label"], series["value_display"]))
+    assert shown == {"Camden": "<10", "Westminster": "<10", "Bromley": "130", "All selected boroughs": "182"}
+    figure = view.borough_series_figure(series, FOOTFALL)
+    assert not figure_numbers(figure.to_json()) & {7.0, 45.0}
+    assert not csv_numbers(view.csv_bytes(view.series_table(series, FOOTFALL))) & {7.0, 45.0}
+    many = view.borough_series(rows, FOOTFALL, max_boroughs=2)
+    assert many["label"].tolist() == ["All selected boroughs"] and many["value_display"].tolist() == ["182"]
+
+
+def test_one_sensors_readings_are_protected_day_by_day():
+    rows = pd.DataFrame({
+        "ts": pd.to_datetime(["2026-03-02 08:00", "2026-03-02 08:15", "2026-03-02 08:30", "2026-03-03 08:00",
+                              "2026-03-03 08:15"]),
+        "local_ts": pd.to_datetime(["2026-03-02 08:00", "2026-03-02 08:15", "2026-03-02 08:30", "2026-03-03 08:00",
+                                    "2026-03-03 08:15"]),
+        "day": [date(2026, 3, 2)] * 3 + [date(2026, 3, 3)] * 2,
+        "value": [3.0, 25.0, 60.0, 12.0, 11.0],
+    })
+    series = view.sensor_series(rows, FOOTFALL)
+    # The 3 is hidden and, as the day's total is shown elsewhere, so is the next smallest (25).
+    assert series["value_display"].tolist() == ["<10", "<10", "60", "12", "11"]
+    assert not figure_numbers(view.sensor_series_figure(series, FOOTFALL, "Alpha Street").to_json()) & {3.0, 25.0}
+    assert not csv_numbers(view.csv_bytes(view.sensor_series_table(series, FOOTFALL))) & {3.0, 25.0}
+
+
+def test_daily_profile_hides_small_average_counts():
+    rows = pd.DataFrame({"day_type": ["weekday", "weekday", "weekend"], "hour": [3, 8, 8],
+                         "value": [7.0, 240.5, 3.0], "readings": [40, 40, 16], "sensors": [2, 2, 2]})
+    profile = view.daily_profile(rows, FOOTFALL)
+    assert profile["value_display"].tolist() == ["<10", "240.5", "<10"]
+    assert not figure_numbers(view.profile_figure(profile, FOOTFALL, RHYTHM.interval).to_json()) & set(HIDDEN)
+    assert not csv_numbers(view.csv_bytes(view.profile_table(profile, FOOTFALL))) & set(HIDDEN)
+    assert view.profile_sentence(profile, FOOTFALL) == "On weekdays footfall peaks around 08:00 (240.5 people on average)."
+
+
+def test_exceedances_per_borough_and_day():
+    rows = pd.DataFrame({
+        "borough_code": ["E09000007", "E09000007", "E09000033"], "borough_name": ["Camden", "Camden", "Westminster"],
+        "day": [date(2026, 3, 2), date(2026, 3, 3), date(2026, 3, 2)], "sensors": [2, 2, 1],
+        "readings": [192, 180, 96], "above_lower": [100, 90, 90], "above_upper": [20, 0, 48],
+    })
+    days = view.exceedance_days(rows, NOISE)
+    assert days["pct_above_65"].tolist() == [10.4, 0.0, 50.0]
+    table = view.exceedance_by_borough(days, NOISE)
+    assert table["Borough"].tolist() == ["Westminster", "Camden"]
+    assert table.set_index("Borough").loc["Camden", "Above 65 dB(A)"] == 20
+    assert table.set_index("Borough").loc["Camden", "Above 55 (%)"] == round(100 * 190 / 372, 1)
+    heatmap = json.loads(view.exceedance_heatmap(days, NOISE).to_json())["data"][0]
+    assert heatmap["y"] == ["Westminster", "Camden"]
+    assert view.exceedance_sentence(table, NOISE) == (
+        "Westminster had the largest share of readings above 65 dB(A) (50.0%, 48 readings).")
+
+
+def test_attention_table_and_borough_health():
+    health = pd.DataFrame({
+        "entity_id": ["A", "B", "C", "D"], "name": ["Alpha", "Bravo", "Charlie", "Delta"],
+        "borough_code": ["E09000007", "E09000007", "E09000033", "E09000033"],
+        "borough_name": ["Camden", "Camden", "Westminster", "Westminster"],
+        "last_seen": pd.to_datetime(["2026-03-02 09:45", "2026-03-01 08:00", "2026-03-02 09:45", "2026-03-02 06:00"]),
+        "uptime_pct": [100.0, 40.0, 99.0, 95.0], "longest_gap": pd.to_timedelta(["0h", "20h", "0h", "4h"]),
+        "stale": [False, True, False, True], "stuck": [False, False, False, False],
+        "out_of_range": [0, 0, 0, 0], "status": ["ok", "dead", "ok", "attention"],
+        "problems": ["", "silent for 1 day 2 h", "", "silent for 4 h"],
+    })
+    table = view.attention_table(health, TZ)
+    assert table["Sensor"].tolist() == ["Bravo", "Delta"] and table["Rank"].tolist() == [1, 2]
+    assert table["Status"].tolist() == ["dead", "needs attention"]
+    shares = view.borough_health(health)
+    assert shares[["borough_name", "sensors", "ok", "healthy_share"]].values.tolist() == [
+        ["Camden", 2, 1, 0.5], ["Westminster", 2, 1, 0.5]]
+    summary = view.health_summary(health)
+    assert (summary.ok, summary.attention, summary.dead, summary.median_uptime) == (2, 1, 1, 97.0)
+
+
+# ---------------------------------------------------------------------------------------
+# Times and the replay
+
+
+def test_periods_are_local_days_in_utc():
+    start, end = view.period_bounds(date(2026, 6, 1), date(2026, 6, 30), TZ)
+    assert (start, end) == (pd.Timestamp("2026-05-31 23:00"), pd.Timestamp("2026-06-30 23:00"))
+    assert view.local_text(pd.Timestamp("2026-06-01 13:15"), TZ) == "Mon 01 Jun 2026, 14:15"
+
+
+def test_replay_start_defaults_to_a_morning_and_stays_inside_the_period():
+    start, end = view.period_bounds(date(2026, 6, 1), date(2026, 6, 30), TZ)
+    assert view.default_replay_start(start, end, TZ) == datetime(2026, 6, 28, 7, 0)
+    settings = view.replay_settings(None, 3600.0, start, end, TZ, RHYTHM.interval)
+    assert settings.start == pd.Timestamp("2026-06-28 06:00")  # 07:00 BST
+    too_late = view.replay_settings(datetime(2026, 8, 1), 60.0, start, end, TZ, RHYTHM.interval)
+    assert too_late.start == end - RHYTHM.interval
+    too_early = view.replay_settings(datetime(2026, 1, 1), 60.0, start, end, TZ, RHYTHM.interval)
+    assert too_early.start == start
+    short = view.period_bounds(date(2026, 6, 1), date(2026, 6, 1), TZ)
+    assert view.default_replay_start(*short, TZ) == datetime(2026, 6, 1, 0, 0)
+
+
+def test_the_replay_clock_runs_on_changes_speed_in_place_and_restarts_on_a_new_start():
+    start, end = view.period_bounds(date(2026, 6, 1), date(2026, 6, 30), TZ)
+    settings = view.replay_settings(datetime(2026, 6, 10, 7, 0), 3600.0, start, end, TZ, RHYTHM.interval)
+    clock = view.replay_clock(None, None, settings, at=100.0)
+    assert clock.now(103.0) == pd.Timestamp("2026-06-10 09:00")  # three simulated hours in three seconds
+    assert view.replay_clock(clock, settings, settings, at=103.0) is clock
+    slower = view.ReplaySettings(settings.start, 60.0, settings.loop_start, settings.end)
+    slowed = view.replay_clock(clock, settings, slower, at=103.0)
+    assert slowed.now(103.0) == pd.Timestamp("2026-06-10 09:00") and slowed.now(163.0) == pd.Timestamp("2026-06-10 10:00")
+    moved = view.replay_settings(datetime(2026, 6, 20, 7, 0), 60.0, start, end, TZ, RHYTHM.interval)
+    restarted = view.replay_clock(slowed, slower, moved, at=200.0)
+    assert restarted.now(200.0) == pd.Timestamp("2026-06-20 06:00")
+    other_period = view.replay_settings(datetime(2026, 6, 20, 7, 0), 60.0, start, end + pd.Timedelta(days=1), TZ,
+                                        RHYTHM.interval)
+    assert view.replay_clock(restarted, moved, other_period, at=300.0).now(300.0) == pd.Timestamp("2026-06-20 06:00")
+    looping = view.replay_clock(None, None, view.replay_settings(datetime(2026, 6, 30, 23, 0), 3600.0, start, end,
+                                                                  TZ, RHYTHM.interval), at=0.0)
+    assert looping.now(2.0) == start + pd.Timedelta(hours=1), "after the period it starts again from its start"
+
+
+def test_the_feed_moment_and_the_notice_say_what_time_is_shown():
+    start, end = view.period_bounds(date(2026, 6, 1), date(2026, 6, 30), TZ)
+    settings = view.replay_settings(datetime(2026, 6, 10, 7, 0), 3600.0, start, end, TZ, RHYTHM.interval)
+    now = pd.Timestamp("2026-06-10 12:07:30")
+    assert view.feed_moment(now, RHYTHM.interval) == pd.Timestamp("2026-06-10 12:00")
+    notice = view.replay_notice(now, settings, TZ)
+    assert notice.startswith("**Replay, not live.**")
+    assert "Wed 10 Jun 2026, 13:07" in notice and "1 simulated hour per second" in notice
+    assert "paused" in view.replay_notice(now, view.ReplaySettings(settings.start, 0.0, start, end), TZ)
+
+
+def test_choose_metric_falls_back_to_the_page_default():
+    metrics = view.sensor_metrics(CATALOG, {"street_sensors", "air_quality"}, "public")
+    assert [metric.id for metric in metrics] == ["noise_db", "footfall", "temperature", "humidity"]
+    assert view.choose_metric(metrics, "street_sensors.footfall") == (FOOTFALL, False)
+    assert view.choose_metric(metrics, "air_quality.no2") == (NOISE, True)
+    assert view.sensor_metrics(CATALOG, {"air_quality"}, "public") == []
+
+
+# ---------------------------------------------------------------------------------------
+# The page under AppTest, on the session's small demo pack.
+
+ENTRY = REPO / "tests" / "apptest" / "entry.py"
+SENSORS_PAGE = str(REPO / "pages" / "sensors.py")
+
+
+@pytest.fixture
+def app(demo_extracts, monkeypatch):
+    monkeypatch.setenv("CITYDASH_EXTRACTS", str(demo_extracts))
+    monkeypatch.chdir(REPO)
+    return AppTest.from_file(str(ENTRY), default_timeout=90)
+
+
+def open_sensors(app: AppTest) -> AppTest:
+    app.run()
+    app.switch_page(SENSORS_PAGE).run()
+    assert not app.exception, [exception.value for exception in app.exception]
+    return app
+
+
+def test_the_page_says_it_is_a_replay_and_which_time_it_shows(app):
+    open_sensors(app)
+    notices = [info.value for info in app.info]
+    replay = next(text for text in notices if text.startswith("**Replay, not live.**"))
+    assert "London time" in replay and "1 simulated hour per second" in replay
+    assert any("not measured by street sensors" in text for text in notices), "the fallback metric is explained"
+    labels = [metric.label for metric in app.metric]
+    assert labels[:4] == ["Sensors reporting", "Average now (dB(A))", "Above 65 dB(A) now", "Readings up to"]
+    assert app.session_state["sensors_clock"].speed == 3600.0
+    assert len(app.get("deck_gl_json_chart")) == 1
+    assert "Healthy" in labels and "Dead" in labels
+
+
+def test_changing_the_replay_speed_carries_the_clock_on(app):
+    open_sensors(app)
+    before = app.session_state["sensors_clock"]
+    app.select_slider(key="sensors_speed").set_value(0.0).run()
+    assert not app.exception
+    paused = app.session_state["sensors_clock"]
+    assert paused.speed == 0.0 and paused.start >= before.start
+    assert any("paused" in info.value for info in app.info)
+
+
+def test_live_mode_says_it_is_live(app):
+    open_sensors(app)
+    app.segmented_control(key="sensors_feed").set_value("live").run()
+    assert not app.exception
+    assert any(info.value.startswith("**Live.**") for info in app.info)
+    assert not any(info.value.startswith("**Replay") for info in app.info)
+
+
+def _reading_cells(app: AppTest) -> list[str]:
+    cells = []
+    for frame in app.dataframe:
+        for column in frame.value.columns:
+            if "people" in column or column.startswith("Reading") or column.startswith("Footfall"):
+                cells += [str(value) for value in frame.value[column]]
+    return cells
+
+
+def test_footfall_never_shows_a_count_under_ten_anywhere_on_the_page(app):
+    open_sensors(app)
+    app.sidebar.selectbox(key="filters_metric").set_value("street_sensors.footfall").run()
+    assert not app.exception, [exception.value for exception in app.exception]
+    small = {float(n) for n in range(1, 10)}
+    shown_hidden = False
+    cells = _reading_cells(app)
+    assert cells, "the latest-readings table is on the page"
+    for cell in cells:
+        assert not numbers_in_text(cell) & small, cell
+        shown_hidden |= cell == "<10"
+    for chart in app.get("deck_gl_json_chart"):
+        for layer in json.loads(chart.proto.json)["layers"]:
+            for record in layer["data"] if isinstance(layer["data"], list) else []:
+                assert not numbers_in_text(record["reading"].replace("Latest: ", "")) & small, record["reading"]
+                shown_hidden |= "<10" in record["reading"]
+    for chart in app.get("plotly_chart"):
+        for trace in json.loads(chart.proto.spec)["data"]:
+            if trace.get("type") not in ("scatter", "scattergl") or trace.get("mode") == "text":
+                continue  # the health chart counts sensors, not people
+            for value in plotly_array(trace.get("y")).ravel():
+                assert value is None or pd.isna(value) or not 0 < float(value) < 10, (trace.get("name"), value)
+            for text in plotly_array(trace.get("customdata")).ravel():
+                assert not numbers_in_text(str(text)) & small, text
+                shown_hidden |= str(text) == "<10"
+    for metric in app.metric:
+        if metric.label in ("Total now (people)", "Highest now (people)"):
+            assert not numbers_in_text(str(metric.value)) & small, (metric.label, metric.value)
+    assert shown_hidden, "the demo has small counts, so some must show as <10"
