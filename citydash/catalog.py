@@ -226,7 +226,8 @@ def _metric(raw: dict, dataset_id: str, indices: dict, where: str) -> Metric:
     )
 
 
-def _dataset(dataset_id: str, raw: dict, licences: dict, indices: dict, where: str) -> Dataset:
+def dataset_from_table(dataset_id: str, raw: dict, licences: dict, indices: dict, where: str) -> Dataset:
+    """A validated Dataset from one [datasets.<id>] table; CatalogError names what is wrong."""
     _identifier(dataset_id, where)
     where = f"{where} dataset {dataset_id!r}"
     licence_id = _require(raw, "licence", where)
@@ -287,6 +288,6 @@ def load_catalog(pack_dir: Path, extracts_dir: Path | None = None) -> Catalog:
         for dataset_id, dataset_raw in content.get("datasets", {}).items():
             if dataset_id in datasets:
                 raise CatalogError(f"{path}: dataset {dataset_id!r} is defined twice")
-            datasets[dataset_id] = _dataset(dataset_id, dataset_raw, licences, indices, str(path))
+            datasets[dataset_id] = dataset_from_table(dataset_id, dataset_raw, licences, indices, str(path))
     return Catalog(pack_dir=pack_dir, city=city, datasets=datasets, licences=licences,
                    extracts_dir=Path(extracts_dir) if extracts_dir else pack_dir / "extracts", indices=indices)
