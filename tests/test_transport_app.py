@@ -1,0 +1,249 @@
+"""The transport page under AppTest: on the small demo pack, and end to end on the real TfL and
+DfT samples ingested into a temporary pack."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from citydash.__main__ import main as citydash_main
+from conftest import PACK, REPO, require_shared
+
+ENTRY = REPO / "tests" / "apptest" / "entry.py"
+PAGE = str(REPO / "pages" / "transport.py")
+
+
+def texts(app: AppTest) -> str:
+    parts = [element.value for element in app.markdown] + [element.value for element in app.caption]
+    parts += [element.value for element in app.info] + [element.value for element in app.subheader]
+    parts += [element.value for element in app.header]
+    return "\n".join(str(part) for part in parts)
+
+
+def decks(app: AppTest) -> dict[str, dict]:
+    """Each map's deck spec by its point layer's id."""
+    found = {}
+    for element in app.get("deck_gl_json_chart"):
+        spec = json.loads(element.proto.json)
+        points = next(layer for layer in spec["layers"] if layer["@@type"] == "ScatterplotLayer")
+        found[points["id"]] = spec
+    return found
+
+
+def points(spec: dict) -> list[dict]:
+    return next(layer for layer in spec["layers"] if layer["@@type"] == "ScatterplotLayer")["data"]
+
+
+def frame_with(app: AppTest, column: str) -> pd.DataFrame:
+    return next(element.value for element in app.dataframe if column in element.value.columns)
+
+
+def chart_titles(app: AppTest) -> list[str]:
+    return [json.loads(chart.proto.spec)["layout"]["title"]["text"] for chart in app.get("plotly_chart")]
+
+
+def frames_with(app: AppTest, column: str) -> list[pd.DataFrame]:
+    return [element.value for element in app.dataframe if column in element.value.columns]
+
+
+@pytest.fixture
+def app(demo_extracts, monkeypatch):
+    monkeypatch.setenv("CITYDASH_EXTRACTS", str(demo_extracts))
+    monkeypatch.chdir(REPO)
+    test = AppTest.from_file(str(ENTRY), default_timeout=90)
+    test.run()
+    test.switch_page(PAGE).run()
+    assert not test.exception, [exception.value for exception in test.exception]
+    return test
+
+
+def test_demo_page_has_three_maps_with_legends_tables_and_sources(app):
+    page_text = texts(app)
+    for heading in ("Stations", "Cycle hire", "Road traffic", "By borough"):
+        assert heading in [header.value for header in app.header]
+    maps = decks(app)
+    assert set(maps) == {"stations", "docks", "count_points"}
+    legends = [element.proto.body for element in app.get("html") if "cd-legend" in element.proto.body
+               and "figure" in element.proto.body]
+    assert any("Station mode" in legend for legend in legends)
+    assert any("Hires a day" in legend for legend in legends)
+    assert any("Cycles as a share of cars and cycles" in legend for legend in legends)
+    station_legend = next(legend for legend in legends if "Station mode" in legend)
+    for point in points(maps["stations"]):
+        assert "rgb({r},{g},{b})".format(**point) in station_legend, "every point colour is in the legend"
+    assert "The map shows" in page_text and "The busiest is" in page_text
+    assert "has daily totals only" in page_text, "the demo has no time-of-day bands and says so"
+    assert any("Synthetic demo data" in caption.value for caption in app.caption)
+    assert len(app.get("plotly_chart")) >= 7
+    assert len(app.download_button) >= 10
+    summary = frame_with(app, "station_entries_exits_per_day")
+    assert len(summary) == 33 and summary["stations"].fillna(0).sum() == len(frame_with(app, "weekend"))
+
+
+def test_maps_send_one_row_per_entity(app, demo_catalog):
+    maps = decks(app)
+    entities = {dataset: len(pd.read_parquet(demo_catalog.extract_path(dataset, "entities")))
+                for dataset in ("stations", "cycle_hire", "road_traffic")}
+    assert len(points(maps["stations"])) == entities["stations"]
+    assert len(points(maps["docks"])) == entities["cycle_hire"]
+    assert len(points(maps["count_points"])) == entities["road_traffic"]
+    for spec in maps.values():
+        # No basemap: no provider, and pydeck's default-style sentinel rather than a style URL.
+        assert spec.get("mapProvider") is None and "://" not in str(spec.get("mapStyle"))
+
+
+def test_the_borough_filter_narrows_tables_and_fades_the_rest_of_the_map(app):
+    app.sidebar.multiselect(key="filters_boroughs").set_value(["E09000007"]).run()
+    assert not app.exception, [exception.value for exception in app.exception]
+    mapped = frame_with(app, "weekend")
+    stations = mapped[mapped["in_selection"]]
+    assert len(stations) > 0 and set(stations["borough_name"]) == {"Camden"}
+    assert "Camden" not in set(mapped.loc[~mapped["in_selection"], "borough_name"])
+    assert list(frame_with(app, "station_entries_exits_per_day")["borough_name"]) == ["Camden"]
+    station_points = points(decks(app)["stations"])
+    assert len(station_points) == len(mapped), "the table lists every point on the map"
+    assert sum(point["a"] == 225 for point in station_points) == len(stations)
+    assert sum(point["a"] < 225 for point in station_points) > 0, "the other boroughs stay, faded"
+    assert "in **Camden**" in texts(app)
+    assert any(f"({len(stations)} in Camden)" in tab.label for tab in app.tabs)
+
+
+def test_tube_lines_toggle_draws_the_overlay_with_its_attribution(app):
+    assert not any("OpenStreetMap" in caption.value for caption in app.caption)
+    app.checkbox(key="transport_show_tube").check().run()
+    assert not app.exception
+    captions = [caption.value for caption in app.caption if "OpenStreetMap contributors" in caption.value]
+    assert len(captions) == 3, "the ODbL attribution is under every map that draws the lines"
+    assert all("Open Database License" in caption for caption in captions)
+    for spec in decks(app).values():
+        assert any(layer["id"] == "network_lines" for layer in spec["layers"])
+    app.checkbox(key="transport_show_outlines").uncheck().run()
+    for spec in decks(app).values():
+        assert not any(layer["id"] == "borough_outlines" for layer in spec["layers"])
+
+
+# ------------------------------------------------------------------------------------------------
+# The real samples, end to end
+
+
+def _outside(quarantine: pd.DataFrame) -> list[str]:
+    return list(quarantine.loc[quarantine["reason"].str.startswith("outside the city"), "record"])
+
+
+@pytest.fixture(scope="module")
+def real_pack(tmp_path_factory):
+    """A pack with the real TfL station counts, BikePoint snapshot and DfT counts ingested by the CLI."""
+    london = require_shared()
+    transport = london / "transport"
+    pack = tmp_path_factory.mktemp("real_transport") / "pack"
+    pack.mkdir()
+    shutil.copy(PACK / "catalog.toml", pack / "catalog.toml")
+    for folder in ("catalog.d", "boundaries", "overlays"):
+        shutil.copytree(PACK / folder, pack / folder)
+    ingests = {
+        "tfl_station_counts": ["tfl-station-counts", transport / "station_entry_exit_counts.csv",
+                               transport / "london_combinedstations_630.csv"],
+        "tfl_bikepoint": ["tfl-bikepoint", transport / "tfl_bikepoint_2020-03-08.json"],
+        "dft_traffic": ["dft-traffic", transport / "london_20002016_all_raw_8am.csv",
+                        transport / "london_dft_traffic_count_locations.json"],
+    }
+    outside = {}
+    for dataset, (source, *files) in ingests.items():
+        assert citydash_main(["ingest", source, *map(str, files), "--pack", str(pack)]) == 0
+        files = (pack / "quarantine").glob(f"{dataset}-*.csv")
+        quarantine = pd.concat([pd.read_csv(path, dtype=str) for path in files])
+        outside[dataset] = _outside(quarantine)
+    return pack, outside, transport
+
+
+@pytest.fixture(scope="module")
+def real_app(real_pack):
+    pack, _, _ = real_pack
+    patch = pytest.MonkeyPatch()
+    patch.setenv("CITYDASH_PACK", str(pack))
+    patch.delenv("CITYDASH_EXTRACTS", raising=False)
+    patch.chdir(REPO)
+    test = AppTest.from_file(str(ENTRY), default_timeout=120)
+    test.query_params["start"] = "2000-01-01"
+    test.query_params["end"] = "2020-12-31"
+    test.run()
+    test.switch_page(PAGE).run()
+    yield test
+    patch.undo()
+
+
+def test_real_stations_render_and_only_stations_the_source_puts_outside_london_are_left_out(real_pack, real_app):
+    _, outside, transport = real_pack
+    assert not real_app.exception, [exception.value for exception in real_app.exception]
+    with (transport / "london_combinedstations_630.csv").open(encoding="utf-8-sig", newline="") as handle:
+        categories = {row["id"]: row["category"] for row in csv.DictReader(handle)}
+    shown = frame_with(real_app, "weekend")
+    assert len(shown) == len(points(decks(real_app)["stations"]))
+    # The stations file lists 630 stations; 629 have counts. Every one reported outside the city is one the
+    # file itself calls "Not in London" (Dartford, Brentwood...): none of London's stations is lost.
+    assert len(shown) + len(outside["tfl_station_counts"]) == 629
+    assert {categories[station] for station in outside["tfl_station_counts"]} == {"Not in London"}
+    assert len(shown) == 590
+    assert set(shown["mode"]) == {"Underground", "Overground", "DLR", "National Rail", "Tram"}
+    top = shown.sort_values("per_day", ascending=False).iloc[0]
+    assert top["name"] == "Waterloo" and 200_000 < top["per_day"] < 300_000
+    page_text = texts(real_app)
+    assert "has daily totals only" not in page_text
+    bands = frame_with(real_app, "band")
+    assert list(bands["band"]) == ["Early morning", "Morning peak", "Midday", "Evening peak", "Late evening"]
+    assert bands["entries"].gt(0).all()
+    trend = next(frame for frame in frames_with(real_app, "bucket") if "per_day" in frame.columns)
+    assert "Entries + exits on an average day in all boroughs, year by year" in chart_titles(real_app)
+    assert pd.Timestamp(trend["bucket"].min()) == pd.Timestamp("2010-01-01")
+    assert "The number of stations counted changes" in page_text
+
+
+def test_real_docks_render_with_their_docking_points_and_occupancy(real_pack, real_app):
+    pack, outside, _ = real_pack
+    docks = frame_with(real_app, "occupancy_percent")
+    assert len(docks) == len(points(decks(real_app)["docks"]))
+    entities = pd.read_parquet(pack / "extracts" / "tfl_bikepoint_entities.parquet")
+    observations = pd.read_parquet(pack / "extracts" / "tfl_bikepoint.parquet")
+    # 783 docks in the snapshot: each is on the map or reported as outside the city by the ingest.
+    assert len(docks) + len(outside["tfl_bikepoint"]) == 783
+    assert len(outside["tfl_bikepoint"]) <= 1
+    assert len(docks) == len(entities)
+    capacity = observations[observations["metric"] == "dock_capacity"]["value"].sum()
+    assert docks["capacity"].sum() == capacity
+    assert 20_800 < docks["capacity"].sum() <= 20_893
+    assert docks["occupancy_percent"].between(0, 100).all()
+    page_text = texts(real_app)
+    assert "has no hire counts" in page_text
+    legends = [element.proto.body for element in real_app.get("html")
+               if "Docking points holding a bike" in element.proto.body]
+    assert legends, "docks are coloured by the share of docking points holding a bike"
+
+
+def test_real_count_points_render_year_by_year(real_pack, real_app):
+    _, outside, _ = real_pack
+    count_points = frame_with(real_app, "cycle_percent")
+    assert len(points(decks(real_app)["count_points"])) == len(count_points)
+    assert len(count_points) + len(outside["dft_traffic"]) == 2_548
+    assert len(outside["dft_traffic"]) <= 15
+    trend = frame_with(real_app, "per_count")
+    assert set(pd.to_datetime(trend["bucket"]).dt.year) == set(range(2000, 2017))
+    assert set(pd.to_datetime(trend["bucket"]).dt.month) == {1}
+    shares = frames_with(real_app, "cycle_percent")[-1]
+    assert len(shares) == 33 and shares["cycle_percent"].between(0, 100).all()
+    assert shares.sort_values("cycle_percent").iloc[-1]["borough_name"] in {"Islington", "Hackney", "City of London",
+                                                                            "Southwark", "Camden", "Lambeth"}
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "publish() assigns boroughs from the simplified boundaries, which leave out the Thames: the "
+    "Claverton Street dock (26 m off) and 15 count points on bridges and embankments (3-229 m off) are "
+    "reported outside the city. Stations outside London are 6 m to 5 km off, so a plain distance "
+    "tolerance would wrongly let Grange Hill (6 m) or Roding Valley (88 m) in; see the transport report."))
+def test_every_dock_and_count_point_in_london_is_placed(real_pack):
+    _, outside, _ = real_pack
+    assert outside["tfl_bikepoint"] == [] and outside["dft_traffic"] == []

@@ -1,0 +1,178 @@
+"""The transport_* queries on literal rows published into a tiny pack: totals, day types and
+hours in the city's local time, time buckets, selections."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import pandas as pd
+import pytest
+
+from citydash.catalog import load_catalog
+from citydash.contract import Extract
+from citydash.data import Database
+from citydash.ingest.publish import publish
+from conftest import BOUNDARIES, BROMLEY, CAMDEN, WESTMINSTER, entities, observations
+
+TRANSPORT_CATALOG = """
+[city]
+id = "testville"
+name = "Testville"
+timezone = "Europe/London"
+area_label = "borough"
+area_label_plural = "boroughs"
+boundaries = "{boundaries}"
+boundaries_attribution = "Test boundaries."
+map_view = {{ latitude = 51.49, longitude = -0.11, zoom = 8.7 }}
+
+[licences]
+ogl3 = {{ title = "Open Government Licence v3.0", url = "https://example.org/ogl" }}
+
+[datasets.rail]
+title = "Test stations"
+domain = "transport"
+publisher = "Test publisher"
+licence = "ogl3"
+attribution = "Test attribution."
+
+[[datasets.rail.metrics]]
+id = "entries"
+label = "Entries"
+unit = "people"
+aggregation = "sum"
+
+[[datasets.rail.metrics]]
+id = "exits"
+label = "Exits"
+unit = "people"
+aggregation = "sum"
+
+[datasets.bikes]
+title = "Test docks"
+domain = "transport"
+publisher = "Test publisher"
+licence = "ogl3"
+attribution = "Test attribution."
+
+[[datasets.bikes.metrics]]
+id = "hires"
+label = "Hires"
+unit = "hires"
+aggregation = "sum"
+
+[[datasets.bikes.metrics]]
+id = "dock_capacity"
+label = "Docking points"
+unit = "docks"
+aggregation = "max"
+area_aggregation = "sum"
+"""
+
+STATIONS = entities(("S1", "Camden Town", "Underground", CAMDEN), ("S2", "Green Park", "Underground", WESTMINSTER),
+                    ("S3", "Bromley South", "National Rail", BROMLEY))
+STATION_COUNTS = observations(
+    # Monday 1 June 2026 (BST), Saturday 6 June, Sunday 7 June: midnight UTC is 01:00 local, same day.
+    ("S1", "2026-06-01 00:00", "entries", 100), ("S1", "2026-06-01 00:00", "exits", 90),
+    ("S1", "2026-06-06 00:00", "entries", 40), ("S1", "2026-06-06 00:00", "exits", 30),
+    # 23:30 UTC on Saturday 6 June is 00:30 on Sunday 7 June in London.
+    ("S1", "2026-06-06 23:30", "entries", 20),
+    ("S2", "2026-06-01 00:00", "entries", 500), ("S2", "2026-06-02 00:00", "entries", 700),
+    ("S3", "2026-05-01 00:00", "entries", 9),
+)
+DOCKS = entities(("D1", "Camden Lock", "Docking station", CAMDEN),
+                 ("D2", "Soho Square", "Docking station", WESTMINSTER))
+DOCK_READINGS = observations(
+    # 07:00 UTC on Monday 1 June (BST) and 08:00 UTC on Monday 5 January (GMT): both 08:00 local.
+    ("D1", "2026-06-01 07:00", "hires", 6), ("D1", "2026-01-05 08:00", "hires", 4),
+    # 23:30 UTC on Sunday 7 June is 00:30 on Monday 8 June locally: outside a period ending the 7th.
+    ("D1", "2026-06-07 23:30", "hires", 50),
+    ("D2", "2026-06-01 07:00", "hires", 10),
+    ("D1", "2026-06-01 00:00", "dock_capacity", 20), ("D1", "2026-06-02 00:00", "dock_capacity", 24),
+)
+FIRST_HALF = {"start": date(2026, 1, 1), "end": date(2026, 6, 7)}
+
+
+@pytest.fixture(scope="module")
+def database(tmp_path_factory):
+    pack = tmp_path_factory.mktemp("transport_pack")
+    (pack / "catalog.toml").write_text(TRANSPORT_CATALOG.format(boundaries=BOUNDARIES), encoding="utf-8")
+    catalog = load_catalog(pack)
+    for dataset, (entity_rows, observation_rows) in {"rail": (STATIONS, STATION_COUNTS),
+                                                     "bikes": (DOCKS, DOCK_READINGS)}.items():
+        publish(Extract(entity_rows, observation_rows), dataset, catalog, replace=True, now=datetime(2026, 7, 1))
+    opened = Database(catalog)
+    yield opened
+    opened.close()
+
+
+def test_coverage_counts_days_and_entity_years_in_the_period(database):
+    coverage = database.run("transport_coverage", datasets=["rail", "bikes", "absent"],
+                            start=date(2026, 6, 1), end=date(2026, 6, 30)).set_index("dataset")
+    assert list(coverage.index) == ["bikes", "rail"]
+    assert coverage.loc["rail", "first_day"] == pd.Timestamp("2026-05-01")
+    assert coverage.loc["rail", "days_in_period"] == 4  # 1, 2, 6 and 7 June
+    assert coverage.loc["rail", "entities_in_period"] == 2
+    assert coverage.loc["rail", "entity_days_in_period"] == 5  # S1 on 1, 6 and 7 June; S2 on 1 and 2 June
+    assert coverage.loc["rail", "entity_years_in_period"] == 2
+
+
+def test_entity_metrics_total_each_metric_per_entity_with_its_borough(database):
+    frame = database.run("transport_entity_metrics", dataset="rail", metrics=["entries", "exits"], **FIRST_HALF)
+    rows = frame.set_index(["entity_id", "metric"])
+    assert rows.loc[("S1", "entries"), "total"] == 160 and rows.loc[("S1", "entries"), "days"] == 3
+    assert rows.loc[("S1", "exits"), "total"] == 120
+    assert rows.loc[("S2", "entries"), "peak"] == 700 and rows.loc[("S2", "entries"), "readings"] == 2
+    assert rows.loc[("S2", "entries"), "borough_name"] == "Westminster"
+    assert rows.loc[("S3", "entries"), "kind"] == "National Rail"
+    assert ("S2", "exits") not in rows.index, "no readings, no row"
+    only_june = database.run("transport_entity_metrics", dataset="rail", metrics=["entries"],
+                             start=date(2026, 6, 1), end=date(2026, 6, 30))
+    assert "S3" not in set(only_june["entity_id"])
+
+
+def test_day_types_follow_the_local_calendar(database):
+    frame = database.run("transport_entity_daytypes", dataset="rail", metrics=["entries"], **FIRST_HALF)
+    s1 = frame[frame["entity_id"] == "S1"].set_index("day_type")
+    assert s1.loc["weekday", "total"] == 100
+    assert s1.loc["saturday", "total"] == 40
+    assert s1.loc["sunday", "total"] == 20, "23:30 UTC on Saturday is Sunday in London"
+    assert set(frame["borough_code"]) == {"E09000007", "E09000033", "E09000006"}
+
+
+def test_trend_buckets_and_scopes(database):
+    weekly = database.run("transport_trend", dataset="rail", metrics=["entries"], bucket="week",
+                          boroughs=["E09000007"], **FIRST_HALF)
+    selected = weekly[weekly["scope"] == "selected"].set_index("bucket")
+    assert selected.loc[pd.Timestamp("2026-06-01"), "total"] == 160  # Monday 1 to Sunday 7 June, Camden only
+    assert selected.loc[pd.Timestamp("2026-06-01"), "days"] == 3
+    city = weekly[weekly["scope"] == "city"].set_index("bucket")
+    assert city.loc[pd.Timestamp("2026-06-01"), "total"] == 160 + 1200
+    assert city.loc[pd.Timestamp("2026-06-01"), "entities"] == 2
+    assert city.loc[pd.Timestamp("2026-04-27"), "total"] == 9  # Friday 1 May's week starts Monday 27 April
+    yearly = database.run("transport_trend", dataset="rail", metrics=["entries", "exits"], bucket="year",
+                          boroughs=[], **FIRST_HALF)
+    assert set(yearly["bucket"]) == {pd.Timestamp("2026-01-01")}
+    assert yearly[(yearly["scope"] == "selected") & (yearly["metric"] == "entries")]["total"].iloc[0] == 1369
+    unknown = database.run("transport_trend", dataset="rail", metrics=["entries"], bucket="fortnight",
+                           boroughs=[], **FIRST_HALF)
+    assert len(unknown[unknown["scope"] == "city"]) == 5, "an unknown bucket falls back to days"
+
+
+def test_hours_and_days_of_the_week_are_local(database):
+    frame = database.run("transport_hour_week", dataset="bikes", metrics=["hires"], boroughs=[],
+                         tz="Europe/London", **FIRST_HALF).set_index(["day_of_week", "hour"])
+    assert frame.loc[(1, 8), "total"] == 6 + 4 + 10, "07:00 UTC in June and 08:00 UTC in January are 08:00 local"
+    assert frame.loc[(1, 8), "days"] == 2
+    assert (1, 0) not in frame.index, "00:30 on Monday 8 June is after the period"
+    camden = database.run("transport_hour_week", dataset="bikes", metrics=["hires"], boroughs=["E09000007"],
+                          tz="Europe/London", **FIRST_HALF)
+    assert camden["total"].sum() == 10
+    utc = database.run("transport_hour_week", dataset="bikes", metrics=["hires"], boroughs=[],
+                       tz="UTC", **FIRST_HALF).set_index(["day_of_week", "hour"])
+    assert utc.loc[(1, 7), "total"] == 16 and utc.loc[(7, 23), "total"] == 50
+
+
+def test_dock_capacity_is_its_largest_reading(database):
+    frame = database.run("transport_entity_metrics", dataset="bikes", metrics=["dock_capacity"],
+                         start=date(2026, 6, 1), end=date(2026, 6, 30))
+    assert frame.set_index("entity_id").loc["D1", "peak"] == 24
