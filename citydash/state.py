@@ -8,9 +8,11 @@ with a short notice saying what was ignored.
 
 from __future__ import annotations
 
+import hashlib
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 MAX_PARAM_LENGTH = 400
 DEFAULT_PERIOD_DAYS = 90
@@ -102,3 +104,105 @@ def filters_to_params(filters: Filters) -> dict[str, str]:
 
 def with_boroughs(filters: Filters, boroughs: list[str]) -> Filters:
     return replace(filters, boroughs=tuple(boroughs), notices=())
+
+
+# ---------------------------------------------------------------------------------
+# Pages' own selections in the link (the borough profile's borough, the compared boroughs, ...),
+# and the data snapshot a link was made with. The shared filters above own SHARED_PARAMS; every
+# other parameter belongs to a page and is kept as it is when the shared filters are written.
+
+SHARED_PARAMS = ("metric", "start", "end", "boroughs", "snapshot")
+SNAPSHOT = re.compile(r"^[0-9a-f]{10}$")
+SNAPSHOT_CHANGED = ("The data has been refreshed since this link was made; figures may differ from what "
+                    "the person who shared it saw.")
+
+
+def merged_params(current: Mapping[str, str], shared: Mapping[str, str]) -> dict[str, str]:
+    """The link's parameters: the shared filters as given, every page's own parameter kept as it was.
+
+    The snapshot a link arrived with is dropped once read: the live address bar shows the view,
+    and a fresh pinned link is offered for sharing (see snapshot_token).
+    """
+    pages = {key: str(value) for key, value in current.items() if key not in SHARED_PARAMS}
+    return {**dict(shared), **pages}
+
+
+def area_to_param(code: str) -> str:
+    return code
+
+
+def area_from_param(text: str | None, area_codes: Sequence[str], default: str) -> tuple[str, tuple[str, ...]]:
+    """One area from a link; an unknown or hostile one falls back to `default` with a notice."""
+    if text is None or not str(text).strip():
+        return default, ()
+    code = str(text)[:MAX_PARAM_LENGTH].strip()
+    if code in area_codes:
+        return code, ()
+    return default, (f"Ignored unknown area code {_short(code)!r} in the link.",)
+
+
+def areas_to_param(codes: Sequence[str]) -> str:
+    return ",".join(codes)
+
+
+def areas_from_param(text: str | None, area_codes: Sequence[str], default: Sequence[str],
+                     minimum: int, maximum: int) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Between `minimum` and `maximum` distinct areas from a link, in the link's order.
+
+    Unknown codes are dropped with a notice; too many are cut to the first `maximum`; too few
+    (after dropping) give `default`, with a notice.
+    """
+    if text is None or not str(text).strip():
+        return tuple(default), ()
+    wanted = [code.strip() for code in str(text)[:MAX_PARAM_LENGTH].split(",") if code.strip()]
+    known = list(dict.fromkeys(code for code in wanted if code in area_codes))
+    unknown = [code for code in wanted if code not in area_codes]
+    notices = []
+    if unknown:
+        notices.append(f"Ignored unknown area code(s) in the link: {', '.join(_short(code) for code in unknown[:5])}.")
+    if len(known) > maximum:
+        notices.append(f"The link names {len(known)} areas; only the first {maximum} are shown.")
+        known = known[:maximum]
+    if len(known) < minimum:
+        notices.append(f"The link names fewer than {minimum} known areas; showing the default choice.")
+        return tuple(default), tuple(notices)
+    return tuple(known), tuple(notices)
+
+
+def metric_keys_to_param(keys: Sequence[str]) -> str:
+    return ",".join(keys)
+
+
+def metric_keys_from_param(text: str | None, metric_keys: Sequence[str],
+                           maximum: int) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Up to `maximum` distinct known metric keys from a link; unknown ones dropped with a notice."""
+    if text is None or not str(text).strip():
+        return (), ()
+    wanted = [key.strip() for key in str(text)[:MAX_PARAM_LENGTH].split(",") if key.strip()]
+    known = list(dict.fromkeys(key for key in wanted if key in metric_keys))
+    unknown = [key for key in wanted if key not in metric_keys]
+    notices = []
+    if unknown:
+        notices.append(f"Ignored unknown metric(s) in the link: {', '.join(_short(key) for key in unknown[:5])}.")
+    if len(known) > maximum:
+        notices.append(f"The link names {len(known)} metrics; only the first {maximum} are shown.")
+        known = known[:maximum]
+    return tuple(known), tuple(notices)
+
+
+def snapshot_token(refreshed: Mapping[str, datetime]) -> str:
+    """A short hash of when each published dataset was refreshed: equal tokens, equal data."""
+    lines = "\n".join(f"{dataset}={stamp.isoformat()}" for dataset, stamp in sorted(refreshed.items()))
+    return hashlib.sha256(lines.encode("utf-8")).hexdigest()[:10]
+
+
+def snapshot_notice(linked: str | None, current: str) -> str | None:
+    """What to say when a link pinned to a data snapshot is opened: nothing if the data is the same."""
+    if linked is None or linked == "":
+        return None
+    text = str(linked)[:MAX_PARAM_LENGTH]
+    if not SNAPSHOT.match(text):
+        return f"Ignored the data snapshot {_short(text)!r} in the link: it is not one this dashboard makes."
+    if text != current:
+        return SNAPSHOT_CHANGED
+    return None

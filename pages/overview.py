@@ -1,8 +1,10 @@
 """Overview: one metric across every borough, the selection against the city, and its trend."""
 
+from pathlib import Path
+
 import streamlit as st
 
-from citydash import charts, maps, narrative, ui
+from citydash import boroughs, charts, maps, narrative, state, ui
 from citydash.data import QueryError
 from citydash.geo import areas_geojson
 
@@ -56,10 +58,14 @@ with map_column:
     bins = maps.colour_bins(by_area["value"])
     deck = maps.choropleth(areas_geojson(catalog.city.boundaries), by_area, metric.unit,
                            catalog.city.map_view, bins, filters.boroughs)
-    st.pydeck_chart(deck, height=460, key="overview_map")
+    clicked = st.pydeck_chart(deck, height=460, key="overview_map", on_select="rerun", selection_mode="single-object")
+    picked = boroughs.picked_area(clicked.selection)
+    if picked:
+        st.switch_page(Path(__file__).resolve().parent / "borough.py",
+                       query_params={**state.filters_to_params(filters), "borough": state.area_to_param(picked)})
     st.html(maps.legend_html(f"{metric.label} ({metric.unit})", bins, metric.unit,
                              has_missing=bool(by_area["value"].isna().any())))
-    st.caption(sentence)
+    st.caption(f"{sentence} Click a {area_label} for its profile.")
     ui.source_note(catalog, dataset)
 with table_column:
     st.subheader(f"Table: {metric.label} by {area_label}")

@@ -1,0 +1,166 @@
+"""The borough profile and compare pages in a real browser: a shared link reproduces the borough,
+dates and metric; a click on a borough on the overview map (or on the profile's own map) opens that
+borough's profile; the maps draw; plotly offers PNG downloads; nothing comes from the internet."""
+
+from __future__ import annotations
+
+import re
+
+from shapely.geometry import Point
+
+from citydash.boroughs import borough_bounds, fit_view, project
+from citydash.catalog import load_catalog
+from citydash.geo import areas_geojson, load_areas
+from conftest import PACK, distinct_colours, save_artifact, wait_for_app
+
+CATALOG = load_catalog(PACK)
+AREAS = load_areas(CATALOG.city.boundaries).set_index("code")
+BASE_PATH_PROBES = ("/_stcore/health", "/_stcore/host-config")
+
+
+def interior(code: str) -> tuple[float, float]:
+    """(lat, lon) of a point inside an area's polygon."""
+    point = AREAS.loc[code, "geometry"].representative_point()
+    return point.y, point.x
+
+
+def start_session(page, served_app: str) -> None:
+    # A Streamlit server whose first request is a page path, not the app's root, runs that page
+    # without the frame (Streamlit's pages/-folder compatibility mode, switched off by the first
+    # st.navigation call); visiting the root once first makes the test independent of test order.
+    page.page.goto(served_app)
+    wait_for_app(page.page)
+
+
+def failed_responses(page) -> list[str]:
+    failed: list[str] = []
+    page.page.on("response", lambda response: failed.append(response.url) if response.status >= 400 else None)
+    return failed
+
+
+def assert_clean(page, failed: list[str]) -> None:
+    """No exception, no external request, and no console error except Streamlit's own base-path
+    probes (it asks <page path>/_stcore/... before the root when a page is opened by its URL)."""
+    assert page.page.query_selector('[data-testid="stException"]') is None
+    assert page.external_requests == []
+    unexpected = [url for url in failed if not url.endswith(BASE_PATH_PROBES)]
+    assert unexpected == []
+    assert all(message.startswith("Failed to load resource") for message in page.console_errors), page.console_errors
+    assert len(page.console_errors) <= len(failed)
+
+
+def test_a_shared_profile_link_reproduces_borough_dates_and_metric(page, served_app):
+    start_session(page, served_app)
+    failed = failed_responses(page)
+    page.page.goto(f"{served_app}/borough?borough=E09000019&metric=stations.entries&start=2025-11-05"
+                   f"&end=2025-11-20&extra=air_quality.pm25")
+    wait_for_app(page.page)
+    assert page.page.inner_text("h1") == "Islington: borough profile"
+    main = page.page.locator('[data-testid="stMain"]')
+    sidebar = page.page.locator('[data-testid="stSidebar"]')
+    assert main.locator('[data-testid="stSelectbox"] input').first.input_value() == "Islington"
+    assert "PM2.5" in main.locator('[data-testid="stMultiSelect"]').first.inner_text()
+    assert sidebar.locator('[data-testid="stSelectbox"] input').first.input_value().startswith("Station entries")
+    dates = sidebar.locator('[data-testid="stDateInput"] input[type="date"]')
+    assert [dates.nth(index).input_value() for index in range(dates.count())] == ["2025-11-05", "2025-11-20"]
+    assert all(part in page.page.url for part in ("borough=E09000019", "metric=stations.entries", "start=2025-11-05",
+                                                    "end=2025-11-20", "extra=air_quality.pm25"))
+    body = page.page.inner_text("body")
+    assert "Islington: Station entries totalled" in body and "The 5 boroughs most like Islington" in body
+    assert "snapshot=" in sidebar.locator('[data-testid="stCode"]').inner_text()
+    deck = page.page.wait_for_selector('[data-testid="stDeckGlJsonChart"] canvas', timeout=30_000)
+    page.page.wait_for_timeout(1500)
+    map_png = deck.screenshot()
+    save_artifact("borough-map.png", map_png)
+    assert distinct_colours(map_png) > 5, "the sites map is blank"
+    assert page.page.locator(".js-plotly-plot").count() >= 1
+    save_artifact("borough-1280.png", page.page.screenshot(full_page=True))
+    assert_clean(page, failed)
+
+
+def test_choosing_another_borough_updates_the_page_and_the_link(page, served_app):
+    start_session(page, served_app)
+    page.page.goto(f"{served_app}/borough?borough=E09000007")
+    wait_for_app(page.page)
+    box = page.page.locator('[data-testid="stMain"] [data-testid="stSelectbox"] input').first
+    box.click()
+    box.fill("Westminster")
+    page.page.keyboard.press("Enter")
+    page.page.wait_for_function("() => document.querySelector('h1').innerText.startsWith('Westminster')",
+                                timeout=30_000)
+    page.page.wait_for_function("() => window.location.search.includes('borough=E09000033')", timeout=10_000)
+
+
+def click_on_map(page, canvas, view: dict, code: str) -> None:
+    box = canvas.bounding_box()
+    lat, lon = interior(code)
+    x, y = project(lat, lon, view, box["width"], box["height"])
+    assert 0 < x < box["width"] and 0 < y < box["height"], "the borough is on screen"
+    page.page.mouse.move(box["x"] + x, box["y"] + y)
+    page.page.wait_for_timeout(300)
+    page.page.mouse.click(box["x"] + x, box["y"] + y)
+
+
+def test_clicking_a_borough_on_the_overview_map_opens_its_profile(page, served_app):
+    start_session(page, served_app)
+    canvas = page.page.wait_for_selector('[data-testid="stDeckGlJsonChart"] canvas', timeout=30_000)
+    page.page.wait_for_timeout(1500)
+    click_on_map(page, canvas, CATALOG.city.map_view, "E09000033")
+    page.page.wait_for_url(re.compile(r"/borough\?.*borough=E09000033"), timeout=30_000)
+    wait_for_app(page.page)
+    assert page.page.inner_text("h1") == "Westminster: borough profile"
+    assert "metric=air_quality.no2" in page.page.url, "the shared filters travel with the click"
+    save_artifact("borough-after-map-click.png", page.page.screenshot(full_page=False))
+
+
+def test_clicking_a_neighbouring_borough_on_the_profile_map_opens_its_profile(page, served_app):
+    start_session(page, served_app)
+    page.page.goto(f"{served_app}/borough?borough=E09000007")
+    wait_for_app(page.page)
+    canvas = page.page.wait_for_selector('[data-testid="stDeckGlJsonChart"] canvas', timeout=30_000)
+    canvas.scroll_into_view_if_needed()
+    page.page.wait_for_timeout(1500)
+    # The page fits Camden's bounds into a 620 x 440 view; the canvas may be narrower, and the
+    # deck keeps the view's centre and zoom, so project with the canvas's own size.
+    view = fit_view(borough_bounds(areas_geojson(CATALOG.city.boundaries), "E09000007"), 620, 440)
+    lat, lon = interior("E09000007")
+    box = canvas.bounding_box()
+    inside_x, inside_y = project(lat, lon, view, box["width"], box["height"])
+    assert 0 < inside_x < box["width"] and 0 < inside_y < box["height"]
+    # Islington borders Camden to the east: step east from Camden's centre until the point is in Islington.
+    islington = AREAS.loc["E09000019", "geometry"]
+    target = next((lat, lon + step / 1000) for step in range(5, 120)
+                  if islington.contains(Point(lon + step / 1000, lat)))
+    x, y = project(target[0], target[1], view, box["width"], box["height"])
+    assert 0 < x < box["width"], "Islington is on the profile map"
+    page.page.mouse.click(box["x"] + x, box["y"] + y)
+    page.page.wait_for_function("() => document.querySelector('h1').innerText.startsWith('Islington')",
+                                timeout=30_000)
+    page.page.wait_for_function("() => window.location.search.includes('borough=E09000019')", timeout=10_000)
+
+
+def test_a_hostile_profile_link_falls_back_with_a_notice(page, served_app):
+    start_session(page, served_app)
+    page.page.goto(f"{served_app}/borough?borough=%3Cscript%3Ealert(1)%3C/script%3E&snapshot=zzz")
+    wait_for_app(page.page)
+    body = page.page.inner_text("body")
+    assert "Ignored unknown area code" in body and "Ignored the data snapshot" in body
+    assert page.page.inner_text("h1") == "Barking and Dagenham: borough profile"
+
+
+def test_a_shared_compare_link_reproduces_the_comparison_with_png_buttons(page, served_app):
+    start_session(page, served_app)
+    failed = failed_responses(page)
+    page.page.goto(f"{served_app}/compare?compare=E09000007,E09000019&metric=air_quality.no2&start=2025-11-10"
+                   f"&end=2025-11-30")
+    wait_for_app(page.page)
+    chips = page.page.locator('[data-testid="stMain"] [data-testid="stMultiSelect"]').first.inner_text()
+    assert "Camden" in chips and "Islington" in chips
+    body = page.page.inner_text("body")
+    assert re.search(r"Nitrogen dioxide \(NO₂\): (Camden|Islington) was .* (Islington|Camden) \(", body)
+    plots = page.page.locator(".js-plotly-plot")
+    assert plots.count() == 2
+    plots.first.hover()
+    assert page.page.locator('.modebar-btn[data-title="Download plot as a PNG"]').count() >= 1
+    save_artifact("compare-1280.png", page.page.screenshot(full_page=True))
+    assert_clean(page, failed)
