@@ -5,8 +5,10 @@ BIN := $(VENV)/bin
 PORT ?= 8501
 STAMP_RUN := $(VENV)/.installed-run
 STAMP_DEV := $(VENV)/.installed-dev
+# The browser tests' node packages (axe-core for the accessibility audit), pinned in package-lock.json.
+STAMP_NODE := node_modules/.installed
 
-.PHONY: run test bench check boundaries clean
+.PHONY: run demo test bench check boundaries clean
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "$(PYTHON) not found: install Python 3.11, or run make PYTHON=python3"; exit 1; }
@@ -26,8 +28,19 @@ run: $(STAMP_RUN)
 	$(BIN)/python -m citydash demo --if-empty
 	$(BIN)/python -m streamlit run dashboard.py --server.port $(PORT)
 
+$(STAMP_NODE): package.json package-lock.json
+	@command -v npm >/dev/null 2>&1 || { echo "npm not found: the accessibility tests need it (apt-get install npm)"; exit 1; }
+	npm ci --no-audit --no-fund
+	touch $@
+
+## make demo: kiosk mode for live events: the city pack's tour (tour.toml) plays by itself in large
+## type with no sidebar, for every visitor, with no network needed; one visitor can also add ?mode=kiosk
+demo: $(STAMP_RUN)
+	$(BIN)/python -m citydash demo --if-empty
+	CITYDASH_KIOSK=1 $(BIN)/python -m streamlit run dashboard.py --server.port $(PORT)
+
 ## make test: install test dependencies and run every test (browser tests need /usr/bin/chromium)
-test: $(STAMP_DEV)
+test: $(STAMP_DEV) $(if $(wildcard package.json),$(STAMP_NODE))
 	$(BIN)/python -m pytest
 
 ## make bench: speed and memory figures (prints a table; no pass/fail)
@@ -45,4 +58,4 @@ boundaries: $(STAMP_RUN)
 	$(BIN)/python tools/build_london_boundaries.py build/vega-datasets/package data/boundaries/london_boroughs.geojson
 
 clean:
-	rm -rf $(VENV) build .pytest_cache test-artifacts
+	rm -rf $(VENV) build .pytest_cache test-artifacts node_modules

@@ -1,0 +1,162 @@
+"""Helpers shared by the every-page, accessibility and kiosk browser tests (not a test module).
+
+The pages under test are read from dashboard.py's st.Page list when the tests are collected, so a
+page added there is covered by every check here without touching the tests.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from citydash.kiosk import RegisteredPage, registered_pages
+from conftest import REPO, _free_port, _wait_until_healthy
+
+AXE_SCRIPT = REPO / "node_modules" / "axe-core" / "axe.min.js"
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]
+BLOCKING_IMPACTS = ("serious", "critical")
+PAGES: tuple[RegisteredPage, ...] = registered_pages((REPO / "dashboard.py").read_text(encoding="utf-8"))
+FILTERS_IGNORED = re.compile(r"filters do not change this page", re.IGNORECASE)
+
+SETTLED = """() => {
+  const app = document.querySelector('[data-testid="stApp"]');
+  return app && app.getAttribute('data-test-script-state') === 'notRunning'
+    && document.querySelector('h1') !== null
+    && !document.querySelector('[data-testid="stSkeleton"]')
+    && !document.querySelector('[data-stale="true"]');
+}"""
+
+# Per map: the stretch of the page from the heading (h1/h2) above it to the next one. A map's table
+# and its one-sentence summary must be in that stretch; a source note ("... Licence: ...") is not
+# a summary.
+MAP_SECTIONS = """() => {
+  const main = document.querySelector('[data-testid="stMain"]');
+  const marks = main.querySelectorAll('h1, h2, [data-testid="stDeckGlJsonChart"], [data-testid="stDataFrame"], '
+                                      + '[data-testid="stCaptionContainer"]');
+  const sections = [];
+  let section = null;
+  for (const element of marks) {
+    if (element.matches('h1, h2') || section === null) {
+      section = {heading: element.matches('h1, h2') ? element.innerText.trim() : '', maps: 0, tables: 0, summaries: []};
+      sections.push(section);
+      if (element.matches('h1, h2')) continue;
+    }
+    if (element.matches('[data-testid="stDeckGlJsonChart"]')) section.maps += 1;
+    else if (element.matches('[data-testid="stDataFrame"]')) section.tables += 1;
+    else {
+      const text = element.innerText.trim();
+      if (!text.includes('Licence:') && text.split(/\\s+/).length >= 6 && /[.!?]$/.test(text)) section.summaries.push(text);
+    }
+  }
+  return sections.filter(candidate => candidate.maps > 0);
+}"""
+
+
+def path_of(registered: RegisteredPage) -> str:
+    """The page's address below the app's root: the default page is the root itself."""
+    return "" if registered.default else registered.url_path
+
+
+def page_id(registered: RegisteredPage) -> str:
+    return registered.url_path
+
+
+def settle(page, timeout_ms: int = 180_000) -> None:
+    """Until the script has finished, every element has loaded and nothing is faded as stale."""
+    page.wait_for_function(SETTLED, timeout=timeout_ms, polling=250)
+    page.wait_for_timeout(700)
+    page.wait_for_function(SETTLED, timeout=timeout_ms, polling=250)
+
+
+def open_expanders(page) -> None:
+    """Open every closed expander in the page, so what they hold is loaded and can be checked."""
+    for summary in page.locator('[data-testid="stMain"] details:not([open]) > summary').all():
+        summary.click()
+    settle(page)
+
+
+def main_text(page) -> str:
+    return page.locator('[data-testid="stMain"]').inner_text()
+
+
+@dataclass
+class ConsoleWatch:
+    """Console errors with where they came from, and every request that left the local server."""
+
+    base_url: str
+    errors: list[tuple[str, str]] = field(default_factory=list)
+    external: list[str] = field(default_factory=list)
+
+    def attach(self, page) -> "ConsoleWatch":
+        page.on("console", lambda message: self.errors.append((message.text, message.location.get("url", "")))
+                if message.type == "error" else None)
+        page.on("request", lambda request: self.external.append(request.url)
+                if not request.url.startswith((self.base_url, "data:", "blob:")) else None)
+        return self
+
+    def unexpected_errors(self, url_path: str) -> list[tuple[str, str]]:
+        """Every console error except Streamlit's own probe of a page's folder for its server, which
+        answers 404 when a page other than the root is opened directly (streamlit/streamlit#7074,
+        open): the probe falls back to the root and the app is unaffected. Only those exact two
+        addresses are let through."""
+        probes = {f"{self.base_url}/{url_path}/_stcore/health", f"{self.base_url}/{url_path}/_stcore/host-config"}
+        return [(text, url) for text, url in self.errors
+                if not (url_path and url in probes and "404" in text)]
+
+
+def run_axe(page) -> dict:
+    page.add_script_tag(path=str(AXE_SCRIPT))
+    return page.evaluate("tags => axe.run(document, {runOnly: {type: 'tag', values: tags}, resultTypes: "
+                         "['violations', 'incomplete']})", AXE_TAGS)
+
+
+def blocking(results: dict) -> list[dict]:
+    return [violation for violation in results["violations"] if violation["impact"] in BLOCKING_IMPACTS]
+
+
+def describe(violations: list[dict]) -> str:
+    return "\n".join(f"[{violation['impact']}] {violation['id']}: {violation['help']} -> "
+                     + "; ".join(f"{node['target']} {node['html'][:120]}" for node in violation["nodes"][:5])
+                     for violation in violations)
+
+
+def summary_of(results: dict) -> dict:
+    """What the saved report leads with: violations counted by impact, then the full results."""
+    counts: dict[str, int] = {}
+    for violation in results["violations"]:
+        counts[violation["impact"]] = counts.get(violation["impact"], 0) + 1
+    return {"violations_by_impact": counts, "rules_violated": sorted(v["id"] for v in results["violations"]),
+            "url": results.get("url"), "axe_version": results.get("testEngine", {}).get("version"), **results}
+
+
+def axe_report(results: dict) -> bytes:
+    return json.dumps(summary_of(results), indent=2, ensure_ascii=False).encode("utf-8")
+
+
+@contextmanager
+def served(app_dir: Path, env: dict[str, str], log: Path) -> Iterator[str]:
+    """`streamlit run dashboard.py` from `app_dir` on a free local port with extra environment; the
+    URL while it runs. For apps the session-wide `served_app` cannot be (kiosk for every visitor)."""
+    port = _free_port()
+    with log.open("w") as log_file:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "dashboard.py", "--server.port", str(port),
+             "--server.address", "127.0.0.1", "--server.headless", "true"],
+            cwd=app_dir, env={**os.environ, **env}, stdout=log_file, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_healthy(url, process, log)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()

@@ -1,0 +1,216 @@
+"""Kiosk (demo) mode in a real browser: the city pack's own tour plays by itself in large type with
+no sidebar, pauses and resumes from the keyboard, works with every request off the local server
+blocked, and skips a view that raises without ever showing a traceback."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+
+from app_pages import ConsoleWatch, axe_report, blocking, describe, run_axe, served, settle
+from citydash import kiosk
+from conftest import PACK, REPO, distinct_colours, save_artifact
+from test_kiosk import copy_of_app_with_a_broken_page
+
+PACE_S = 6
+VIEWPORT = {"width": 1280, "height": 1000}
+PROGRESS = ".cd-kiosk-progress"
+CAPTION = ".cd-kiosk-caption"
+LONDON_TOUR = kiosk.load_tour(PACK / "tour.toml")
+
+
+def faster(tour_text: str, seconds: int) -> str:
+    return re.sub(r"(?m)^seconds_per_view\s*=.*$", f"seconds_per_view = {seconds}", tour_text)
+
+
+@pytest.fixture(scope="module")
+def kiosk_app(demo_extracts, tmp_path_factory):
+    """The real app with CITYDASH_KIOSK=1 (as `make demo` runs it) and the London tour at a test's pace."""
+    folder = tmp_path_factory.mktemp("kiosk")
+    tour = folder / "tour.toml"
+    tour.write_text(faster((PACK / "tour.toml").read_text(encoding="utf-8"), PACE_S), encoding="utf-8")
+    env = {"CITYDASH_EXTRACTS": str(demo_extracts), kiosk.KIOSK_ENV: "1", kiosk.TOUR_ENV: str(tour)}
+    with served(REPO, env, folder / "server.log") as url:
+        yield url
+
+
+@pytest.fixture
+def screen(browser):
+    context = browser.new_context(viewport=VIEWPORT)
+    yield context
+    context.close()
+
+
+def progress(page) -> str:
+    texts = page.locator(PROGRESS).all_inner_texts()
+    return texts[0] if texts else ""
+
+
+def wait_for_view(page, number: int, state: str = "playing", timeout_ms: int = 180_000) -> None:
+    page.wait_for_function(f"() => (document.querySelector('{PROGRESS}') || {{}}).innerText"
+                           f" === 'View {number} of {len(LONDON_TOUR.views)}, {state}'", timeout=timeout_ms, polling=200)
+
+
+OBSERVE = f"""() => {{
+  const progress = document.querySelector('{PROGRESS}'), caption = document.querySelector('{CAPTION}');
+  return progress && caption ? {{progress: progress.innerText, caption: caption.innerText, path: location.pathname,
+                                 search: location.search}} : null;
+}}"""
+
+
+def test_the_tour_plays_by_itself_in_large_type_with_no_sidebar(screen, kiosk_app):
+    page = screen.new_page()
+    watch = ConsoleWatch(kiosk_app).attach(page)
+    page.goto(kiosk_app)
+    wait_for_view(page, 1)
+    assert page.evaluate("() => parseFloat(getComputedStyle(document.documentElement).fontSize)") >= 20
+    assert not page.locator('[data-testid="stSidebar"]').is_visible()
+    assert not page.locator('[data-testid="stHeader"]').is_visible()
+    shown: list[int] = []
+    deadline = time.monotonic() + 300
+    while len(shown) < 3 and time.monotonic() < deadline:
+        seen = page.evaluate(OBSERVE)
+        if seen:
+            number = int(re.match(r"View (\d+) of", seen["progress"]).group(1))
+            view = LONDON_TOUR.views[number - 1]
+            assert seen["caption"] == view.caption, seen
+            if number != 1:
+                assert seen["path"] == f"/{view.page}" or (view.page == "overview" and seen["path"] == "/"), seen
+            if not shown or shown[-1] != number:
+                assert f"view={number - 1}" in seen["search"], seen
+                shown.append(number)
+        assert page.query_selector('[data-testid="stException"]') is None
+        page.wait_for_timeout(200)
+    assert shown == [1, 2, 3], "the tour did not move on by itself, in order"
+    save_artifact("kiosk-1280.png", page.screenshot())
+    assert watch.unexpected_errors("") == []
+    assert watch.external == []
+
+
+def test_the_pause_button_stops_and_restarts_the_tour_from_the_keyboard(screen, kiosk_app):
+    page = screen.new_page()
+    page.goto(kiosk_app)
+    wait_for_view(page, 1)
+    pause = page.get_by_role("button", name="Pause the tour")
+    for _ in range(20):
+        page.keyboard.press("Tab")
+        if pause.evaluate("button => button === document.activeElement"):
+            break
+    assert pause.evaluate("button => button === document.activeElement"), "Tab never reached the pause button"
+    page.keyboard.press("Enter")
+    wait_for_view(page, 1, "paused", timeout_ms=30_000)
+    assert page.get_by_role("button", name="Resume the tour").is_visible()
+    page.wait_for_timeout(2 * PACE_S * 1000)
+    assert progress(page) == f"View 1 of {len(LONDON_TOUR.views)}, paused", "a paused tour moved on"
+    resume = page.get_by_role("button", name="Resume the tour")
+    resume.focus()
+    page.keyboard.press("Space")
+    wait_for_view(page, 2)
+
+
+def test_the_whole_tour_works_with_no_network_at_all(screen, kiosk_app):
+    """Every request that is not to the local server is refused, as at a venue with no internet:
+    nothing may even be attempted, and every view must draw (its map too) without an exception."""
+    attempted: list[str] = []
+
+    def local_only(route):
+        if route.request.url.startswith((kiosk_app, "data:", "blob:")):
+            route.continue_()
+        else:
+            attempted.append(route.request.url)
+            route.abort()
+
+    screen.route("**/*", local_only)
+    page = screen.new_page()
+    watch = ConsoleWatch(kiosk_app).attach(page)
+    page.goto(kiosk_app)
+    seen: set[int] = set()
+    deadline = time.monotonic() + 60 * len(LONDON_TOUR.views) + 120
+    while len(seen) < len(LONDON_TOUR.views) and time.monotonic() < deadline:
+        page.wait_for_function(f"() => /, playing$/.test((document.querySelector('{PROGRESS}') || {{}}).innerText || '')",
+                               timeout=180_000, polling=200)
+        page.get_by_role("button", name="Pause the tour").click()
+        page.wait_for_function(f"() => /, paused$/.test(document.querySelector('{PROGRESS}').innerText)",
+                               timeout=30_000)
+        settle(page)
+        number = int(re.match(r"View (\d+) of", progress(page)).group(1))
+        view = LONDON_TOUR.views[number - 1]
+        assert page.query_selector('[data-testid="stException"]') is None, f"view {number}"
+        assert page.locator(CAPTION).inner_text() == view.caption
+        assert page.locator("h1").count() == 1
+        for index, canvas in enumerate(page.locator('[data-testid="stDeckGlJsonChart"] canvas').all()):
+            canvas.scroll_into_view_if_needed()
+            page.wait_for_timeout(1000)
+            assert distinct_colours(canvas.screenshot()) > 5, f"view {number}: map {index + 1} is blank offline"
+        save_artifact(f"kiosk-offline-view-{number}.png", page.screenshot())
+        if not seen:
+            results = run_axe(page)
+            save_artifact("axe-kiosk.json", axe_report(results))
+            assert blocking(results) == [], describe(blocking(results))
+        seen.add(number)
+        page.get_by_role("button", name="Resume the tour").click()
+        page.wait_for_function(f"() => !/^View {number} of/.test(document.querySelector('{PROGRESS}').innerText)",
+                               timeout=180_000, polling=200)
+    assert seen == set(range(1, len(LONDON_TOUR.views) + 1))
+    assert attempted == [], "requests off the local server were attempted"
+    assert watch.unexpected_errors("") == []
+
+
+def test_a_link_with_mode_kiosk_starts_the_tour_for_that_visitor(screen, served_app):
+    page = screen.new_page()
+    page.goto(f"{served_app}/?mode=kiosk")
+    page.wait_for_selector(CAPTION, timeout=180_000)
+    settle(page)
+    assert page.locator(CAPTION).inner_text() == LONDON_TOUR.views[0].caption
+    assert not page.locator('[data-testid="stSidebar"]').is_visible()
+    assert "view=0" in page.url
+
+
+def test_a_view_that_raises_is_skipped_and_no_traceback_is_ever_shown(screen, demo_extracts, tmp_path):
+    app_dir = copy_of_app_with_a_broken_page(tmp_path / "app", "transport.py")
+    tour = tmp_path / "tour.toml"
+    tour.write_text("""
+seconds_per_view = 5
+[[views]]
+page = "overview"
+caption = "First: the overview."
+[[views]]
+page = "transport"
+caption = "Second: a page with a bug."
+[[views]]
+page = "environment"
+caption = "Third: air quality."
+""", encoding="utf-8")
+    env = {"CITYDASH_EXTRACTS": str(demo_extracts), "CITYDASH_PACK": str(PACK), kiosk.KIOSK_ENV: "1",
+           kiosk.TOUR_ENV: str(tour)}
+    log = tmp_path / "server.log"
+    with served(app_dir, env, log) as url:
+        page = screen.new_page()
+        page.goto(url)
+        observed: list[dict] = []
+        tracebacks = 0
+        deadline = time.monotonic() + 240
+        def third_drawn() -> bool:
+            return any(seen["caption"] == "Third: air quality." and seen["h1"].startswith("Air quality in")
+                       for seen in observed)
+
+        while not third_drawn() and time.monotonic() < deadline:
+            seen = page.evaluate(f"""() => ({{caption: (document.querySelector('{CAPTION}') || {{}}).innerText,
+                h1: (document.querySelector('h1') || {{}}).innerText || '', url: location.href,
+                tracebacks: document.querySelectorAll('[data-testid="stException"]').length}})""")
+            tracebacks += seen["tracebacks"]
+            if seen["caption"] and (not observed or observed[-1]["caption"] != seen["caption"]
+                                    or observed[-1]["h1"] != seen["h1"]):
+                observed.append(seen)
+            page.wait_for_timeout(200)
+        captions = [seen["caption"] for seen in observed]
+        assert captions[0] == "First: the overview."
+        assert "Third: air quality." in captions, captions
+        assert tracebacks == 0
+        assert third_drawn(), observed
+        third = [seen for seen in observed if seen["caption"] == "Third: air quality."]
+        assert "/environment?" in third[-1]["url"] and "view=2" in third[-1]["url"]
+        assert not any(seen["h1"] == "This page has a bug" for seen in observed), "the failed view was left on screen"
+    assert "Kiosk view 2 (transport) failed" in log.read_text()
