@@ -68,6 +68,12 @@ def command_check(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
+def command_bench(args: argparse.Namespace) -> int:
+    from citydash import bench
+
+    return bench.run(args)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m citydash", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -87,6 +93,11 @@ def main(argv: list[str] | None = None) -> int:
     _pack_arguments(check_parser)
     check_parser.add_argument("--extracts", type=Path, help="extracts folder (default: <pack>/extracts)")
     check_parser.set_defaults(handler=command_check)
+
+    from citydash.bench import add_bench_arguments
+    bench_parser = commands.add_parser("bench", help="speed and memory figures at given scales (prints tables)")
+    add_bench_arguments(bench_parser)
+    bench_parser.set_defaults(handler=command_bench)
 
     from citydash.ingest.cli import add_ingest_parser
     add_ingest_parser(commands, _pack_arguments)

@@ -11,7 +11,9 @@ officer-only dataset does not exist for a public session.
 from __future__ import annotations
 
 import re
+import tempfile
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -49,6 +51,37 @@ class QueryError(RuntimeError):
 
 class QueryTimeout(QueryError):
     pass
+
+
+# Path() folds the '//' of a URL into '/', so a remote extracts location arrives as 'https:/host/...'.
+REMOTE_LOCATION = re.compile(r"^(https?|s3|s3a|gcs|gs|r2|az|abfss|hf):/+", re.IGNORECASE)
+
+
+def remote_url(location: Path | str) -> str | None:
+    """The URL a remote extracts location stands for, or None for a local folder."""
+    text = str(location)
+    match = REMOTE_LOCATION.match(text)
+    if match is None:
+        return None
+    return f"{match.group(1).lower()}://{text[match.end():]}"
+
+
+@dataclass(frozen=True)
+class ExtractsProblem:
+    """The extracts location as a whole cannot be read (not one dataset's file)."""
+
+    location: str
+    message: str
+
+    def explain(self) -> str:
+        return self.message
+
+
+def httpfs_missing_message(url: str, error: str) -> str:
+    return (f"Reading extracts from {url} needs DuckDB's httpfs extension, which is not installed here "
+            f"({error}). Install it once on a machine with internet access: run `INSTALL httpfs;` in DuckDB "
+            "(python -c \"import duckdb; duckdb.sql('INSTALL httpfs')\"), or copy the extracts to a local "
+            "folder and point CITYDASH_EXTRACTS at it.")
 
 
 @dataclass(frozen=True)
@@ -98,6 +131,8 @@ def load_query(name: str, queries_dir: Path = QUERIES_DIR) -> QueryContract:
 
 def _connect(memory_limit: str = "2GB", threads: int = 2) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect(":memory:", config={"memory_limit": memory_limit, "threads": threads})
+    # No progress bar: long merges would print it into the CLI's and the server's output.
+    con.execute("set enable_progress_bar = false")
     # Timestamps are UTC throughout; the session zone must not shift them.
     con.execute("set TimeZone = 'UTC'")
     return con
@@ -117,29 +152,58 @@ class Database:
     """Views over a city pack's extracts, and bound-parameter queries against them."""
 
     def __init__(self, catalog: Catalog, memory_limit: str = "2GB", threads: int = 2,
-                 timeout_s: float = 10.0, queries_dir: Path = QUERIES_DIR):
+                 timeout_s: float = 10.0, queries_dir: Path | None = None, derive_rollups: bool = False):
+        """derive_rollups=True computes entity_daily and borough_daily from the raw observations on
+        every query instead of reading the rollup files (for measuring what the rollups save)."""
         self.catalog = catalog
         self.timeout_s = timeout_s
-        self.queries_dir = queries_dir
+        self.queries_dir = queries_dir or QUERIES_DIR
+        self.derive_rollups = derive_rollups
+        self.remote = remote_url(catalog.extracts_dir)
         self._con = _connect(memory_limit=memory_limit, threads=threads)
-        self.problems: list[DatasetProblem] = []
+        # Beyond the memory limit DuckDB spills; an in-memory database would spill into ./.tmp.
+        self._con.execute("set temp_directory = $folder",
+                          {"folder": str(Path(tempfile.gettempdir()) / "citydash-duckdb")})
+        self.problems: list[DatasetProblem | ExtractsProblem] = []
         self.available: set[str] = set()
         self.unpublished: set[str] = set()
         self._register()
 
+    def _location(self, dataset_id: str, suffix: str = "") -> str:
+        """Where a dataset's table is read from: a local path, or a URL under a remote location."""
+        path = self.catalog.extract_path(dataset_id, suffix)
+        return f"{self.remote.rstrip('/')}/{path.name}" if self.remote else str(path)
+
+    def _remote_ready(self) -> bool:
+        """httpfs loaded for a remote location; never installed from here (no network at run time)."""
+        try:
+            self._con.execute("load httpfs")
+            return True
+        except duckdb.Error as error:
+            self.problems.append(ExtractsProblem(self.remote, httpfs_missing_message(
+                self.remote, str(error).splitlines()[0])))
+            return False
+
     def _is_published(self, dataset: Dataset) -> bool:
         """Any trace of a publish: a dataset with none is simply not ingested yet, not broken."""
+        if self.remote:
+            manifest = f"{self.remote.rstrip('/')}/{self.catalog.manifest_path(dataset.id).name}"
+            try:
+                self._con.execute("select size from read_blob($url)", {"url": manifest}).fetchall()
+                return True
+            except duckdb.Error:
+                return False
         return self.catalog.manifest_path(dataset.id).exists() or any(
             self.catalog.extract_path(dataset.id, suffix).exists() for suffix in TABLES.values())
 
     def _check_dataset(self, dataset: Dataset) -> DatasetProblem | None:
         for table, suffix in TABLES.items():
             path = self.catalog.extract_path(dataset.id, suffix)
-            if not path.is_file():
+            if not self.remote and not path.is_file():
                 return DatasetProblem(dataset.id, path, "is missing")
             try:
                 names = {row[0] for row in self._con.execute(
-                    "select name from parquet_schema($path)", {"path": str(path)}).fetchall()}
+                    "select name from parquet_schema($path)", {"path": self._location(dataset.id, suffix)}).fetchall()}
             except duckdb.Error as error:
                 first_line = str(error).splitlines()[0]
                 return DatasetProblem(dataset.id, path, f"cannot be read as parquet ({first_line})")
@@ -152,7 +216,11 @@ class Database:
         # DDL cannot take bound parameters: identifiers come from the validated catalogue
         # (citydash.catalog.IDENTIFIER) and paths from the pack folder, quoted as literals.
         self._con.execute("create schema if not exists datasets")
+        reachable = not self.remote or self._remote_ready()
         for dataset in self.catalog.datasets.values():
+            if not reachable:
+                self.unpublished.add(dataset.id)
+                continue
             if not self._is_published(dataset):
                 self.unpublished.add(dataset.id)
                 continue
@@ -161,9 +229,11 @@ class Database:
                 self.problems.append(problem)
                 continue
             for table, suffix in TABLES.items():
-                path = _quote_literal(str(self.catalog.extract_path(dataset.id, suffix)))
+                path = _quote_literal(self._location(dataset.id, suffix))
                 self._con.execute(f"create or replace view datasets.{dataset.id}__{table} as "
                                   f"select * from read_parquet({path})")
+            if self.derive_rollups:
+                self._derive_rollup_views(dataset.id)
             self.available.add(dataset.id)
         areas = load_areas(self.catalog.city.boundaries).drop(columns="geometry").rename(columns={
             "code": "borough_code", "name": "borough_name", "group": "borough_group"})
@@ -184,6 +254,22 @@ class Database:
             ids = ", ".join(f"('{dataset.id}')" for dataset in visible) or "(null)"
             self._con.execute(f"create or replace view {schema}.visible_datasets as "
                               f"select dataset from (values {ids}) as listed(dataset) where dataset is not null")
+
+    def _derive_rollup_views(self, dataset_id: str) -> None:
+        """Replace the rollup views of a dataset by the rollup computed from its raw observations."""
+        zone = _quote_literal(self.catalog.city.timezone)
+        self._con.execute(
+            f"create or replace view datasets.{dataset_id}__entity_daily as "
+            f"select readings.entity_id, entities.borough_code, "
+            f"cast(timezone({zone}, timezone('UTC', readings.ts)) as date) as day, readings.metric, "
+            f"count(*) as n, sum(readings.value) as total, max(readings.value) as peak, min(readings.value) as low "
+            f"from datasets.{dataset_id}__observations as readings "
+            f"left join datasets.{dataset_id}__entities as entities using (entity_id) group by all")
+        self._con.execute(
+            f"create or replace view datasets.{dataset_id}__borough_daily as "
+            f"select borough_code, day, metric, sum(n) as n, sum(total) as total, max(peak) as peak, "
+            f"min(low) as low, count(distinct entity_id) as entities "
+            f"from datasets.{dataset_id}__entity_daily where borough_code is not null group by all")
 
     @staticmethod
     def _typed_nulls(table: str) -> str:
@@ -214,6 +300,19 @@ class Database:
                                "stopped. Try a shorter date range or fewer boroughs.") from error
         finally:
             timer.cancel()
+            cursor.close()
+
+    def loaded_extensions(self) -> set[str]:
+        return {row[0] for row in self._con.execute(
+            "select extension_name from duckdb_extensions() where loaded").fetchall()}
+
+    def run_direct(self, query: str, access: str = "public", **params) -> int:
+        """The same query straight on DuckDB into Arrow: no time limit, no DataFrame (for the bench)."""
+        contract = load_query(query, self.queries_dir)
+        cursor = self.cursor(access)
+        try:
+            return cursor.sql(contract.sql, params=params).to_arrow_table().num_rows
+        finally:
             cursor.close()
 
     def run_sql_file(self, path: Path, **params) -> duckdb.DuckDBPyRelation:
@@ -272,5 +371,121 @@ def summarise_extract(observations: Path, entities: Path) -> dict:
             "select count(*), list(distinct borough_code order by borough_code) filter (borough_code is not null) "
             "from read_parquet($path)", {"path": str(entities)}).fetchall()[0]
         return {"observations": count, "start": start, "end": end, "entities": n_entities, "areas": areas or []}
+    finally:
+        con.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# Publishing large extracts in parts (see citydash.ingest.publish.publish_parts): each part is
+# validated and written by DuckDB, then the parts are merged and sorted out of core.
+
+PART_CHECK_SQL = """
+with input as (
+    select
+        cast(entity_id as varchar) as entity_id,
+        try_cast(ts as timestamp) as ts,
+        cast(metric as varchar) as metric,
+        try_cast(value as double) as value,
+        record
+    from part_input
+)
+
+select
+    input.entity_id,
+    input.ts,
+    input.metric,
+    input.value,
+    case
+        when part_entities.entity_id is null then 'unknown or rejected entity'
+        when part_ranges.metric is null
+            then 'metric not in the catalogue for dataset ' || $dataset || ': ' || coalesce(input.metric, '')
+        when input.ts is null then 'missing or unreadable timestamp'
+        when input.value is null then 'missing or non-numeric value'
+        when part_ranges.low is not null and (input.value < part_ranges.low or input.value > part_ranges.high)
+            then part_ranges.label || cast(input.value as varchar)
+        when $has_duplicates
+         and row_number() over (partition by input.entity_id, input.ts, input.metric order by input.record) > 1
+            then 'duplicate reading for the same entity, time and metric'
+    end as reason
+from input
+left join part_entities on part_entities.entity_id = input.entity_id
+left join part_ranges on part_ranges.metric = input.metric
+"""
+
+
+def check_observation_part(frame: pd.DataFrame, dataset_id: str, entity_ids: Iterable[str],
+                           ranges: pd.DataFrame, valid_path: Path, rejects_path: Path,
+                           memory_limit: str = "2GB") -> tuple[int, int]:
+    """Validate one part of a dataset's observations in DuckDB, as publish.check_observations does
+    in pandas: the valid rows go to valid_path, the rejects with reasons to rejects_path.
+
+    ranges has metric, low, high (null for no range) and label (the reason's text before the value).
+    Returns (valid rows, rejected rows)."""
+    con = _connect(memory_limit=memory_limit)
+    try:
+        con.register("part_frame", frame)
+        con.register("part_entities", pd.DataFrame({"entity_id": pd.Series(list(entity_ids), dtype="object")}))
+        con.register("part_ranges", ranges)
+        # The duplicate check is a window over the whole part: only pay for it when there are any.
+        distinct, total = con.execute("select count(distinct (entity_id, ts, metric)), count(*) "
+                                      "from part_frame").fetchall()[0]
+        input_sql = ("select *, row_number() over () as record from part_frame" if distinct < total
+                     else "select *, 0 as record from part_frame")
+        con.execute("create temp view part_input as " + input_sql)
+        con.execute("create temp table checked as " + PART_CHECK_SQL,
+                    {"dataset": dataset_id, "has_duplicates": distinct < total})
+        con.sql("select entity_id, ts, metric, value from checked where reason is null").write_parquet(
+            str(valid_path), compression="zstd")
+        con.sql("select 'observations' as source, coalesce(entity_id, '') as record, reason, "
+                "left(concat_ws(',', entity_id, ts, metric, value), 500) as raw "
+                "from checked where reason is not null").write_parquet(str(rejects_path), compression="zstd")
+        valid, rejected = con.execute("select count(*) filter (where reason is null), "
+                                      "count(*) filter (where reason is not null) from checked").fetchall()[0]
+        return int(valid), int(rejected)
+    finally:
+        con.close()
+
+
+def merge_parts(parts: list[Path], out_path: Path, order_by: list[str], temp_dir: Path,
+                memory_limit: str = "3GB") -> int:
+    """Merge parquet parts into one file sorted by order_by, spilling to temp_dir beyond the
+    memory limit (a 200M-row extract never has to fit in memory). Returns the row count."""
+    con = _connect(memory_limit=memory_limit)
+    try:
+        con.execute("set temp_directory = $dir", {"dir": str(temp_dir)})
+        # Sorting needs no insertion order of its input; keeping it would cost memory.
+        con.execute("set preserve_insertion_order = false")
+        con.sql("select * from read_parquet($parts) order by " + ", ".join(order_by),
+                params={"parts": [str(part) for part in parts]}).write_parquet(
+            str(out_path), compression="zstd")
+        return int(con.execute("select count(*) from read_parquet($path)", {"path": str(out_path)}).fetchall()[0][0])
+    finally:
+        con.close()
+
+
+def write_rejects_csv(parts: list[Path], extra: pd.DataFrame, out_path: Path) -> int:
+    """Every rejected row of the parts plus `extra` (entity rejects) as one quarantine CSV."""
+    con = _connect()
+    try:
+        con.register("extra_rejects", extra.astype("object"))
+        paths = [str(part) for part in parts]
+        count = con.execute("select (select count(*) from extra_rejects) + "
+                            "(select count(*) from read_parquet($parts))", {"parts": paths}).fetchall()[0][0]
+        if count:
+            con.sql("select source, record, reason, raw from extra_rejects union all "
+                    "select source, record, reason, raw from read_parquet($parts)",
+                    params={"parts": paths}).write_csv(str(out_path))
+        return int(count)
+    finally:
+        con.close()
+
+
+def reject_counts(parts: list[Path]) -> dict[str, int]:
+    """Rejected rows of the parts by reason (the part before any ':'), for the publish report."""
+    con = _connect()
+    try:
+        rows = con.execute("select split_part(reason, ':', 1), count(*) from read_parquet($parts) group by 1",
+                           {"parts": [str(part) for part in parts]}).fetchall()
+        return {reason: int(count) for reason, count in rows}
     finally:
         con.close()

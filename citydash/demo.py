@@ -11,7 +11,8 @@ cycles, seasons, a few pollution episodes, gaps, stuck and dead sensors.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -337,3 +338,36 @@ def generate(catalog: Catalog, dataset_id: str, seed: int = 42, scale: float = 1
     rng = np.random.default_rng([seed, DEMO_DATASETS.index(dataset_id)])
     clock = DemoClock(start, days)
     return GENERATORS[dataset_id](areas, clock, catalog.city.timezone, centre, rng, scale)
+
+
+def _as_tile(extract: Extract, tile: int) -> Extract:
+    """An extract with entity ids and names marked as the tile's own, so tiles never collide."""
+    if tile == 0:
+        return extract
+    suffix = f"-t{tile + 1}"
+    entities = extract.entities.assign(entity_id=extract.entities["entity_id"] + suffix,
+                                       name=extract.entities["name"] + f" (tile {tile + 1})")
+    codes, uniques = pd.factorize(extract.observations["entity_id"])
+    renamed = pd.Categorical.from_codes(codes, categories=[f"{entity_id}{suffix}" for entity_id in uniques])
+    return Extract(entities=entities, observations=extract.observations.assign(entity_id=renamed),
+                   rejects=extract.rejects)
+
+
+def generate_parts(catalog: Catalog, dataset_id: str, seed: int = 42, scale: float = 1.0,
+                   days: int = DEMO_DAYS, start: datetime = DEMO_START,
+                   part_scale: float = 1.0) -> Iterator[Extract]:
+    """One demo dataset at any scale, as tiles of at most `part_scale` each (for publish_parts).
+
+    Each tile is a demo city of its own (its own sites and weather) with ids suffixed '-t<n>',
+    so memory stays that of one tile however large the scale. One tile is exactly generate()."""
+    tiles = max(1, math.ceil(scale / part_scale - 1e-9))
+    if tiles == 1:
+        yield generate(catalog, dataset_id, seed=seed, scale=scale, days=days, start=start)
+        return
+    areas = load_areas(catalog.city.boundaries)
+    centre = (catalog.city.map_view["longitude"], catalog.city.map_view["latitude"])
+    clock = DemoClock(start, days)
+    for tile in range(tiles):
+        rng = np.random.default_rng([seed, DEMO_DATASETS.index(dataset_id), tile])
+        extract = GENERATORS[dataset_id](areas, clock, catalog.city.timezone, centre, rng, scale / tiles)
+        yield _as_tile(extract, tile)

@@ -18,6 +18,7 @@ import os
 import secrets
 import shutil
 from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -220,24 +221,9 @@ def publish(extract: Extract, dataset_id: str, catalog: Catalog, replace: bool =
         staged = {table: staging_dir / final.name for table, final in finals.items()}
         data.write_table(entities, staged["entities"], ENTITY_COLUMNS, ["entity_id"])
         data.write_table(observations, staged["observations"], OBSERVATION_COLUMNS, ["metric", "ts", "entity_id"])
-        data.write_rollups(catalog, dataset_id, staged)
-        summary = data.summarise_extract(staged["observations"], staged["entities"])
-        if summary["observations"] != len(observations) or summary["entities"] != len(entities):
-            raise IngestError(f"{dataset_id}: staged files do not read back whole; nothing was published")
-        manifest = Manifest(refreshed=now, observations=summary["observations"], entities=summary["entities"],
-                            start=summary["start"], end=summary["end"], areas=tuple(summary["areas"]))
-        staged_manifest = staging_dir / catalog.manifest_path(dataset_id).name
-        staged_manifest.write_text(manifest.to_json())
-        moves = [(staged[table], finals[table]) for table in finals]
-        moves.append((staged_manifest, catalog.manifest_path(dataset_id)))
-        quarantine = _write_quarantine(catalog, dataset_id, reject_rows, stamp)
-        journal = _journal_path(catalog, dataset_id)
-        journal_tmp = journal.with_suffix(".tmp")
-        journal_tmp.write_text(json.dumps({"moves": [[str(a), str(b)] for a, b in moves]}))
-        os.replace(journal_tmp, journal)
-        if fail_after_staging:
-            raise RuntimeError("publish interrupted on purpose after staging (test hook)")
-        _swap_in(journal, moves)
+        quarantine = _finish(catalog, dataset_id, staging_dir, staged, finals, (len(observations), len(entities)),
+                             now, lambda: _write_quarantine(catalog, dataset_id, reject_rows, stamp),
+                             fail_after_staging)
     except BaseException:
         if not _journal_path(catalog, dataset_id).exists():
             shutil.rmtree(staging_dir, ignore_errors=True)
@@ -248,4 +234,118 @@ def publish(extract: Extract, dataset_id: str, catalog: Catalog, replace: bool =
         observations_published=len(observations), observations_added=len(observations) - before,
         entities_published=len(entities), rejected=Counter(_reason_key(row["reason"]) for row in reject_rows),
         outside_city=outside, quarantine_file=quarantine,
+    )
+
+
+def _finish(catalog: Catalog, dataset_id: str, staging_dir: Path, staged: dict[str, Path],
+            finals: dict[str, Path], expected: tuple[int, int], now: datetime,
+            write_quarantine: Callable[[], Path | None], fail_after_staging: bool) -> Path | None:
+    """Rollups, read-back check and manifest of staged files, then the journal and the swap."""
+    data.write_rollups(catalog, dataset_id, staged)
+    summary = data.summarise_extract(staged["observations"], staged["entities"])
+    if (summary["observations"], summary["entities"]) != expected:
+        raise IngestError(f"{dataset_id}: staged files do not read back whole; nothing was published")
+    manifest = Manifest(refreshed=now, observations=summary["observations"], entities=summary["entities"],
+                        start=summary["start"], end=summary["end"], areas=tuple(summary["areas"]))
+    staged_manifest = staging_dir / catalog.manifest_path(dataset_id).name
+    staged_manifest.write_text(manifest.to_json())
+    moves = [(staged[table], finals[table]) for table in finals]
+    moves.append((staged_manifest, catalog.manifest_path(dataset_id)))
+    quarantine = write_quarantine()
+    journal = _journal_path(catalog, dataset_id)
+    journal_tmp = journal.with_suffix(".tmp")
+    journal_tmp.write_text(json.dumps({"moves": [[str(a), str(b)] for a, b in moves]}))
+    os.replace(journal_tmp, journal)
+    if fail_after_staging:
+        raise RuntimeError("publish interrupted on purpose after staging (test hook)")
+    _swap_in(journal, moves)
+    return quarantine
+
+
+def _range_frame(dataset: Dataset) -> pd.DataFrame:
+    """Each metric of a dataset with its valid range and the start of its out-of-range reason."""
+    rows = []
+    for metric in dataset.metrics:
+        low, high = metric.valid_range if metric.valid_range else (None, None)
+        label = (f"value out of range for {metric.id} [{low:g}, {high:g}]: " if metric.valid_range else None)
+        rows.append({"metric": metric.id, "low": low, "high": high, "label": label})
+    return pd.DataFrame(rows, columns=["metric", "low", "high", "label"]).astype(
+        {"metric": "object", "low": "float64", "high": "float64", "label": "object"})
+
+
+def publish_parts(parts: Iterable[Extract], dataset_id: str, catalog: Catalog, now: datetime | None = None,
+                  memory_limit: str = "3GB") -> PublishReport:
+    """Publish, replacing what was there, an extract too large for memory, given as parts.
+
+    The same rules as publish(): each part's entities are checked in pandas (they are few), its
+    observations are validated by DuckDB and written as a parquet part, and the parts are merged
+    and sorted out of core under `memory_limit`. Entities must not repeat across parts (a repeat
+    is rejected as a duplicate entity id), so duplicate readings can only occur within a part.
+    """
+    if dataset_id not in catalog.datasets:
+        raise IngestError(f"dataset {dataset_id!r} is not in the catalogue {catalog.pack_dir / 'catalog.toml'}; "
+                          "add an entry for it first")
+    dataset = catalog.datasets[dataset_id]
+    now = now or datetime.now(timezone.utc)
+    stamp = now.strftime("%Y%m%dT%H%M%S") + "-" + secrets.token_hex(3)
+    catalog.extracts_dir.mkdir(parents=True, exist_ok=True)
+    finals = {table: catalog.extract_path(dataset_id, suffix) for table, suffix in data.TABLES.items()}
+    staging_dir = catalog.extracts_dir / ".staging" / f"{dataset_id}-{stamp}"
+    parts_dir = staging_dir / "parts"
+    parts_dir.mkdir(parents=True)
+    ranges = _range_frame(dataset)
+    seen: set[str] = set()
+    kept_entities: list[pd.DataFrame] = []
+    entity_rejects: list[dict] = []
+    outside: list[str] = []
+    valid_parts: list[Path] = []
+    reject_parts: list[Path] = []
+    read = 0
+    try:
+        for index, part in enumerate(parts):
+            missing = [column for column in OBSERVATION_COLUMNS if column not in part.observations.columns]
+            if missing:
+                raise IngestError(f"observations lack columns {missing}")
+            entities, rejects, outside_names = check_entities(part.entities, catalog)
+            repeated = entities["entity_id"].isin(seen).to_numpy()
+            rejects += _reject_rows(entities, repeated, "entities", lambda row: "duplicate entity id")
+            entities = entities.loc[~repeated]
+            seen.update(entities["entity_id"])
+            kept_entities.append(entities)
+            entity_rejects += list(part.rejects.to_dict("records")) + rejects
+            outside += outside_names
+            valid_parts.append(parts_dir / f"observations-{index:05d}.parquet")
+            reject_parts.append(parts_dir / f"rejects-{index:05d}.parquet")
+            data.check_observation_part(part.observations[list(OBSERVATION_COLUMNS)], dataset_id,
+                                        entities["entity_id"], ranges, valid_parts[-1], reject_parts[-1])
+            read += len(part.observations)
+        if not kept_entities:
+            raise IngestError(f"{dataset_id}: no parts to publish")
+        entities = pd.concat(kept_entities, ignore_index=True)
+        staged = {table: staging_dir / final.name for table, final in finals.items()}
+        data.write_table(entities, staged["entities"], ENTITY_COLUMNS, ["entity_id"])
+        published = data.merge_parts(valid_parts, staged["observations"], ["metric", "ts", "entity_id"],
+                                     parts_dir, memory_limit)
+        rejected = Counter(data.reject_counts(reject_parts))
+        rejected.update(_reason_key(row["reason"]) for row in entity_rejects)
+
+        def quarantine() -> Path | None:
+            if not sum(rejected.values()):
+                return None
+            catalog.quarantine_dir.mkdir(parents=True, exist_ok=True)
+            path = catalog.quarantine_dir / f"{dataset_id}-{stamp}.csv"
+            data.write_rejects_csv(reject_parts, rejects_frame(entity_rejects)[list(REJECT_COLUMNS)], path)
+            return path
+
+        quarantine_file = _finish(catalog, dataset_id, staging_dir, staged, finals, (published, len(entities)),
+                                  now, quarantine, fail_after_staging=False)
+    except BaseException:
+        if not _journal_path(catalog, dataset_id).exists():
+            shutil.rmtree(staging_dir, ignore_errors=True)
+        raise
+    shutil.rmtree(staging_dir, ignore_errors=True)
+    return PublishReport(
+        dataset=dataset_id, observations_read=read, observations_published=published,
+        observations_added=published, entities_published=len(entities), rejected=rejected,
+        outside_city=outside, quarantine_file=quarantine_file,
     )
