@@ -4,10 +4,11 @@ from pathlib import Path
 
 import streamlit as st
 
-from citydash import ui
+from citydash import kiosk_ui, ui
 from citydash.catalog import CatalogError
 
 st.set_page_config(page_title="City dashboard", layout="wide")
+kiosk_mode = kiosk_ui.requested()
 
 try:
     catalog = ui.catalog()
@@ -19,23 +20,35 @@ except CatalogError as error:
 PAGES_DIR = Path(__file__).resolve().parent / "pages"
 pages = [
     st.Page(PAGES_DIR / "overview.py", title="Overview", url_path="overview", default=True),
+    st.Page(PAGES_DIR / "environment.py", title="Environment", url_path="environment"),
+    st.Page(PAGES_DIR / "transport.py", title="Transport", url_path="transport"),
+    st.Page(PAGES_DIR / "sensors.py", title="Street sensors", url_path="sensors"),
+    st.Page(PAGES_DIR / "borough.py", title="Borough profile", url_path="borough"),
+    st.Page(PAGES_DIR / "compare.py", title="Compare boroughs", url_path="compare"),
+    st.Page(PAGES_DIR / "catalogue.py", title="Data catalogue", url_path="catalogue"),
+    st.Page(PAGES_DIR / "about.py", title="About this dashboard", url_path="about"),
 ]
-page = st.navigation(pages)
+page = st.navigation(pages, position="hidden" if kiosk_mode else "sidebar")
+# The browser tab (and a screen reader's first words): the page, then the dashboard.
+st.set_page_config(page_title=f"{page.title} · {catalog.city.name} dashboard",
+                   initial_sidebar_state="collapsed" if kiosk_mode else "auto")
 st.html(ui.STYLE_PATH)
 st.session_state[ui.SHOWN_KEY] = []
 banner = st.empty()
 ui.show_problems(database)
 
 areas = ui.run("boroughs")
-if ui.sidebar_filters(catalog, database, areas) is None:
-    st.title(f"{catalog.city.name} dashboard")
-    st.warning("There is no data to show yet. Build the demo data with `make run` (or "
-               "`python -m citydash demo`), or ingest a dataset, then reload this page.", icon=":material/database:")
-    st.stop()
-ui.account_controls()
-for notice in ui.filters().notices:
-    st.info(notice, icon=":material/link:")
-
-page.run()
+if kiosk_mode:
+    kiosk_ui.show(page, pages, catalog, database, areas)
+else:
+    if ui.sidebar_filters(catalog, database, areas) is None:
+        st.title(f"{catalog.city.name} dashboard")
+        st.warning("There is no data to show yet. Build the demo data with `make run` (or "
+                   "`python -m citydash demo`), or ingest a dataset, then reload this page.", icon=":material/database:")
+        st.stop()
+    ui.account_controls()
+    for notice in ui.filters().notices:
+        st.info(notice, icon=":material/link:")
+    page.run()
 ui.synthetic_banner(catalog, banner)
 ui.footer(catalog)

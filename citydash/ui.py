@@ -8,20 +8,24 @@ from __future__ import annotations
 
 import html
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pandas as pd
 import streamlit as st
 
 from streamlit.errors import StreamlitSecretNotFoundError
+from streamlit.runtime.pages_manager import PagesManager
 
 from citydash.access import login_configured, policy_from_secrets, role_for
 from citydash.catalog import Catalog, Dataset, Metric, load_catalog
 from citydash.data import Database, QueryError
 from citydash.ingest.publish import recover_interrupted
-from citydash.state import Filters, filters_from_params, filters_to_params
+from citydash.state import (Filters, filters_from_params, filters_to_params, merged_params, snapshot_notice,
+                            snapshot_token)
 from citydash.text import escape_markdown
 
 REPO_DIR = Path(__file__).resolve().parent.parent
@@ -60,12 +64,33 @@ def _database(pack_dir: str, extracts_dir: str | None, query_timeout_s: float) -
     return Database(catalog, timeout_s=query_timeout_s)
 
 
+def reload_data() -> None:
+    """Forget the cached catalogue and database: a dataset imported in the app appears for every session."""
+    _catalog.clear()
+    _database.clear()
+
+
+def _leave_legacy_pages_mode() -> None:
+    """Run every request through the frame, including the first one a new server gets.
+
+    Until a script has called st.navigation, Streamlit treats an app with a pages/ folder as a
+    legacy multipage app: a first request for /environment would run pages/environment.py
+    alone, without the frame's filters, banner and footer. dashboard.py calls st.navigation;
+    switching the legacy mode off here and rerunning sends the request through it.
+    """
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
 def catalog() -> Catalog:
+    _leave_legacy_pages_mode()
     config = settings()
     return _catalog(config.pack_dir, config.extracts_dir)
 
 
 def database() -> Database:
+    _leave_legacy_pages_mode()
     config = settings()
     return _database(config.pack_dir, config.extracts_dir, config.query_timeout_s)
 
@@ -160,7 +185,8 @@ def sidebar_filters(cat: Catalog, db: Database, areas: pd.DataFrame) -> Filters 
         st.session_state["filters_boroughs"] = list(from_link.boroughs)
         st.session_state["filters_dates"] = (from_link.start, from_link.end)
         st.session_state["filters_metric"] = from_link.metric
-        st.session_state["filters_notices"] = from_link.notices
+        arrived_with = snapshot_notice(st.query_params.get("snapshot"), snapshot(cat, db))
+        st.session_state["filters_notices"] = from_link.notices + ((arrived_with,) if arrived_with else ())
 
     with st.sidebar:
         st.header("Filters")
@@ -175,8 +201,9 @@ def sidebar_filters(cat: Catalog, db: Database, areas: pd.DataFrame) -> Filters 
     filters = Filters(boroughs=tuple(st.session_state["filters_boroughs"]), start=start, end=end,
                       metric=st.session_state["filters_metric"],
                       notices=tuple(st.session_state.pop("filters_notices", ())))
-    wanted = filters_to_params(filters)
-    if st.query_params.to_dict() != wanted:
+    current = st.query_params.to_dict()
+    wanted = merged_params(current, filters_to_params(filters))
+    if current != wanted:
         st.query_params.from_dict(wanted)
     st.session_state[FILTERS_KEY] = filters
     return filters
@@ -194,7 +221,69 @@ def _date_pair(picked, first_day: date, last_day: date) -> tuple[date, date]:
 
 
 def filters() -> Filters:
+    _leave_legacy_pages_mode()
     return st.session_state[FILTERS_KEY]
+
+
+def snapshot(cat: Catalog, db: Database) -> str:
+    """The data snapshot: a short hash of every published dataset's refresh stamp."""
+    stamps = {dataset_id: manifest.refreshed for dataset_id in db.available
+              if (manifest := cat.manifest(dataset_id)) is not None}
+    return snapshot_token(stamps)
+
+
+def widget_from_link(param: str, key: str,
+                     parse: Callable[[str | None], tuple[object, tuple[str, ...]]]) -> tuple[str, ...]:
+    """Before a page draws the widget `key`: give it the link's value when the link brings a new one.
+
+    A new value arrives with a shared link or a page switch (a map click on another page);
+    otherwise the widget keeps its own value, or the one this session last chose on the page.
+    `parse` turns the link's text (None for none) into a valid value and notices about what it
+    ignored, which are returned for the page to show.
+    """
+    linked = st.query_params.get(param)
+    remembered = st.session_state.get(f"link_remembered_{param}")
+    if linked is not None and linked != st.session_state.get(f"link_seen_{param}"):
+        value, notices = parse(linked)
+    elif key in st.session_state:
+        return ()
+    else:
+        value, notices = parse(remembered)
+    st.session_state[key] = list(value) if isinstance(value, tuple) else value
+    return tuple(notices)
+
+
+def widget_to_link(param: str, text: str) -> None:
+    """After the widget: put its value in the link, and remember it for this session's next visit."""
+    if not text:
+        if param in st.query_params:
+            del st.query_params[param]
+    elif st.query_params.get(param) != text:
+        st.query_params[param] = text
+    st.session_state[f"link_seen_{param}"] = text
+    st.session_state[f"link_remembered_{param}"] = text
+
+
+def view_link(cat: Catalog, db: Database) -> str:
+    """The full address of this page with its filters and selections, pinned to the data snapshot."""
+    params = {**st.query_params.to_dict(), "snapshot": snapshot(cat, db)}
+    return f"{st.context.url or ''}?{urlencode(params, safe=',')}"
+
+
+def share_link(cat: Catalog, db: Database) -> None:
+    """The link to this exact view, pinned to the data snapshot, with a copy button (st.code's)."""
+    link = view_link(cat, db)
+    with st.sidebar:
+        st.caption("**Link to this view.** Copy it with the button at its right. It records the "
+                   "filters, the selections and the data snapshot: if the data is refreshed before someone "
+                   "opens it, they are told the figures may differ.")
+        st.code(link, language=None, wrap_lines=True)
+
+
+def chart_config(filename: str) -> dict:
+    """Plotly chart options: the modebar's camera button saves a PNG in the browser (no server-side
+    image export is needed), named after the chart and at twice the screen resolution."""
+    return {"displaylogo": False, "toImageButtonOptions": {"format": "png", "filename": filename, "scale": 2}}
 
 
 def record_shown(dataset_id: str) -> None:
@@ -233,6 +322,8 @@ def synthetic_banner(cat: Catalog, placeholder) -> None:
 
 
 def footer(cat: Catalog) -> None:
+    # After the page has run, so the link carries its selections as well as the shared filters.
+    share_link(cat, database())
     shown = [cat.datasets[dataset_id] for dataset_id in st.session_state.get(SHOWN_KEY, [])]
     st.divider()
     lines = ["**Sources and licences of the data on this page**"]
