@@ -240,40 +240,53 @@ def available_mb() -> float:
 
 async def _session(browser, base: str, pages: list[dict], borough_names: list[str], number: int,
                    deadline: float, stats: LoadStats, abort: threading.Event) -> None:
+    """One user: opens the app, then clicks through the pages, picking a borough on each. A failed
+    step is counted and the session reloads and goes on, so one slow moment is not the end of it."""
+    # Sessions arrive over the first seconds, as people do, not all in the same millisecond.
+    await asyncio.sleep(number * 1.5)
     context = await browser.new_context(viewport={"width": 1280, "height": 900})
+    context.set_default_navigation_timeout(180_000)
+    context.set_default_timeout(180_000)
     page = await context.new_page()
     page.on("console", lambda message: stats.console_errors.append(f"session {number}: {message.text}")
             if console_error(message) else None)
+    step = number
     try:
-        await page.goto(page_url(base, pages[0]["url_path"], True))
-        await page.wait_for_selector(SETTLED + " h1", timeout=180_000)
-        step = number
+        await page.goto(page_url(base, pages[0]["url_path"], True), wait_until="commit")
+        await page.wait_for_selector(SETTLED + " h1")
         while time.monotonic() < deadline and not abort.is_set():
             spec = pages[step % len(pages)]
-            started = time.monotonic()
-            link = page.locator(f'[data-testid="stSidebarNav"] a[href$="/{spec["url_path"]}"]')
-            if spec["default"] or not await link.count():
-                await page.goto(page_url(base, spec["url_path"], spec["default"]))
-            else:
-                await link.first.click()
-            await _wait_update(page, 180_000)
-            stats.updates.append(time.monotonic() - started)
-            stats.actions += 1
-            if time.monotonic() >= deadline:
-                break
-            started = time.monotonic()
-            box = page.locator(BOROUGH_INPUT)
-            await box.click()
-            await box.fill(borough_names[step % len(borough_names)])
-            await page.keyboard.press("Enter")
-            await page.keyboard.press("Escape")
-            await _wait_update(page, 180_000)
-            stats.updates.append(time.monotonic() - started)
-            stats.actions += 1
-            if await page.query_selector('[data-testid="stException"]'):
-                stats.errors.append(f"session {number}: exception on {spec['title']}")
             step += 1
-    except Exception as error:  # noqa: BLE001 - a failed session is counted, the others go on
+            try:
+                started = time.monotonic()
+                link = page.locator(f'[data-testid="stSidebarNav"] a[href$="/{spec["url_path"]}"]')
+                if spec["default"] or not await link.count():
+                    await page.goto(page_url(base, spec["url_path"], spec["default"]), wait_until="commit")
+                else:
+                    await link.first.click()
+                await _wait_update(page, 180_000)
+                stats.updates.append(time.monotonic() - started)
+                stats.actions += 1
+                if time.monotonic() >= deadline:
+                    break
+                started = time.monotonic()
+                box = page.locator(BOROUGH_INPUT)
+                await box.click()
+                await box.fill(borough_names[step % len(borough_names)])
+                await page.keyboard.press("Enter")
+                await page.keyboard.press("Escape")
+                await _wait_update(page, 180_000)
+                stats.updates.append(time.monotonic() - started)
+                stats.actions += 1
+                if await page.query_selector('[data-testid="stException"]'):
+                    stats.errors.append(f"session {number}: exception on {spec['title']}")
+            except Exception as error:  # noqa: BLE001 - counted; the session reloads and goes on
+                stats.errors.append(f"session {number} on {spec['title']}: {type(error).__name__}: "
+                                    f"{str(error).splitlines()[0][:160]}")
+                if time.monotonic() < deadline:
+                    await page.goto(page_url(base, pages[0]["url_path"], True), wait_until="commit")
+                    await page.wait_for_selector(SETTLED + " h1")
+    except Exception as error:  # noqa: BLE001 - a session that cannot even open the app is counted
         stats.errors.append(f"session {number}: {type(error).__name__}: {str(error).splitlines()[0][:200]}")
     finally:
         await context.close()

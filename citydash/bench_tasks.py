@@ -53,7 +53,8 @@ def date_choices(first_day: date, last_day: date, offset: int) -> list[tuple[dat
     span = (last_day - first_day).days
     periods = []
     for index, window in enumerate(WINDOWS_DAYS):
-        window = min(window, span)
+        # Never the whole coverage (the default filters' period) and never longer than it.
+        window = min(window, max(1, span * 2 // 3))
         end = last_day - timedelta(days=(offset * 3 + index * 11) % max(span - window + 1, 1))
         periods.append((max(first_day, end - timedelta(days=window)), end))
     return periods
@@ -69,21 +70,29 @@ def filter_script(initial: FilterState, codes: list[str], metrics: list[str], fi
     periods = date_choices(first_day, last_day, offset)
     metric_order = metrics[offset % len(metrics):] + metrics[:offset % len(metrics)]
     state = initial
+    seen = {initial}
     changes = []
     counters = {kind: 0 for kind in FILTER_KINDS}
+    options = {"boroughs": len(boroughs), "dates": len(periods), "metric": len(metric_order)}
     for step in range(steps):
         kind = FILTER_KINDS[step % len(FILTER_KINDS)]
-        index = counters[kind]
-        counters[kind] += 1
-        if kind == "boroughs":
-            value = list(boroughs[index % len(boroughs)])
-            state = FilterState(tuple(value), state.start, state.end, state.metric)
-        elif kind == "dates":
-            value = periods[index % len(periods)]
-            state = FilterState(state.boroughs, value[0], value[1], state.metric)
-        else:
-            value = metric_order[(index + 1) % len(metric_order)]
-            state = FilterState(state.boroughs, state.start, state.end, value)
+        # The next option of this kind that makes a state not seen yet (tiny data may have none).
+        for _ in range(options[kind]):
+            index = counters[kind]
+            counters[kind] += 1
+            if kind == "boroughs":
+                value = list(boroughs[index % len(boroughs)])
+                candidate = FilterState(tuple(value), state.start, state.end, state.metric)
+            elif kind == "dates":
+                value = periods[index % len(periods)]
+                candidate = FilterState(state.boroughs, value[0], value[1], state.metric)
+            else:
+                value = metric_order[(index + 1) % len(metric_order)]
+                candidate = FilterState(state.boroughs, state.start, state.end, value)
+            if candidate not in seen:
+                break
+        state = candidate
+        seen.add(state)
         changes.append((kind, value, state))
     return changes
 

@@ -133,6 +133,8 @@ def _connect(memory_limit: str = "2GB", threads: int = 2) -> duckdb.DuckDBPyConn
     con = duckdb.connect(":memory:", config={"memory_limit": memory_limit, "threads": threads})
     # No progress bar: long merges would print it into the CLI's and the server's output.
     con.execute("set enable_progress_bar = false")
+    # Beyond the memory limit DuckDB spills; an in-memory database would spill into ./.tmp.
+    con.execute("set temp_directory = $folder", {"folder": str(Path(tempfile.gettempdir()) / "citydash-duckdb")})
     # Timestamps are UTC throughout; the session zone must not shift them.
     con.execute("set TimeZone = 'UTC'")
     return con
@@ -161,9 +163,6 @@ class Database:
         self.derive_rollups = derive_rollups
         self.remote = remote_url(catalog.extracts_dir)
         self._con = _connect(memory_limit=memory_limit, threads=threads)
-        # Beyond the memory limit DuckDB spills; an in-memory database would spill into ./.tmp.
-        self._con.execute("set temp_directory = $folder",
-                          {"folder": str(Path(tempfile.gettempdir()) / "citydash-duckdb")})
         self.problems: list[DatasetProblem | ExtractsProblem] = []
         self.available: set[str] = set()
         self.unpublished: set[str] = set()

@@ -160,3 +160,16 @@ def served(app_dir: Path, env: dict[str, str], log: Path) -> Iterator[str]:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+def reveal(page, element) -> None:
+    """Make an element visible: if it sits in a tab that is not selected, select that tab."""
+    if element.is_visible():
+        return
+    tabs = element.locator("xpath=ancestor::*[@data-testid='stTabs'][1]//*[@role='tab']")
+    for tab in tabs.all():
+        tab.click()
+        page.wait_for_timeout(300)
+        if element.is_visible():
+            settle(page)
+            return

@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 
 from app_pages import (FILTERS_IGNORED, MAP_SECTIONS, PAGES, ConsoleWatch, main_text, open_expanders, page_id,
-                       path_of, served, settle)
+                       path_of, reveal, served, settle)
 from conftest import REPO, distinct_colours, save_artifact
 
 DESKTOP = {"width": 1280, "height": 2600}
@@ -60,6 +60,7 @@ def test_page_loads_with_its_title_one_h1_its_maps_drawn_and_their_text_alternat
     maps = page.locator('[data-testid="stDeckGlJsonChart"]')
     for index in range(maps.count()):
         deck = maps.nth(index)
+        reveal(page, deck)
         deck.scroll_into_view_if_needed()
         canvas = deck.locator("canvas").first
         canvas.wait_for(state="visible", timeout=30_000)
