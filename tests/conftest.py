@@ -278,11 +278,19 @@ def page(browser, served_app):
     context.close()
 
 
+# The script has finished and no element is still a loading placeholder or faded as stale.
+APP_SETTLED = """() => {
+  const app = document.querySelector('[data-testid="stApp"]');
+  return app !== null && app.getAttribute('data-test-script-state') === 'notRunning'
+    && !document.querySelector('[data-testid="stSkeleton"]') && !document.querySelector('[data-stale="true"]');
+}"""
+
+
 def wait_for_app(page, timeout_ms: int = 60_000) -> None:
     """Until the script has run to the end and the page has settled."""
     page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"] h1', timeout=timeout_ms)
     page.wait_for_timeout(500)
-    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=timeout_ms)
+    page.wait_for_function(APP_SETTLED, timeout=timeout_ms, polling=250)
 
 
 def distinct_colours(png: bytes) -> int:

@@ -16,7 +16,7 @@ def test_overview_draws_map_legend_chart_table_banner_and_footer(page, served_ap
     legend = page.page.query_selector("figure.cd-legend")
     assert legend is not None and "µg/m³" in legend.inner_text()
     assert page.page.query_selector('[data-testid="stDataFrame"]') is not None
-    assert page.page.query_selector(".js-plotly-plot") is not None
+    page.page.wait_for_selector(".js-plotly-plot", timeout=30_000)
     deck = page.page.wait_for_selector('[data-testid="stDeckGlJsonChart"] canvas', timeout=30_000)
     page.page.wait_for_timeout(1500)
     map_png = deck.screenshot()
