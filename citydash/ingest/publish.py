@@ -1,6 +1,7 @@
 """Publishing an Extract into a city pack: the one way data enters the extracts folder.
 
-publish() validates what a connector read, assigns each entity its area by point-in-polygon,
+publish() validates what a connector read, assigns each entity its area by point-in-polygon
+(or the nearest area for a point in a gap between them: geo.assign_areas),
 quarantines every rejected row with its reason, merges with what is already published (so
 re-ingesting the same file changes nothing), derives the rollups and swaps the new files in.
 
