@@ -43,9 +43,11 @@ demo: $(STAMP_RUN)
 test: $(STAMP_DEV) $(if $(wildcard package.json),$(STAMP_NODE))
 	$(BIN)/python -m pytest
 
-## make bench: speed and memory figures (prints a table; no pass/fail)
+## make bench: speed and memory figures at 2M and 20M observations, then the 5-minute load test with
+## 20 browser sessions (prints tables; no pass/fail). BENCH_ARGS="--scale 200M" or "--load-only" etc.
+BENCH_ARGS ?=
 bench: $(STAMP_DEV)
-	$(BIN)/python -m citydash bench
+	$(BIN)/python -m citydash bench --load $(BENCH_ARGS)
 
 ## make check: validate the catalogue and every extract
 check: $(STAMP_RUN)

@@ -349,7 +349,8 @@ def load_report(load: dict) -> str:
         load["sessions"], f"{load['seconds']:.0f}", load["actions"], ms(load["update_p50_s"]),
         ms(load["update_p95_s"]), load["error_count"], load["console_error_count"], mb(load["baseline_mb"]),
         mb(load["peak_mb"]), mb(load["at_close_mb"]), mb(load["settled_mb"])]],
-        "\nLoad test: concurrent Chromium sessions clicking through pages and changing the borough filter"
+        f"\nLoad test: concurrent Chromium sessions clicking through pages and changing the borough filter, "
+        f"{load.get('think_s', 0):g} s between clicks"
         + (" (STOPPED EARLY: the machine ran low on memory)" if load.get("stopped_for_memory") else "")) + (
         "\n" + "\n".join(load["errors"] + load["console_errors"]) if load["errors"] or load["console_errors"] else "")
 
@@ -373,6 +374,9 @@ def add_bench_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--load-only", action="store_true", help="only the load test")
     parser.add_argument("--load-sessions", type=int, default=20, help="concurrent sessions (default: %(default)s)")
     parser.add_argument("--load-seconds", type=float, default=300, help="length of the load (default: %(default)s)")
+    parser.add_argument("--load-think", type=float, default=5,
+                        help="seconds each session reads a page before its next click, as people do; 0 clicks "
+                             "as fast as the app answers (default: %(default)s)")
     parser.add_argument("--load-settle", type=float, default=60,
                         help="seconds to wait after the sessions close before the last memory reading")
     parser.add_argument("--seed", type=int, default=42)
@@ -400,11 +404,11 @@ def run(args: argparse.Namespace, out=print) -> int:
         observations = scales[-1]
         extracts, _ = ensure_data(observations, args.cache_dir, args.seed, args.days, log=log)
         pages = discover_pages(extracts, args)
-        log(f"[load] {args.load_sessions} sessions for {args.load_seconds:.0f} s against the app with "
-            f"{scale_label(observations)} observations ...")
+        log(f"[load] {args.load_sessions} sessions for {args.load_seconds:.0f} s, {args.load_think:g} s between "
+            f"clicks, against the app with {scale_label(observations)} observations ...")
         load = bench_browser.load_test(extracts, args.cache_dir / "runs" / "load", pages["pages"],
                                        pages["borough_names"], args.load_sessions, args.load_seconds,
-                                       args.load_settle)
+                                       args.load_settle, think_s=args.load_think)
         (args.cache_dir / "results" / "load.json").write_text(json.dumps(load, indent=1))
         out(load_report(load))
         summary.append((scale_label(observations), "load test: no errors", f"{load['error_count']} errors, "

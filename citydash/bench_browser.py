@@ -239,7 +239,7 @@ def available_mb() -> float:
 
 
 async def _session(browser, base: str, pages: list[dict], borough_names: list[str], number: int,
-                   deadline: float, stats: LoadStats, abort: threading.Event) -> None:
+                   deadline: float, stats: LoadStats, abort: threading.Event, think_s: float) -> None:
     """One user: opens the app, then clicks through the pages, picking a borough on each. A failed
     step is counted and the session reloads and goes on, so one slow moment is not the end of it."""
     # Sessions arrive over the first seconds, as people do, not all in the same millisecond.
@@ -267,6 +267,7 @@ async def _session(browser, base: str, pages: list[dict], borough_names: list[st
                 await _wait_update(page, 180_000)
                 stats.updates.append(time.monotonic() - started)
                 stats.actions += 1
+                await asyncio.sleep(think_s)
                 if time.monotonic() >= deadline:
                     break
                 started = time.monotonic()
@@ -280,6 +281,7 @@ async def _session(browser, base: str, pages: list[dict], borough_names: list[st
                 stats.actions += 1
                 if await page.query_selector('[data-testid="stException"]'):
                     stats.errors.append(f"session {number}: exception on {spec['title']}")
+                await asyncio.sleep(think_s)
             except Exception as error:  # noqa: BLE001 - counted; the session reloads and goes on
                 stats.errors.append(f"session {number} on {spec['title']}: {type(error).__name__}: "
                                     f"{str(error).splitlines()[0][:160]}")
@@ -293,7 +295,7 @@ async def _session(browser, base: str, pages: list[dict], borough_names: list[st
 
 
 async def _load(base: str, pages: list[dict], borough_names: list[str], sessions: int, seconds: float,
-                stats: LoadStats, abort: threading.Event | None = None) -> None:
+                stats: LoadStats, abort: threading.Event | None = None, think_s: float = 0) -> None:
     from playwright.async_api import async_playwright
 
     async with async_playwright() as playwright:
@@ -301,14 +303,14 @@ async def _load(base: str, pages: list[dict], borough_names: list[str], sessions
         try:
             deadline = time.monotonic() + seconds
             abort = abort or threading.Event()
-            await asyncio.gather(*(_session(browser, base, pages, borough_names, number, deadline, stats, abort)
-                                   for number in range(sessions)))
+            await asyncio.gather(*(_session(browser, base, pages, borough_names, number, deadline, stats, abort,
+                                            think_s) for number in range(sessions)))
         finally:
             await browser.close()
 
 
 def load_test(extracts: Path, work_dir: Path, pages: list[dict], borough_names: list[str], sessions: int,
-              seconds: float, settle_s: float, min_available_mb: float = 4096) -> dict:
+              seconds: float, settle_s: float, min_available_mb: float = 4096, think_s: float = 0) -> dict:
     """N concurrent sessions against one served app; the server's memory before, during and after.
 
     The sessions stop early if the machine's available memory falls below min_available_mb
@@ -340,7 +342,7 @@ def load_test(extracts: Path, work_dir: Path, pages: list[dict], borough_names: 
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
         started = time.monotonic()
-        asyncio.run(_load(server.url, pages, borough_names, sessions, seconds, stats, abort))
+        asyncio.run(_load(server.url, pages, borough_names, sessions, seconds, stats, abort, think_s))
         closed_at = time.monotonic()
         peak_kb = memory_kb(server.process.pid)["VmHWM"]
         end_kb = memory_kb(server.process.pid)["VmRSS"]
@@ -353,7 +355,7 @@ def load_test(extracts: Path, work_dir: Path, pages: list[dict], borough_names: 
         server.stop()
     updates = sorted(stats.updates)
     return {
-        "sessions": sessions, "seconds": closed_at - started, "actions": stats.actions,
+        "sessions": sessions, "seconds": closed_at - started, "actions": stats.actions, "think_s": think_s,
         "stopped_for_memory": abort.is_set(),
         "update_p50_s": statistics.median(updates) if updates else None,
         "update_p95_s": updates[max(0, -(-95 * len(updates) // 100) - 1)] if updates else None,

@@ -280,6 +280,15 @@ def share_link(cat: Catalog, db: Database) -> None:
         st.code(link, language=None, wrap_lines=True)
 
 
+def csv_download(label: str, frame: pd.DataFrame, file_name: str, key: str) -> None:
+    """A CSV download of a table, written only when someone presses the button: building every
+    page's CSVs on every rerun cost a large share of a rerun, and a file made on click never expires
+    between the page drawing and the press (no "file not found" after another rerun)."""
+    shown = frame.copy()
+    st.download_button(label, data=lambda: shown.to_csv(index=False).encode("utf-8"), file_name=file_name,
+                       mime="text/csv", key=key, on_click="ignore", icon=":material/download:")
+
+
 def chart_config(filename: str) -> dict:
     """Plotly chart options: the modebar's camera button saves a PNG in the browser (no server-side
     image export is needed), named after the chart and at twice the screen resolution."""
