@@ -28,6 +28,8 @@ pages = [
     st.Page(PAGES_DIR / "catalogue.py", title="Data catalogue", url_path="catalogue"),
     st.Page(PAGES_DIR / "about.py", title="About this dashboard", url_path="about"),
 ]
+# Pages that are useful before any data is published: the catalogue is where an officer adds the first.
+WORKS_WITHOUT_DATA = {"catalogue", "about"}
 page = st.navigation(pages, position="hidden" if kiosk_mode else "sidebar")
 # The browser tab (and a screen reader's first words): the page, then the dashboard.
 st.set_page_config(page_title=f"{page.title} · {catalog.city.name} dashboard",
@@ -41,14 +43,20 @@ areas = ui.run("boroughs")
 if kiosk_mode:
     kiosk_ui.show(page, pages, catalog, database, areas)
 else:
-    if ui.sidebar_filters(catalog, database, areas) is None:
+    has_data = ui.sidebar_filters(catalog, database, areas) is not None
+    ui.account_controls()
+    if has_data:
+        for notice in ui.filters().notices:
+            st.info(notice, icon=":material/link:")
+        page.run()
+    elif page.url_path in WORKS_WITHOUT_DATA:
+        page.run()
+    else:
         st.title(f"{catalog.city.name} dashboard")
         st.warning("There is no data to show yet. Build the demo data with `make run` (or "
-                   "`python -m citydash demo`), or ingest a dataset, then reload this page.", icon=":material/database:")
-        st.stop()
-    ui.account_controls()
-    for notice in ui.filters().notices:
-        st.info(notice, icon=":material/link:")
-    page.run()
+                   "`python -m citydash demo`), ingest a dataset, or add your own on the data catalogue page.",
+                   icon=":material/database:")
+        st.page_link(pages[[candidate.url_path for candidate in pages].index("catalogue")],
+                     label="Add data on the data catalogue page", icon=":material/upload_file:")
 ui.synthetic_banner(catalog, banner)
 ui.footer(catalog)

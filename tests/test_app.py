@@ -81,3 +81,18 @@ def test_no_data_at_all_says_how_to_build_it(tmp_path, monkeypatch):
     app = AppTest.from_file(str(ENTRY), default_timeout=60).run()
     assert not app.exception
     assert any("make run" in warning.value for warning in app.warning)
+
+
+def test_with_no_data_the_catalogue_still_opens_so_an_officer_can_add_the_first_dataset(tmp_path, monkeypatch):
+    monkeypatch.setenv("CITYDASH_EXTRACTS", str(tmp_path / "empty"))
+    monkeypatch.chdir(REPO)
+    app = AppTest.from_file(str(ENTRY), default_timeout=60)
+    app.secrets = {"citydash": {"access": {"officer_emails": ["ana@council.gov.uk"]}}}
+    app.user = {"is_logged_in": True, "email": "ana@council.gov.uk", "email_verified": True}
+    app.run()
+    assert any("make run" in warning.value for warning in app.warning)
+    app.switch_page(str(REPO / "pages" / "catalogue.py")).run()
+    assert not app.exception, [error.value for error in app.exception]
+    assert [title.value for title in app.title] == ["Data catalogue"]
+    assert not any("make run" in warning.value for warning in app.warning)
+    assert len(app.get("file_uploader")) == 1
