@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 
 import pandas as pd
@@ -16,7 +17,7 @@ from citydash.catalog import load_catalog
 from citydash.contract import Extract
 from citydash.data import Database, read_table
 from citydash.ingest.errors import IngestError
-from citydash.ingest.publish import publish, recover_interrupted
+from citydash.ingest.publish import dataset_lock, publish, recover_interrupted
 from conftest import BROMLEY, CAMDEN, PARIS, REPO, entities, make_tiny_pack, observations
 
 SITES = entities(("A1", "Camden Road", "Roadside", CAMDEN), ("A3", "Bromley Town", "Suburban", BROMLEY),
@@ -72,6 +73,51 @@ def test_new_readings_merge_with_published_ones_and_corrections_win(tiny_pack):
     kept = read_table(tiny_pack.extract_path("air")).sort_values(["entity_id", "ts"])
     assert list(kept["value"]) == [42.0, 10.0, 12.0]
     assert report.observations_added == 1
+
+
+def test_imports_of_one_dataset_at_the_same_time_both_land(tiny_pack):
+    """Two officers import different days into the same dataset at once: neither import may merge
+    into a version the other is replacing, so every reading of both is published."""
+    days = [f"2026-03-{day:02d} 10:00" for day in range(1, 13)]
+    batches = [observations(*[("A1", ts, "no2", 20 + n) for n, ts in enumerate(days[half::2])])
+               for half in (0, 1)]
+    errors: list[BaseException] = []
+
+    def run(batch):
+        try:
+            publish(Extract(SITES.iloc[:2], batch), "air", tiny_pack)
+        except BaseException as error:  # noqa: BLE001 - reported by the assertion below
+            errors.append(error)
+
+    for _ in range(3):
+        threads = [threading.Thread(target=run, args=(batch,)) for batch in batches]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert errors == []
+    kept = read_table(tiny_pack.extract_path("air"))
+    assert len(kept) == len(days)
+
+
+def test_an_import_waits_for_the_one_already_publishing(tiny_pack):
+    publish(Extract(SITES, READINGS), "air", tiny_pack)
+    later = observations(("A3", "2026-03-05 10:00", "no2", 11))
+    with dataset_lock(tiny_pack, "air"):
+        waiting = threading.Thread(target=publish, args=(Extract(SITES.iloc[:2], later), "air", tiny_pack))
+        waiting.start()
+        waiting.join(timeout=1.0)
+        assert waiting.is_alive(), "the second import did not wait for the lock"
+        assert len(read_table(tiny_pack.extract_path("air"))) == 2
+    waiting.join(timeout=60)
+    assert not waiting.is_alive()
+    assert len(read_table(tiny_pack.extract_path("air"))) == 3
+
+
+def test_an_import_that_cannot_get_the_lock_says_why(tiny_pack):
+    with dataset_lock(tiny_pack, "air"), pytest.raises(IngestError, match="another import of 'air'"):
+        with dataset_lock(tiny_pack, "air", wait_s=0.2):
+            pass
 
 
 def test_a_dataset_missing_from_the_catalogue_is_refused(tiny_pack):

@@ -10,16 +10,23 @@ names the staging folder, the files are renamed into place (each rename is atomi
 journal is removed. A crash before the journal leaves the old extract untouched; a crash after
 it is rolled forward by recover_interrupted() on the next start, so readers never see a
 half-written file and a dataset never stays a mix of two versions.
+
+Concurrency: one publish of a dataset at a time (an officer's upload while a scheduled ingest
+runs): each holds the dataset's lock file from reading what is published to the swap, so neither
+merges into a version the other is about to replace and rows are never lost between them.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import secrets
 import shutil
+import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -34,6 +41,7 @@ from citydash.geo import assign_areas, load_areas
 from citydash.ingest.errors import IngestError
 
 JOURNAL_SUFFIX = ".publishing"
+LOCK_WAIT_S = 600.0
 
 
 @dataclass
@@ -189,6 +197,28 @@ def recover_interrupted(catalog: Catalog) -> list[str]:
     return finished
 
 
+@contextmanager
+def dataset_lock(catalog: Catalog, dataset_id: str, wait_s: float = LOCK_WAIT_S) -> Iterator[None]:
+    """Hold the dataset's publishing lock; wait up to `wait_s` for another publish to finish."""
+    locks = catalog.extracts_dir / ".locks"
+    locks.mkdir(parents=True, exist_ok=True)
+    with open(locks / f"{dataset_id}.lock", "a+") as handle:
+        deadline = time.monotonic() + wait_s
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise IngestError(f"another import of {dataset_id!r} has been running for over {wait_s:.0f} s; "
+                                      "try again when it has finished") from None
+                time.sleep(0.1)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def publish(extract: Extract, dataset_id: str, catalog: Catalog, replace: bool = False,
             now: datetime | None = None, fail_after_staging: bool = False) -> PublishReport:
     """Validate, quarantine, merge and atomically publish an extract as `dataset_id`.
@@ -199,6 +229,12 @@ def publish(extract: Extract, dataset_id: str, catalog: Catalog, replace: bool =
     if dataset_id not in catalog.datasets:
         raise IngestError(f"dataset {dataset_id!r} is not in the catalogue {catalog.pack_dir / 'catalog.toml'}; "
                           "add an entry for it first")
+    with dataset_lock(catalog, dataset_id):
+        return _publish(extract, dataset_id, catalog, replace, now, fail_after_staging)
+
+
+def _publish(extract: Extract, dataset_id: str, catalog: Catalog, replace: bool, now: datetime | None,
+             fail_after_staging: bool) -> PublishReport:
     dataset = catalog.datasets[dataset_id]
     now = now or datetime.now(timezone.utc)
     stamp = now.strftime("%Y%m%dT%H%M%S") + "-" + secrets.token_hex(3)
@@ -286,6 +322,12 @@ def publish_parts(parts: Iterable[Extract], dataset_id: str, catalog: Catalog, n
     if dataset_id not in catalog.datasets:
         raise IngestError(f"dataset {dataset_id!r} is not in the catalogue {catalog.pack_dir / 'catalog.toml'}; "
                           "add an entry for it first")
+    with dataset_lock(catalog, dataset_id):
+        return _publish_parts(parts, dataset_id, catalog, now, memory_limit)
+
+
+def _publish_parts(parts: Iterable[Extract], dataset_id: str, catalog: Catalog, now: datetime | None,
+                   memory_limit: str) -> PublishReport:
     dataset = catalog.datasets[dataset_id]
     now = now or datetime.now(timezone.utc)
     stamp = now.strftime("%Y%m%dT%H%M%S") + "-" + secrets.token_hex(3)
