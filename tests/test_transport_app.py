@@ -179,6 +179,24 @@ def real_app(real_pack):
     patch.undo()
 
 
+def test_the_39_stations_reported_outside_london_are_exactly_those_the_source_marks_not_in_london(real_pack):
+    # The issue expected "at most a handful" outside London; the real sample reports 39. That figure is
+    # the source's own: its stations file puts 39 stations in category "Not in London" (Dartford,
+    # Brentwood, Potters Bar...), every one of them has counts, and point-in-polygon reports exactly
+    # those: no station the file places in London is reported outside, and none it places outside is kept.
+    _, outside, transport = real_pack
+    with (transport / "london_combinedstations_630.csv").open(encoding="utf-8-sig", newline="") as handle:
+        categories = {row["id"]: row["category"] for row in csv.DictReader(handle)}
+    not_in_london = {station for station, category in categories.items() if category == "Not in London"}
+    in_london = set(categories) - not_in_london
+    reported = outside["tfl_station_counts"]
+    assert len(categories) == 630 and len(not_in_london) == 39
+    assert len(reported) == len(set(reported)) == 39
+    assert set(reported) <= not_in_london, "every station reported outside is one the source marks Not in London"
+    assert not set(reported) & in_london, "no station the source places in London is reported outside"
+    assert set(reported) == not_in_london
+
+
 def test_real_stations_render_and_only_stations_the_source_puts_outside_london_are_left_out(real_pack, real_app):
     _, outside, transport = real_pack
     assert not real_app.exception, [exception.value for exception in real_app.exception]
