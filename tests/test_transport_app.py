@@ -3,10 +3,12 @@ DfT samples ingested into a temporary pack."""
 
 from __future__ import annotations
 
+import base64
 import csv
 import json
 import shutil
 
+import numpy as np
 import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -271,3 +273,104 @@ def test_docks_and_count_points_on_the_river_get_a_borough_and_only_outer_edge_o
     # The two left are at the outer edge, not in the river: 47097 (A409) lies 3 m outside the simplified
     # boundary (inside ONS's full-resolution one), 998028 (Cromwell Road) 229 m outside even that.
     assert sorted(outside["dft_traffic"]) == ["47097", "998028"]
+
+
+# ------------------------------------------------------------------------------------------------
+# Per borough: side by side for two to six, the pooled view and a per-borough table otherwise
+
+# Camden, Hackney, Islington and Westminster; the demo has no docks in Westminster.
+FOUR = ["E09000007", "E09000012", "E09000019", "E09000033"]
+
+
+def chart_spec(app: AppTest, key: str) -> dict:
+    return next(json.loads(chart.proto.spec) for chart in app.get("plotly_chart")
+                if chart.proto.id.endswith(key) or key in chart.proto.id)
+
+
+def chart_keys(app: AppTest) -> list[str]:
+    return [chart.proto.id for chart in app.get("plotly_chart")]
+
+
+def numbers(field) -> np.ndarray:
+    """A trace's numbers: plotly writes numpy arrays as base64 typed arrays, lists as they are."""
+    if isinstance(field, dict) and "bdata" in field:
+        array = np.frombuffer(base64.b64decode(field["bdata"]), dtype=np.dtype(field["dtype"]))
+        shape = [int(part) for part in str(field.get("shape", len(array))).split(",")]
+        return array.reshape(shape)
+    return np.asarray(field, dtype=float)
+
+
+def table_with(app: AppTest, *columns: str) -> pd.DataFrame:
+    """The one table with all these columns (read-only tables carry no key AppTest can see)."""
+    found = [element.value for element in app.dataframe if set(columns) <= set(element.value.columns)]
+    assert len(found) == 1, (columns, len(found))
+    return found[0]
+
+
+def test_two_to_six_boroughs_get_hires_and_vehicle_panels_side_by_side_on_one_scale(app, demo_database):
+    app.sidebar.multiselect(key="filters_boroughs").set_value(FOUR).run()
+    assert not app.exception, [exception.value for exception in app.exception]
+    names = ["Camden", "Hackney", "Islington", "Westminster"]
+    with_docks = names[:3]
+
+    hires = chart_spec(app, "transport_hires_by_borough_chart")
+    heatmaps = [trace for trace in hires["data"] if trace["type"] == "heatmap"]
+    assert [trace["name"] for trace in heatmaps] == names, "one panel per borough, in the order chosen"
+    assert {trace["coloraxis"] for trace in heatmaps} == {"coloraxis"}, "every panel on one colour scale"
+    panel_titles = [annotation["text"] for annotation in hires["layout"]["annotations"]]
+    assert panel_titles == [*with_docks, "Westminster (no data)"], "a borough without docks says so"
+    table = table_with(app, "borough_name", "average")
+    assert set(table["borough_name"]) == set(with_docks) and len(table) == 3 * 7 * 24
+    assert hires["layout"]["coloraxis"]["cmin"] == 0
+    assert hires["layout"]["coloraxis"]["cmax"] == pytest.approx(table["average"].max())
+    # Each panel holds its own borough's numbers: the table's Monday 08:00 is the panel's.
+    for trace in heatmaps[:3]:
+        monday_eight = table[(table["borough_name"] == trace["name"]) & (table["day"] == "Monday")
+                             & (table["hour"] == "08:00")]["average"].iloc[0]
+        assert numbers(trace["z"])[0, 8] == pytest.approx(monday_eight)
+    assert "transport_hires_hours_chart" not in " ".join(chart_keys(app)), "no pooled heatmap beside the panels"
+
+    traffic = chart_spec(app, "transport_traffic_by_borough_chart")
+    bars = [trace for trace in traffic["data"] if trace["type"] == "bar"]
+    assert len(bars) == 4 * 6, "six vehicle types stacked in each of four panels"
+    assert [annotation["text"] for annotation in traffic["layout"]["annotations"]] == names
+    y_axes = {name: axis for name, axis in traffic["layout"].items() if name.startswith("yaxis")}
+    assert len(y_axes) == 4
+    # Every panel's vehicle axis follows one of them: the same scale for all.
+    shared = {axis["matches"] for axis in y_axes.values() if "matches" in axis}
+    assert len(shared) == 1
+    leader = "yaxis" + shared.pop()[1:]
+    assert all(axis.get("matches") == leader.replace("axis", "") or name == leader for name, axis in y_axes.items())
+    assert sum(trace.get("showlegend", True) for trace in bars) == 6, "the legend names each type once"
+    by_type = table_with(app, "borough_name", "bucket", "cars")
+    assert set(by_type["borough_name"]) == set(names)
+    assert {"cars", "pedal_cycles", "count_points", "bucket"} <= set(by_type.columns)
+    # The panel's bars are the table's numbers: Camden's cars, period by period.
+    camden_cars = next(trace for trace in bars if trace["name"] == "Cars and taxis" and trace.get("showlegend", True))
+    camden_rows = by_type[by_type["borough_name"] == "Camden"]
+    assert list(numbers(camden_cars["y"])) == pytest.approx(list(camden_rows["cars"]))
+    downloads = {button.proto.id for button in app.download_button}
+    assert any("transport_hires_by_borough_download" in key for key in downloads)
+    assert any("transport_traffic_by_borough_download" in key for key in downloads)
+
+
+@pytest.mark.parametrize("chosen", [[], ["E09000007", "E09000033", "E09000019", "E09000001", "E09000002",
+                                        "E09000003", "E09000004"]], ids=["none", "seven"])
+def test_none_or_many_boroughs_keep_the_pooled_view_with_a_per_borough_table(app, demo_catalog, demo_database,
+                                                                             chosen):
+    if chosen:
+        app.sidebar.multiselect(key="filters_boroughs").set_value(chosen).run()
+        assert not app.exception, [exception.value for exception in app.exception]
+    keys = " ".join(chart_keys(app))
+    assert "transport_hires_hours_chart" in keys and "transport_traffic_trend_chart" in keys
+    assert "by_borough_chart" not in keys
+    hires = table_with(app, "borough_name", "average")
+    traffic = table_with(app, "borough_name", "bucket", "cars")
+    names = demo_database.run("boroughs").set_index("borough_code")["borough_name"]
+    docks = pd.read_parquet(demo_catalog.extract_path("cycle_hire", "entities"))
+    with_docks = set(docks["borough_code"]) & set(chosen) if chosen else set(docks["borough_code"])
+    assert set(hires["borough_name"]) == {names[code] for code in with_docks}
+    assert set(traffic["borough_name"]) == set(names[chosen] if chosen else names)
+    bold = [element.value for element in app.markdown]
+    assert "**Hires by hour and day of the week in each borough**" in bold
+    assert any(text.startswith("**Vehicles per count by type in each borough") for text in bold)
