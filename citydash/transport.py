@@ -16,7 +16,7 @@ import html
 import json
 import math
 import tomllib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -31,6 +31,7 @@ from pydeck.bindings.json_tools import default_serialize
 from citydash.catalog import Catalog, Dataset
 from citydash.charts import CATEGORICAL, CITY_LINE, FONT, HIGHLIGHT, MUTED
 from citydash.maps import SEQUENTIAL, ColourBin, colour_bins, format_value
+from citydash.state import MAX_PARAM_LENGTH
 
 STATIONS, DOCKS, TRAFFIC = "stations", "docks", "traffic"
 ROLE_METRICS: dict[str, tuple[frozenset[str], ...]] = {
@@ -664,6 +665,43 @@ def traffic_type_views(trend_rows: pd.DataFrame, borough_trend_rows: pd.DataFram
     return [ChartView("traffic_trend", f"by_type_{bucket}", figure, trend, trend_columns),
             ChartView("traffic_by_borough", borough_file, None, by_borough, borough_columns,
                       title=f"Vehicles per count by type in each {area_label}, {step}")]
+
+
+# ---------------------------------------------------------------------------------------------
+# The page's own controls in the link (read and written with ui.widget_from_link / widget_to_link)
+
+LINK_ON, LINK_OFF = "on", "off"
+# Each control's parameter in the link, prefixed by the page: the link carries every page's own.
+OUTLINES_PARAM, TUBE_PARAM, DOCK_COLOUR_PARAM = "transport_outlines", "transport_tube", "transport_dock_colour"
+
+
+def source_param(role: str) -> str:
+    return f"transport_{role}_data"
+
+
+def flag_to_param(value: bool) -> str:
+    return LINK_ON if value else LINK_OFF
+
+
+def flag_from_param(text: str | None, default: bool, what: str) -> tuple[bool, tuple[str, ...]]:
+    """An on/off control from a link; anything else falls back to `default` with a notice (which
+    never repeats the link's text: it may be injected)."""
+    if text is None or not str(text).strip():
+        return default, ()
+    value = str(text)[:MAX_PARAM_LENGTH].strip().lower()
+    if value in (LINK_ON, LINK_OFF):
+        return value == LINK_ON, ()
+    return default, (f"Ignored the link's setting for {what}: it must be {LINK_ON} or {LINK_OFF}.",)
+
+
+def choice_from_param(text: str | None, options: Sequence[str], default: str, what: str) -> tuple[str, tuple[str, ...]]:
+    """One of `options` from a link; an unknown value falls back to `default` with a notice."""
+    if text is None or not str(text).strip():
+        return default, ()
+    value = str(text)[:MAX_PARAM_LENGTH].strip()
+    if value in options:
+        return value, ()
+    return default, (f"Ignored the link's choice of {what}: it is not one of those this page offers.",)
 
 
 # ---------------------------------------------------------------------------------------------

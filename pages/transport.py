@@ -46,10 +46,19 @@ except QueryError as error:
 overlays = transport.load_overlays(catalog)
 tube = overlays.get("tube_lines")
 toggles = st.columns(2)
-show_outlines = toggles[0].checkbox(f"Show {city.area_label} outlines", value=True, key="transport_show_outlines")
-show_tube = tube is not None and toggles[1].checkbox(f"Show {tube.title}", value=False,
-                                                    key="transport_show_tube",
-                                                    help=f"{tube.attribution} Licence: {tube.licence_title}.")
+link_notices = ui.widget_from_link(transport.OUTLINES_PARAM, "transport_show_outlines", lambda text: (
+    transport.flag_from_param(text, True, f"{city.area_label} outlines")))
+show_outlines = toggles[0].checkbox(f"Show {city.area_label} outlines", key="transport_show_outlines")
+ui.widget_to_link(transport.OUTLINES_PARAM, transport.flag_to_param(show_outlines))
+show_tube = False
+if tube is not None:
+    link_notices += ui.widget_from_link(transport.TUBE_PARAM, "transport_show_tube", lambda text: (
+        transport.flag_from_param(text, False, tube.title)))
+    show_tube = toggles[1].checkbox(f"Show {tube.title}", key="transport_show_tube",
+                                    help=f"{tube.attribution} Licence: {tube.licence_title}.")
+    ui.widget_to_link(transport.TUBE_PARAM, transport.flag_to_param(show_tube))
+for notice in link_notices:
+    st.info(notice, icon=":material/link:")
 map_context = transport.MapContext(
     view=city.map_view, boroughs=boroughs,
     outlines=areas_geojson(city.boundaries) if show_outlines else None,
@@ -68,6 +77,15 @@ def point_map(points: pd.DataFrame, chosen: pd.DataFrame, layer_id: str, unit: s
         st.caption(context.caption)
 
 
+def linked_choice(param: str, key: str, options: list[str], default: str, what: str) -> None:
+    """Before a choice is drawn: its value from the link, or kept, or the default; notices said here."""
+    if st.session_state.get(key) not in (None, *options):
+        del st.session_state[key]  # a value this run no longer offers (other data, other access)
+    notices = ui.widget_from_link(param, key, lambda text: transport.choice_from_param(text, options, default, what))
+    for notice in notices:
+        st.info(notice, icon=":material/link:")
+
+
 def choose_source(candidates: list, coverage: pd.DataFrame, role: str, what: str):
     """The dataset a section shows: a choice when several can answer it, else the only one."""
     if not candidates:
@@ -76,8 +94,11 @@ def choose_source(candidates: list, coverage: pd.DataFrame, role: str, what: str
     if len(candidates) == 1:
         return default
     by_id = {dataset.id: dataset for dataset in candidates}
-    chosen = st.selectbox(f"{what} data", options=list(by_id), index=list(by_id).index(default.id),
-                          format_func=lambda dataset_id: by_id[dataset_id].title, key=f"transport_{role}_source")
+    key, param = f"transport_{role}_source", transport.source_param(role)
+    linked_choice(param, key, list(by_id), default.id, f"{what.lower()} data")
+    chosen = st.selectbox(f"{what} data", options=list(by_id), format_func=lambda dataset_id: by_id[dataset_id].title,
+                          key=key)
+    ui.widget_to_link(param, chosen)
     return by_id[chosen]
 
 
@@ -287,8 +308,10 @@ elif has_data(dock_source, coverage, period):
 
     options = [option for option, present in (("hires", dock_plan.hires), ("occupancy", dock_plan.bikes)) if present]
     if len(options) > 1:
+        linked_choice(transport.DOCK_COLOUR_PARAM, "transport_dock_colour", options, options[0], "dock colours")
         colour_by = st.radio("Colour the docks by", options, horizontal=True, key="transport_dock_colour",
                              format_func={"hires": "hires a day", "occupancy": "bikes docked (share of points)"}.get)
+        ui.widget_to_link(transport.DOCK_COLOUR_PARAM, colour_by)
     else:
         colour_by = options[0] if options else "capacity"
     st.subheader({"hires": "Map: docks sized by docking points, coloured by hires a day",

@@ -553,3 +553,26 @@ def test_valid_ranges_hold_the_real_samples_largest_values():
     assert CATALOG.datasets["tfl_bikepoint"].metric("dock_capacity").valid_range[1] >= 64
     assert CATALOG.datasets["dft_traffic"].metric("cars").valid_range[1] > 14_987
     assert Path(CATALOG.pack_dir / "overlays" / "london_tube_lines.geojson").is_file()
+
+
+# --------------------------------------------------------------------------------------------
+# The page's controls in the link
+
+
+def test_on_off_controls_round_trip_and_anything_else_is_the_default_with_a_notice():
+    for value in (True, False):
+        assert transport.flag_from_param(transport.flag_to_param(value), not value, "x") == (value, ())
+    assert transport.flag_from_param(None, True, "outlines") == (True, ())
+    assert transport.flag_from_param("  ", False, "outlines") == (False, ())
+    assert transport.flag_from_param("ON", False, "outlines") == (True, ())
+    value, notices = transport.flag_from_param("<img src=x onerror=alert(1)>", True, "borough outlines")
+    assert value is True and notices == ("Ignored the link's setting for borough outlines: it must be on or off.",)
+
+
+def test_choices_come_back_from_the_link_only_when_offered():
+    options = ["stations", "tfl_station_counts"]
+    assert transport.choice_from_param("tfl_station_counts", options, "stations", "station data") == (
+        "tfl_station_counts", ())
+    assert transport.choice_from_param(None, options, "stations", "station data") == ("stations", ())
+    value, notices = transport.choice_from_param("x" * 10_000, options, "stations", "station data")
+    assert value == "stations" and len(notices) == 1 and "xxxx" not in notices[0]

@@ -7,6 +7,7 @@ import base64
 import csv
 import json
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -374,3 +375,167 @@ def test_none_or_many_boroughs_keep_the_pooled_view_with_a_per_borough_table(app
     bold = [element.value for element in app.markdown]
     assert "**Hires by hour and day of the week in each borough**" in bold
     assert any(text.startswith("**Vehicles per count by type in each borough") for text in bold)
+
+
+# ------------------------------------------------------------------------------------------------
+# The page's own controls in the link
+
+
+def link_of(app: AppTest) -> dict[str, str]:
+    return {key: value[0] if isinstance(value, list) else value for key, value in app.query_params.items()}
+
+
+def open_link(monkeypatch, extracts: Path, pack: Path = PACK, **params) -> AppTest:
+    """The transport page opened from a link with these parameters."""
+    monkeypatch.setenv("CITYDASH_PACK", str(pack))
+    monkeypatch.setenv("CITYDASH_EXTRACTS", str(extracts))
+    monkeypatch.chdir(REPO)
+    test = AppTest.from_file(str(ENTRY), default_timeout=90)
+    for key, value in params.items():
+        test.query_params[key] = value
+    test.switch_page(PAGE)
+    test.run()
+    assert not test.exception, [exception.value for exception in test.exception]
+    return test
+
+
+def layer_ids(app: AppTest) -> set[str]:
+    return {layer["id"] for spec in decks(app).values() for layer in spec["layers"]}
+
+
+def test_the_overlay_toggles_go_into_the_link_and_the_link_brings_them_back(app, demo_extracts, monkeypatch):
+    link = link_of(app)
+    assert (link["transport_outlines"], link["transport_tube"]) == ("on", "off")
+    app.checkbox(key="transport_show_tube").check().run()
+    app.checkbox(key="transport_show_outlines").uncheck().run()
+    assert not app.exception
+    link = link_of(app)
+    assert (link["transport_tube"], link["transport_outlines"]) == ("on", "off")
+    assert "transport_tube=on" in app.sidebar.code[0].value, "the copyable link carries them"
+
+    shared = open_link(monkeypatch, demo_extracts, **link)
+    assert shared.checkbox(key="transport_show_tube").value is True
+    assert shared.checkbox(key="transport_show_outlines").value is False
+    assert "network_lines" in layer_ids(shared) and "borough_outlines" not in layer_ids(shared)
+    assert not [element for element in shared.info if "Ignored" in element.value]
+    assert (link_of(shared)["transport_tube"], link_of(shared)["transport_outlines"]) == ("on", "off")
+
+
+def test_hostile_overlay_settings_in_a_link_fall_back_to_the_defaults_with_a_notice(demo_extracts, monkeypatch):
+    shared = open_link(monkeypatch, demo_extracts, transport_tube="<script>alert(1)</script>",
+                       transport_outlines="off'; drop table observations; --")
+    assert shared.checkbox(key="transport_show_tube").value is False
+    assert shared.checkbox(key="transport_show_outlines").value is True
+    assert "network_lines" not in layer_ids(shared) and "borough_outlines" in layer_ids(shared)
+    notices = [element.value for element in shared.info if "Ignored the link's" in element.value]
+    assert len(notices) == 2
+    assert not any("script" in notice or "drop" in notice for notice in notices), "injected text is not echoed"
+    assert (link_of(shared)["transport_tube"], link_of(shared)["transport_outlines"]) == ("off", "on")
+
+
+BIKE_SHARE = """
+[datasets.bike_share]
+title = "Test bike share with hires and bikes docked"
+domain = "transport"
+publisher = "Test publisher"
+licence = "ogl3"
+attribution = "Test attribution."
+access = "public"
+synthetic = false
+
+[[datasets.bike_share.metrics]]
+id = "hires"
+label = "Hires"
+unit = "hires"
+aggregation = "sum"
+
+[[datasets.bike_share.metrics]]
+id = "dock_capacity"
+label = "Docking points"
+unit = "docks"
+aggregation = "max"
+area_aggregation = "sum"
+
+[[datasets.bike_share.metrics]]
+id = "bikes_available"
+label = "Bikes docked"
+unit = "bikes"
+aggregation = "mean"
+area_aggregation = "sum"
+"""
+
+
+@pytest.fixture(scope="module")
+def two_sources(demo_extracts, tmp_path_factory):
+    """The demo pack plus a second source for stations (the hand-written TfL counts, through the CLI) and
+    for docks (literal docks with hires and bikes docked, so the docks can be coloured either way)."""
+    from citydash.catalog import load_catalog
+    from citydash.contract import Extract
+    from citydash.ingest.publish import publish
+    from conftest import CAMDEN, WESTMINSTER, entities, observations
+
+    pack = tmp_path_factory.mktemp("two_sources") / "pack"
+    pack.mkdir()
+    shutil.copy(PACK / "catalog.toml", pack / "catalog.toml")
+    for folder in ("catalog.d", "boundaries", "overlays"):
+        shutil.copytree(PACK / folder, pack / folder)
+    (pack / "catalog.d" / "bike_share.toml").write_text(BIKE_SHARE, encoding="utf-8")
+    extracts = pack / "extracts"
+    shutil.copytree(demo_extracts, extracts)
+    fixtures = REPO / "tests" / "fixtures" / "transport"
+    assert citydash_main(["ingest", "tfl-station-counts", str(fixtures / "station_counts.csv"),
+                          str(fixtures / "stations.csv"), "--pack", str(pack)]) == 0
+    catalog = load_catalog(pack)
+    last = pd.read_parquet(catalog.extract_path("cycle_hire"))["ts"].max().floor("D")
+    day = f"{last:%Y-%m-%d}"
+    publish(Extract(entities(("B1", "Camden Lock", "Docking station", CAMDEN),
+                             ("B2", "Soho Square", "Docking station", WESTMINSTER)),
+                    observations(("B1", f"{day} 08:00", "hires", 12), ("B1", f"{day} 08:00", "dock_capacity", 20),
+                                 ("B1", f"{day} 08:00", "bikes_available", 5),
+                                 ("B2", f"{day} 09:00", "hires", 3), ("B2", f"{day} 09:00", "dock_capacity", 10),
+                                 ("B2", f"{day} 09:00", "bikes_available", 10))),
+            "bike_share", catalog)
+    return pack, extracts
+
+
+def test_data_source_and_dock_colour_choices_go_into_the_link_and_come_back(two_sources, monkeypatch):
+    pack, extracts = two_sources
+    first = open_link(monkeypatch, extracts, pack)
+    # The defaults: the first source with data in the period (the TfL fixture's years are long past).
+    assert first.selectbox(key="transport_stations_source").options == [
+        "Station entries and exits (TfL and ORR)", "Rail and tube station entries and exits (demo)"]
+    assert first.selectbox(key="transport_docks_source").value == "bike_share"
+    link = link_of(first)
+    assert (link["transport_stations_data"], link["transport_docks_data"], link["transport_dock_colour"]) == (
+        "stations", "bike_share", "hires")
+    first.radio(key="transport_dock_colour").set_value("occupancy").run()
+    assert not first.exception, [exception.value for exception in first.exception]
+    first.selectbox(key="transport_stations_source").set_value("tfl_station_counts").run()
+    link = link_of(first)
+    assert (link["transport_stations_data"], link["transport_docks_data"], link["transport_dock_colour"]) == (
+        "tfl_station_counts", "bike_share", "occupancy")
+
+    shared = open_link(monkeypatch, extracts, pack, **link)
+    assert shared.selectbox(key="transport_stations_source").value == "tfl_station_counts"
+    assert shared.selectbox(key="transport_docks_source").value == "bike_share"
+    assert shared.radio(key="transport_dock_colour").value == "occupancy"
+    assert any("Docking points holding a bike" in element.proto.body for element in shared.get("html"))
+    assert not [element for element in shared.info if "Ignored" in element.value]
+
+
+def test_a_hostile_data_source_or_dock_colour_in_a_link_falls_back_with_a_notice(two_sources, monkeypatch):
+    pack, extracts = two_sources
+    hostile = open_link(monkeypatch, extracts, pack, transport_stations_data="air_quality",
+                        transport_docks_data="../../etc/passwd", transport_dock_colour="<b>occupancy</b>")
+    # The defaults, as a link without them gives (see above).
+    assert hostile.selectbox(key="transport_stations_source").value == "stations", "air_quality has no stations"
+    assert hostile.selectbox(key="transport_docks_source").value == "bike_share"
+    assert hostile.radio(key="transport_dock_colour").value == "hires"
+    notices = [element.value for element in hostile.info if "Ignored the link's" in element.value]
+    assert len(notices) == 3
+    assert [notice for notice in notices if "station data" in notice or "cycle hire data" in notice
+            or "dock colours" in notice] == notices
+    assert not any("passwd" in notice or "<b>" in notice for notice in notices), "injected text is not echoed"
+    link = link_of(hostile)
+    assert (link["transport_stations_data"], link["transport_docks_data"], link["transport_dock_colour"]) == (
+        "stations", "bike_share", "hires")
