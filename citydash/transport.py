@@ -481,6 +481,9 @@ def hour_week_by_borough(rows: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)[columns]
 
 
+PANEL_TITLE_PX = 30
+
+
 def _panel_grid(count: int) -> tuple[int, int]:
     """Rows and columns for `count` panels: one column up to three, then two side by side."""
     columns = 1 if count <= 3 else 2
@@ -582,7 +585,12 @@ def stacked_types_panels(trend: pd.DataFrame, types: list[tuple[str, str]], name
                               + "<extra></extra>",
             ), row=index // columns + 1, col=index % columns + 1)
     figure = _styled(figure, title, height=40 + 260 * rows, legend_rows=2)
-    figure.update_layout(barmode="stack", legend=dict(traceorder="normal"))
+    # The legend sits above the first row's panel titles, not on them: lifted by a title's height.
+    margin = figure.layout.margin
+    plot_height = figure.layout.height - margin.t - margin.b + PANEL_TITLE_PX
+    figure.update_layout(barmode="stack", height=figure.layout.height + PANEL_TITLE_PX,
+                         margin=dict(t=margin.t + PANEL_TITLE_PX),
+                         legend=dict(traceorder="normal", y=1 + PANEL_TITLE_PX / plot_height))
     figure.update_yaxes(rangemode="tozero")
     figure.update_yaxes(title_text=unit, col=1)
     figure.update_xaxes(title_text=None)

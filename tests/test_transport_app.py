@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import csv
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -19,6 +20,8 @@ from conftest import PACK, REPO, require_shared
 
 ENTRY = REPO / "tests" / "apptest" / "entry.py"
 PAGE = str(REPO / "pages" / "transport.py")
+# Camden, Hackney, Islington and Westminster; the demo has no docks in Westminster.
+FOUR = ["E09000007", "E09000012", "E09000019", "E09000033"]
 
 
 def texts(app: AppTest) -> str:
@@ -131,6 +134,48 @@ def test_tube_lines_toggle_draws_the_overlay_with_its_attribution(app):
 
 
 # ------------------------------------------------------------------------------------------------
+# Headings: h1 the page, h2 its sections, h3 their parts, never a level skipped
+
+
+def headings(app: AppTest) -> list[tuple[int, str]]:
+    """Every heading in the page's main area in document order, as (level, text): st.title, st.header and
+    st.subheader by the tag they render, and any markdown '#' or HTML <hN> heading."""
+    found = []
+
+    def walk(node) -> None:
+        kind = getattr(node, "type", None)
+        if kind in ("title", "header", "subheader"):
+            found.append((int(node.proto.tag[1]), node.value))
+        elif kind == "markdown":
+            found.extend((len(match.group(1)), match.group(2))
+                         for match in re.finditer(r"^(#{1,6})\s+(.*)$", node.value, flags=re.MULTILINE))
+        elif kind == "html":
+            found.extend((int(level), text) for level, text in re.findall(r"<h([1-6])[^>]*>(.*?)</h", node.proto.body))
+        for _, child in sorted(getattr(node, "children", {}).items()):
+            walk(child)
+
+    walk(app.main)
+    return found
+
+
+def assert_no_skipped_level(found: list[tuple[int, str]]) -> None:
+    assert found and found[0][0] == 1 and [level for level, _ in found].count(1) == 1, found[:3]
+    for (before, before_text), (level, text) in zip(found, found[1:]):
+        assert level <= before + 1, f"h{before} {before_text!r} is followed by h{level} {text!r}"
+
+
+@pytest.mark.parametrize("chosen", [[], FOUR], ids=["all", "four"])
+def test_headings_go_h1_h2_h3_without_skipping_a_level(app, chosen):
+    if chosen:
+        app.sidebar.multiselect(key="filters_boroughs").set_value(chosen).run()
+    found = headings(app)
+    assert_no_skipped_level(found)
+    assert found[0] == (1, "Transport in London")
+    assert [text for level, text in found if level == 2] == ["Stations", "Cycle hire", "Road traffic", "By borough"]
+    assert {level for level, _ in found} == {1, 2, 3}
+
+
+# ------------------------------------------------------------------------------------------------
 # The real samples, end to end
 
 
@@ -226,6 +271,12 @@ def test_real_stations_render_and_only_stations_the_source_puts_outside_london_a
     assert "The number of stations counted changes" in page_text
 
 
+def test_real_page_headings_skip_no_level(real_app):
+    found = headings(real_app)
+    assert_no_skipped_level(found)
+    assert (3, "Time of day") in found and (3, "Largest docks in all boroughs") in found
+
+
 def test_real_docks_render_with_their_docking_points_and_occupancy(real_pack, real_app):
     pack, outside, _ = real_pack
     docks = frame_with(real_app, "occupancy_percent")
@@ -279,8 +330,6 @@ def test_docks_and_count_points_on_the_river_get_a_borough_and_only_outer_edge_o
 # ------------------------------------------------------------------------------------------------
 # Per borough: side by side for two to six, the pooled view and a per-borough table otherwise
 
-# Camden, Hackney, Islington and Westminster; the demo has no docks in Westminster.
-FOUR = ["E09000007", "E09000012", "E09000019", "E09000033"]
 
 
 def chart_spec(app: AppTest, key: str) -> dict:
