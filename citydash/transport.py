@@ -16,7 +16,7 @@ import html
 import json
 import math
 import tomllib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -25,11 +25,13 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import pydeck as pdk
+from plotly.subplots import make_subplots
 from pydeck.bindings.json_tools import default_serialize
 
 from citydash.catalog import Catalog, Dataset
 from citydash.charts import CATEGORICAL, CITY_LINE, FONT, HIGHLIGHT, MUTED
 from citydash.maps import SEQUENTIAL, ColourBin, colour_bins, format_value
+from citydash.state import MAX_PARAM_LENGTH
 
 STATIONS, DOCKS, TRAFFIC = "stations", "docks", "traffic"
 ROLE_METRICS: dict[str, tuple[frozenset[str], ...]] = {
@@ -454,6 +456,260 @@ def traffic_trend(trend: pd.DataFrame, types: list[tuple[str, str]], scope: str 
     order = {metric: index for index, (metric, _) in enumerate(types)}
     rows = rows.assign(order=rows["metric"].map(order)).sort_values(["bucket", "order"])
     return rows[["bucket", "metric", "label", "per_count", "count_points"]].reset_index(drop=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Per borough, side by side
+
+# Two to six chosen boroughs get a panel each on the same scales; one is the pooled view already,
+# and beyond six the panels get too small to read, so the pooled view and a per-borough table stay.
+SIDE_BY_SIDE_MIN, SIDE_BY_SIDE_MAX = 2, 6
+
+
+def side_by_side(boroughs: tuple[str, ...]) -> bool:
+    return SIDE_BY_SIDE_MIN <= len(boroughs) <= SIDE_BY_SIDE_MAX
+
+
+def hour_week_by_borough(rows: pd.DataFrame) -> pd.DataFrame:
+    """transport_hour_week_by_borough in long form: borough_code, borough_name, day, hour (as 08:00),
+    average; every borough with data gets all 168 hours of the week (missing where none)."""
+    parts = [hour_week_table(hour_week_matrix(group)).assign(borough_code=code, borough_name=name)
+             for (code, name), group in rows.groupby(["borough_code", "borough_name"], sort=True)]
+    columns = ["borough_code", "borough_name", "day", "hour", "average"]
+    if not parts:
+        return pd.DataFrame(columns=columns)
+    return pd.concat(parts, ignore_index=True)[columns]
+
+
+PANEL_TITLE_PX = 30
+
+
+def _panel_grid(count: int) -> tuple[int, int]:
+    """Rows and columns for `count` panels: one column up to three, then two side by side."""
+    columns = 1 if count <= 3 else 2
+    return math.ceil(count / columns), columns
+
+
+def _borough_rows(frame: pd.DataFrame, name: str) -> pd.DataFrame:
+    return frame[frame["borough_name"] == name]
+
+
+def _panel_titles(frame: pd.DataFrame, names: list[str], value: str) -> list[str]:
+    return [name if _borough_rows(frame, name)[value].notna().any() else f"{name} (no data)" for name in names]
+
+
+def heatmap_panels(by_borough: pd.DataFrame, names: list[str], title: str, unit: str) -> go.Figure:
+    """One day-of-week by hour heatmap per borough, in the order given, all on one colour scale
+    (0 to the largest average of any of them) so the shades compare across boroughs."""
+    rows, columns = _panel_grid(len(names))
+    figure = make_subplots(rows=rows, cols=columns, subplot_titles=_panel_titles(by_borough, names, "average"),
+                           shared_xaxes=True, shared_yaxes=True, vertical_spacing=0.22 / rows,
+                           horizontal_spacing=0.04)
+    chosen = by_borough[by_borough["borough_name"].isin(names)]
+    largest = float(chosen["average"].max()) if chosen["average"].notna().any() else 1.0
+    hours = [f"{hour:02d}:00" for hour in range(24)]
+    for index, name in enumerate(names):
+        matrix = (_borough_rows(by_borough, name).pivot(index="day", columns="hour", values="average")
+                  .reindex(index=list(DAY_NAMES), columns=hours))
+        figure.add_trace(go.Heatmap(
+            z=matrix.to_numpy(dtype=float), x=hours, y=list(DAY_NAMES), coloraxis="coloraxis", xgap=1, ygap=1,
+            name=name, hovertemplate=name + ", %{y} %{x}: %{z:,.1f} " + unit + "<extra></extra>",
+        ), row=index // columns + 1, col=index % columns + 1)
+    scale = [[index / (len(SEQUENTIAL) - 1), "rgb({},{},{})".format(*colour)]
+             for index, colour in enumerate(SEQUENTIAL)]
+    figure = _styled(figure, title, height=60 + 240 * rows)
+    figure.update_layout(coloraxis=dict(colorscale=scale, cmin=0, cmax=largest,
+                                        colorbar=dict(title=dict(text=unit, side="right"))))
+    figure.update_yaxes(autorange="reversed", title_text=None, tickfont=dict(size=11))
+    figure.update_xaxes(tickangle=0, dtick=3 if columns == 1 else 6, tickfont=dict(size=11))
+    return figure
+
+
+def panels_heatmap_sentence(by_borough: pd.DataFrame, names: list[str], unit: str) -> str:
+    """Each borough's busiest hour, in the panels' order."""
+    parts = []
+    for name in names:
+        rows = _borough_rows(by_borough, name).dropna(subset=["average"])
+        if rows.empty:
+            parts.append(f"{name} has none")
+            continue
+        top = rows.loc[rows["average"].idxmax()]
+        parts.append(f"{name} {top['day']} {top['hour']} ({top['average']:,.1f})")
+    return f"The busiest hour, on average {unit} on one colour scale for all: " + "; ".join(parts) + "."
+
+
+def traffic_trend_by_borough(rows: pd.DataFrame, types: list[tuple[str, str]]) -> pd.DataFrame:
+    """transport_trend_by_borough as vehicles per count: borough_code, borough_name, bucket, metric,
+    label, per_count, count_points, in the catalogue's order of vehicle types."""
+    labels = dict(types)
+    known = rows[rows["metric"].isin(labels)].copy()
+    known["per_count"] = known["total"] / known["readings"]
+    known["label"] = known["metric"].map(labels)
+    known = known.rename(columns={"entities": "count_points"})
+    order = {metric: index for index, (metric, _) in enumerate(types)}
+    known = known.assign(order=known["metric"].map(order)).sort_values(["borough_name", "bucket", "order"])
+    return known[["borough_code", "borough_name", "bucket", "metric", "label", "per_count",
+                  "count_points"]].reset_index(drop=True)
+
+
+def traffic_borough_table(trend: pd.DataFrame, types: list[tuple[str, str]]) -> pd.DataFrame:
+    """One row per borough and period: the count points counted and each vehicle type per count."""
+    columns = ["borough_code", "borough_name", "bucket", "count_points", *(metric for metric, _ in types)]
+    if trend.empty:
+        return pd.DataFrame(columns=columns)
+    keys = ["borough_code", "borough_name", "bucket"]
+    wide = trend.pivot_table(index=keys, columns="metric", values="per_count")
+    wide = wide.reindex(columns=[metric for metric, _ in types])
+    wide = wide.join(trend.groupby(keys)["count_points"].max())
+    wide.columns.name = None
+    return wide.reset_index()[columns].sort_values(["borough_name", "bucket"]).reset_index(drop=True)
+
+
+def stacked_types_panels(trend: pd.DataFrame, types: list[tuple[str, str]], names: list[str], title: str,
+                         unit: str, bucket: str) -> go.Figure:
+    """Vehicle types stacked per time bucket, one panel per borough in the order given, every panel
+    on the same time and vehicle axes; the legend names each type once."""
+    rows, columns = _panel_grid(len(names))
+    figure = make_subplots(rows=rows, cols=columns, subplot_titles=_panel_titles(trend, names, "per_count"),
+                           shared_xaxes="all", shared_yaxes="all", vertical_spacing=0.2 / rows,
+                           horizontal_spacing=0.05)
+    date_format = {"year": "%Y", "month": "%b %Y"}.get(bucket, "%d %b %Y")
+    for index, name in enumerate(names):
+        borough = _borough_rows(trend, name)
+        for order, (metric, label) in enumerate(types):
+            rows_of_type = borough[borough["metric"] == metric]
+            figure.add_trace(go.Bar(
+                x=rows_of_type["bucket"], y=rows_of_type["per_count"], name=label, legendgroup=metric,
+                showlegend=index == 0, marker_color=CATEGORICAL[order % len(CATEGORICAL)],
+                hovertemplate=name + ", %{x|" + date_format + "}, " + label + ": %{y:,.1f} " + unit
+                              + "<extra></extra>",
+            ), row=index // columns + 1, col=index % columns + 1)
+    figure = _styled(figure, title, height=40 + 260 * rows, legend_rows=2)
+    # The legend sits above the first row's panel titles, not on them: lifted by a title's height.
+    margin = figure.layout.margin
+    plot_height = figure.layout.height - margin.t - margin.b + PANEL_TITLE_PX
+    figure.update_layout(barmode="stack", height=figure.layout.height + PANEL_TITLE_PX,
+                         margin=dict(t=margin.t + PANEL_TITLE_PX),
+                         legend=dict(traceorder="normal", y=1 + PANEL_TITLE_PX / plot_height))
+    figure.update_yaxes(rangemode="tozero")
+    figure.update_yaxes(title_text=unit, col=1)
+    figure.update_xaxes(title_text=None)
+    return figure
+
+
+def panels_traffic_sentence(table: pd.DataFrame, types: list[tuple[str, str]], names: list[str]) -> str:
+    """Each borough's motor vehicles per count in its first and last period counted."""
+    motor = [metric for metric in MOTOR_VEHICLES if metric in dict(types)]
+    parts = []
+    for name in names:
+        rows = _borough_rows(table, name)
+        totals = rows.set_index("bucket")[motor].sum(axis=1, min_count=1).dropna() if motor else pd.Series()
+        if totals.empty:
+            parts.append(f"{name} has no counts")
+            continue
+        first, last = totals.index.min(), totals.index.max()
+        parts.append(f"{name} {totals[first]:,.0f} in the period starting {pd.Timestamp(first):%d %b %Y}"
+                     + ("" if first == last else f", {totals[last]:,.0f} in the one starting "
+                                                 f"{pd.Timestamp(last):%d %b %Y}"))
+    return "Motor vehicles per count: " + "; ".join(parts) + "."
+
+
+@dataclass(frozen=True)
+class ChartView:
+    """What a chart and its table show: `columns` maps the table's columns to (label, number format);
+    `name` keys the widgets and names the CSV. A view with no figure is a table alone."""
+    name: str
+    file: str
+    figure: go.Figure | None
+    table: pd.DataFrame
+    columns: dict[str, tuple[str, str | None]]
+    sentence: str = ""
+    title: str = ""
+
+
+HOUR_COLUMNS = {"day": ("Day", None), "hour": ("Hour starting", None), "average": ("Average hires", "%,.1f")}
+
+
+def hires_views(hour_rows: pd.DataFrame, borough_hour_rows: pd.DataFrame, boroughs: tuple[str, ...],
+                chosen_names: list[str], selection: str, area_label: str, timezone: str) -> list[ChartView]:
+    """Hires by hour and day of the week: a panel per borough for two to six boroughs; otherwise the
+    pooled heatmap, then each borough's figures as a table of their own."""
+    by_borough = hour_week_by_borough(borough_hour_rows)
+    borough_columns = {"borough_name": (area_label.capitalize(), None)} | HOUR_COLUMNS
+    borough_file = f"hires_by_hour_by_{area_label}"
+    if side_by_side(boroughs):
+        figure = heatmap_panels(by_borough, chosen_names,
+                                f"Average hires per hour in each {area_label} (local time, {timezone})", "hires")
+        return [ChartView("hires_by_borough", borough_file, figure, by_borough, borough_columns,
+                          panels_heatmap_sentence(by_borough, chosen_names, "hires"))]
+    matrix = hour_week_matrix(hour_rows)
+    figure = heatmap(matrix, f"Average hires per hour in {selection} (local time, {timezone})", "hires")
+    return [ChartView("hires_hours", "hires_by_hour", figure, hour_week_table(matrix), HOUR_COLUMNS,
+                      heatmap_sentence(matrix, "hires")),
+            ChartView("hires_by_borough", borough_file, None, by_borough, borough_columns,
+                      title=f"Hires by hour and day of the week in each {area_label}")]
+
+
+def traffic_type_views(trend_rows: pd.DataFrame, borough_trend_rows: pd.DataFrame, types: list[tuple[str, str]],
+                       boroughs: tuple[str, ...], chosen_names: list[str], selection: str, area_label: str,
+                       bucket: str) -> list[ChartView]:
+    """Vehicles by type over time: a panel per borough for two to six boroughs; otherwise the pooled
+    stacked bars, then each borough's figures as a table of their own."""
+    step, unit = STEP_WORDS[bucket], "vehicles per count"
+    borough_trend = traffic_trend_by_borough(borough_trend_rows, types)
+    by_borough = traffic_borough_table(borough_trend, types)
+    borough_columns = {"borough_name": (area_label.capitalize(), None), "bucket": ("Period starting", None),
+                       "count_points": ("Count points", "%d"), **{metric: (label, "%,.1f") for metric, label in types}}
+    borough_file = f"by_type_{bucket}_by_{area_label}"
+    if side_by_side(boroughs):
+        figure = stacked_types_panels(borough_trend, types, chosen_names,
+                                      f"Vehicles per count in each {area_label}, {step}", unit, bucket)
+        return [ChartView("traffic_by_borough", borough_file, figure, by_borough, borough_columns,
+                          panels_traffic_sentence(by_borough, types, chosen_names))]
+    trend = traffic_trend(trend_rows, types)
+    figure = stacked_types(trend, types, f"Vehicles per count in {selection}, {step}", unit, bucket)
+    trend_columns = {"bucket": ("Period starting", None), "label": ("Vehicle type", None),
+                     "per_count": ("Per count", "%,.1f"), "count_points": ("Count points", "%d")}
+    return [ChartView("traffic_trend", f"by_type_{bucket}", figure, trend, trend_columns),
+            ChartView("traffic_by_borough", borough_file, None, by_borough, borough_columns,
+                      title=f"Vehicles per count by type in each {area_label}, {step}")]
+
+
+# ---------------------------------------------------------------------------------------------
+# The page's own controls in the link (read and written with ui.widget_from_link / widget_to_link)
+
+LINK_ON, LINK_OFF = "on", "off"
+# Each control's parameter in the link, prefixed by the page: the link carries every page's own.
+OUTLINES_PARAM, TUBE_PARAM, DOCK_COLOUR_PARAM = "transport_outlines", "transport_tube", "transport_dock_colour"
+
+
+def source_param(role: str) -> str:
+    return f"transport_{role}_data"
+
+
+def flag_to_param(value: bool) -> str:
+    return LINK_ON if value else LINK_OFF
+
+
+def flag_from_param(text: str | None, default: bool, what: str) -> tuple[bool, tuple[str, ...]]:
+    """An on/off control from a link; anything else falls back to `default` with a notice (which
+    never repeats the link's text: it may be injected)."""
+    if text is None or not str(text).strip():
+        return default, ()
+    value = str(text)[:MAX_PARAM_LENGTH].strip().lower()
+    if value in (LINK_ON, LINK_OFF):
+        return value == LINK_ON, ()
+    return default, (f"Ignored the link's setting for {what}: it must be {LINK_ON} or {LINK_OFF}.",)
+
+
+def choice_from_param(text: str | None, options: Sequence[str], default: str, what: str) -> tuple[str, tuple[str, ...]]:
+    """One of `options` from a link; an unknown value falls back to `default` with a notice."""
+    if text is None or not str(text).strip():
+        return default, ()
+    value = str(text)[:MAX_PARAM_LENGTH].strip()
+    if value in options:
+        return value, ()
+    return default, (f"Ignored the link's choice of {what}: it is not one of those this page offers.",)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -19,6 +19,8 @@ window = {"start": filters.start, "end": filters.end}
 
 areas = ui.run("boroughs")
 names = dict(zip(areas["borough_code"], areas["borough_name"]))
+# The chosen boroughs' names in the order chosen: the order of the side-by-side panels.
+chosen_names = [names[code] for code in boroughs]
 selection = (f"all {city.area_label_plural}" if not boroughs else ", ".join(names[code] for code in boroughs)
              if len(boroughs) <= 3 else f"{len(boroughs)} {city.area_label_plural}")
 
@@ -44,10 +46,19 @@ except QueryError as error:
 overlays = transport.load_overlays(catalog)
 tube = overlays.get("tube_lines")
 toggles = st.columns(2)
-show_outlines = toggles[0].checkbox(f"Show {city.area_label} outlines", value=True, key="transport_show_outlines")
-show_tube = tube is not None and toggles[1].checkbox(f"Show {tube.title}", value=False,
-                                                    key="transport_show_tube",
-                                                    help=f"{tube.attribution} Licence: {tube.licence_title}.")
+link_notices = ui.widget_from_link(transport.OUTLINES_PARAM, "transport_show_outlines", lambda text: (
+    transport.flag_from_param(text, True, f"{city.area_label} outlines")))
+show_outlines = toggles[0].checkbox(f"Show {city.area_label} outlines", key="transport_show_outlines")
+ui.widget_to_link(transport.OUTLINES_PARAM, transport.flag_to_param(show_outlines))
+show_tube = False
+if tube is not None:
+    link_notices += ui.widget_from_link(transport.TUBE_PARAM, "transport_show_tube", lambda text: (
+        transport.flag_from_param(text, False, tube.title)))
+    show_tube = toggles[1].checkbox(f"Show {tube.title}", key="transport_show_tube",
+                                    help=f"{tube.attribution} Licence: {tube.licence_title}.")
+    ui.widget_to_link(transport.TUBE_PARAM, transport.flag_to_param(show_tube))
+for notice in link_notices:
+    st.info(notice, icon=":material/link:")
 map_context = transport.MapContext(
     view=city.map_view, boroughs=boroughs,
     outlines=areas_geojson(city.boundaries) if show_outlines else None,
@@ -66,6 +77,15 @@ def point_map(points: pd.DataFrame, chosen: pd.DataFrame, layer_id: str, unit: s
         st.caption(context.caption)
 
 
+def linked_choice(param: str, key: str, options: list[str], default: str, what: str) -> None:
+    """Before a choice is drawn: its value from the link, or kept, or the default; notices said here."""
+    if st.session_state.get(key) not in (None, *options):
+        del st.session_state[key]  # a value this run no longer offers (other data, other access)
+    notices = ui.widget_from_link(param, key, lambda text: transport.choice_from_param(text, options, default, what))
+    for notice in notices:
+        st.info(notice, icon=":material/link:")
+
+
 def choose_source(candidates: list, coverage: pd.DataFrame, role: str, what: str):
     """The dataset a section shows: a choice when several can answer it, else the only one."""
     if not candidates:
@@ -74,8 +94,11 @@ def choose_source(candidates: list, coverage: pd.DataFrame, role: str, what: str
     if len(candidates) == 1:
         return default
     by_id = {dataset.id: dataset for dataset in candidates}
-    chosen = st.selectbox(f"{what} data", options=list(by_id), index=list(by_id).index(default.id),
-                          format_func=lambda dataset_id: by_id[dataset_id].title, key=f"transport_{role}_source")
+    key, param = f"transport_{role}_source", transport.source_param(role)
+    linked_choice(param, key, list(by_id), default.id, f"{what.lower()} data")
+    chosen = st.selectbox(f"{what} data", options=list(by_id), format_func=lambda dataset_id: by_id[dataset_id].title,
+                          key=key)
+    ui.widget_to_link(param, chosen)
     return by_id[chosen]
 
 
@@ -107,6 +130,23 @@ def table_with_download(frame: pd.DataFrame, columns: dict, key: str, file_name:
     st.download_button("Download this table (CSV)", frame.to_csv(index=False).encode("utf-8"),
                        file_name=f"{file_name}_{file_suffix}.csv", mime="text/csv",
                        key=f"transport_{key}_download", icon=":material/download:")
+
+
+def show_views(views: list[transport.ChartView], dataset_id: str, file_suffix: str) -> None:
+    """Each view as a chart and its table in tabs, with its sentence; one without a chart is a table
+    under its own title."""
+    for view in views:
+        if view.figure is None:
+            st.markdown(f"**{view.title}**")
+            table_with_download(view.table, view.columns, view.name, f"{dataset_id}_{view.file}", file_suffix)
+            continue
+        chart_tab, table_tab = st.tabs(["Chart", "Table"])
+        with chart_tab:
+            st.plotly_chart(view.figure, key=f"transport_{view.name}_chart", config={"displaylogo": False})
+        with table_tab:
+            table_with_download(view.table, view.columns, view.name, f"{dataset_id}_{view.file}", file_suffix)
+        if view.sentence:
+            st.caption(view.sentence)
 
 
 station_boroughs = dock_boroughs = traffic_boroughs = None
@@ -256,6 +296,9 @@ elif has_data(dock_source, coverage, period):
         dock_metrics = ui.run("transport_entity_metrics", dataset=dock_source.id, metrics=dock_plan.metrics, **window)
         hour_rows = ui.run("transport_hour_week", dataset=dock_source.id, metrics=[dock_plan.hires],
                            boroughs=list(boroughs), tz=city.timezone, **window) if dock_plan.hires else None
+        borough_hour_rows = ui.run("transport_hour_week_by_borough", dataset=dock_source.id,
+                                   metrics=[dock_plan.hires], boroughs=list(boroughs), tz=city.timezone,
+                                   **window) if dock_plan.hires else None
     except QueryError as error:
         ui.query_failed(error)
         st.stop()
@@ -265,8 +308,10 @@ elif has_data(dock_source, coverage, period):
 
     options = [option for option, present in (("hires", dock_plan.hires), ("occupancy", dock_plan.bikes)) if present]
     if len(options) > 1:
+        linked_choice(transport.DOCK_COLOUR_PARAM, "transport_dock_colour", options, options[0], "dock colours")
         colour_by = st.radio("Colour the docks by", options, horizontal=True, key="transport_dock_colour",
                              format_func={"hires": "hires a day", "occupancy": "bikes docked (share of points)"}.get)
+        ui.widget_to_link(transport.DOCK_COLOUR_PARAM, colour_by)
     else:
         colour_by = options[0] if options else "capacity"
     st.subheader({"hires": "Map: docks sized by docking points, coloured by hires a day",
@@ -307,18 +352,8 @@ elif has_data(dock_source, coverage, period):
     elif hour_rows.empty:
         st.info(f"No hires were recorded in {selection} between {period}.", icon=":material/info:")
     else:
-        matrix = transport.hour_week_matrix(hour_rows)
-        chart_tab, table_tab = st.tabs(["Chart", "Table"])
-        with chart_tab:
-            st.plotly_chart(transport.heatmap(matrix, f"Average hires per hour in {selection} (local time, "
-                                                      f"{city.timezone})", "hires"),
-                            key="transport_hires_heatmap", config={"displaylogo": False})
-        with table_tab:
-            table_with_download(transport.hour_week_table(matrix),
-                                {"day": ("Day", None), "hour": ("Hour starting", None),
-                                 "average": ("Average hires", "%,.1f")},
-                                "hires_hours", f"{dock_source.id}_hires_by_hour", file_suffix)
-        st.caption(transport.heatmap_sentence(matrix, "hires"))
+        show_views(transport.hires_views(hour_rows, borough_hour_rows, boroughs, chosen_names, selection,
+                                         city.area_label, city.timezone), dock_source.id, file_suffix)
         ui.source_note(catalog, dock_source)
 
     if dock_plan.hires:
@@ -356,6 +391,9 @@ elif has_data(traffic_source, coverage, period):
         traffic_trend_rows = ui.run("transport_trend", dataset=traffic_source.id,
                                     metrics=[metric for metric, _ in types], bucket=bucket,
                                     boroughs=list(boroughs), **window)
+        borough_trend_rows = ui.run("transport_trend_by_borough", dataset=traffic_source.id,
+                                    metrics=[metric for metric, _ in types], bucket=bucket,
+                                    boroughs=list(boroughs), **window)
     except QueryError as error:
         ui.query_failed(error)
         st.stop()
@@ -365,17 +403,9 @@ elif has_data(traffic_source, coverage, period):
     st.caption(f"Counts are averaged per count: one reading at one count point. {traffic_source.description}")
 
     st.subheader("Vehicles by type over time")
+    show_views(transport.traffic_type_views(traffic_trend_rows, borough_trend_rows, types, boroughs, chosen_names,
+                                            selection, city.area_label, bucket), traffic_source.id, file_suffix)
     trend = transport.traffic_trend(traffic_trend_rows, types)
-    chart_tab, table_tab = st.tabs(["Chart", "Table"])
-    with chart_tab:
-        st.plotly_chart(transport.stacked_types(trend, types,
-                                                f"Vehicles per count in {selection}, {transport.STEP_WORDS[bucket]}",
-                                                "vehicles per count", bucket),
-                        key="transport_traffic_trend", config={"displaylogo": False})
-    with table_tab:
-        table_with_download(trend, {"bucket": ("Period starting", None), "label": ("Vehicle type", None),
-                                    "per_count": ("Per count", "%,.1f"), "count_points": ("Count points", "%d")},
-                            "traffic_trend", f"{traffic_source.id}_by_type_{bucket}", file_suffix)
     points_per_bucket = trend.groupby("bucket")["count_points"].max()
     if transport.counted_changes(points_per_bucket):
         st.caption(f"Between {points_per_bucket.min():,} and {points_per_bucket.max():,} count points were counted "

@@ -227,6 +227,52 @@ def test_hour_week_matrix_averages_over_the_days_of_each_kind():
     assert "Monday 08:00" in transport.heatmap_sentence(matrix, "hires")
 
 
+def test_two_to_six_boroughs_are_shown_side_by_side():
+    assert [transport.side_by_side(tuple(f"E0900000{index}" for index in range(count))) for count in range(9)] == [
+        False, False, True, True, True, True, True, False, False]
+
+
+def test_hours_per_borough_average_each_boroughs_own_days_and_share_one_colour_scale():
+    rows = pd.DataFrame({"borough_code": ["E09000007", "E09000007", "E09000033"],
+                         "borough_name": ["Camden", "Camden", "Westminster"], "day_of_week": [1, 7, 1],
+                         "hour": [8, 14, 8], "total": [120.0, 50.0, 900.0], "readings": [40, 20, 30],
+                         "days": [4, 2, 3]})
+    by_borough = transport.hour_week_by_borough(rows)
+    assert len(by_borough) == 2 * 168
+    monday = by_borough[(by_borough["day"] == "Monday") & (by_borough["hour"] == "08:00")].set_index("borough_name")
+    assert monday.loc["Camden", "average"] == 30 and monday.loc["Westminster", "average"] == 300
+    figure = transport.heatmap_panels(by_borough, ["Westminster", "Camden", "Bromley"], "Hires", "hires")
+    assert [trace.name for trace in figure.data] == ["Westminster", "Camden", "Bromley"]
+    assert {trace.coloraxis for trace in figure.data} == {"coloraxis"}
+    assert (figure.layout.coloraxis.cmin, figure.layout.coloraxis.cmax) == (0, 300)
+    assert [annotation.text for annotation in figure.layout.annotations] == ["Westminster", "Camden",
+                                                                            "Bromley (no data)"]
+    sentence = transport.panels_heatmap_sentence(by_borough, ["Camden", "Westminster", "Bromley"], "hires")
+    assert "Camden Monday 08:00 (30.0)" in sentence and "Westminster Monday 08:00 (300.0)" in sentence
+    assert "Bromley has none" in sentence
+
+
+def test_vehicles_per_borough_are_per_count_in_panels_on_one_scale():
+    types = transport.vehicle_types(CATALOG.datasets["road_traffic"])
+    year = pd.Timestamp("2015-01-01")
+    rows = pd.DataFrame([
+        ("E09000007", "Camden", year, "cars", 5000.0, 5, 2, 5),
+        ("E09000007", "Camden", year, "pedal_cycles", 500.0, 5, 2, 5),
+        ("E09000033", "Westminster", year, "cars", 900.0, 3, 1, 3),
+    ], columns=["borough_code", "borough_name", "bucket", "metric", "total", "readings", "entities", "days"])
+    trend = transport.traffic_trend_by_borough(rows, types)
+    table = transport.traffic_borough_table(trend, types).set_index("borough_name")
+    assert table.loc["Camden", "cars"] == 1000 and table.loc["Camden", "pedal_cycles"] == 100
+    assert table.loc["Camden", "count_points"] == 2 and table.loc["Westminster", "cars"] == 300
+    assert math.isnan(table.loc["Westminster", "pedal_cycles"])
+    figure = transport.stacked_types_panels(trend, types, ["Camden", "Westminster"], "Vehicles", "per count", "year")
+    assert len(figure.data) == 2 * len(types)
+    assert sum(bool(trace.showlegend) for trace in figure.data) == len(types), "each type named once"
+    assert figure.layout.yaxis.matches == "y2", "both panels on the same vehicle scale"
+    assert "Camden 1,000 in the period starting 01 Jan 2015" in transport.panels_traffic_sentence(
+        table.reset_index(), types, ["Camden", "Westminster"])
+
+
 # --------------------------------------------------------------------------------------------
 # Road traffic
 
@@ -507,3 +553,26 @@ def test_valid_ranges_hold_the_real_samples_largest_values():
     assert CATALOG.datasets["tfl_bikepoint"].metric("dock_capacity").valid_range[1] >= 64
     assert CATALOG.datasets["dft_traffic"].metric("cars").valid_range[1] > 14_987
     assert Path(CATALOG.pack_dir / "overlays" / "london_tube_lines.geojson").is_file()
+
+
+# --------------------------------------------------------------------------------------------
+# The page's controls in the link
+
+
+def test_on_off_controls_round_trip_and_anything_else_is_the_default_with_a_notice():
+    for value in (True, False):
+        assert transport.flag_from_param(transport.flag_to_param(value), not value, "x") == (value, ())
+    assert transport.flag_from_param(None, True, "outlines") == (True, ())
+    assert transport.flag_from_param("  ", False, "outlines") == (False, ())
+    assert transport.flag_from_param("ON", False, "outlines") == (True, ())
+    value, notices = transport.flag_from_param("<img src=x onerror=alert(1)>", True, "borough outlines")
+    assert value is True and notices == ("Ignored the link's setting for borough outlines: it must be on or off.",)
+
+
+def test_choices_come_back_from_the_link_only_when_offered():
+    options = ["stations", "tfl_station_counts"]
+    assert transport.choice_from_param("tfl_station_counts", options, "stations", "station data") == (
+        "tfl_station_counts", ())
+    assert transport.choice_from_param(None, options, "stations", "station data") == ("stations", ())
+    value, notices = transport.choice_from_param("x" * 10_000, options, "stations", "station data")
+    assert value == "stations" and len(notices) == 1 and "xxxx" not in notices[0]

@@ -176,3 +176,37 @@ def test_dock_capacity_is_its_largest_reading(database):
     frame = database.run("transport_entity_metrics", dataset="bikes", metrics=["dock_capacity"],
                          start=date(2026, 6, 1), end=date(2026, 6, 30))
     assert frame.set_index("entity_id").loc["D1", "peak"] == 24
+
+
+def test_hours_and_days_of_the_week_per_borough_are_local_and_each_boroughs_own(database):
+    frame = database.run("transport_hour_week_by_borough", dataset="bikes", metrics=["hires"], boroughs=[],
+                         tz="Europe/London", **FIRST_HALF)
+    rows = frame.set_index(["borough_name", "day_of_week", "hour"])
+    # Monday 08:00 local: Camden's D1 in June (07:00 UTC, BST) and January (08:00 UTC, GMT), Westminster's D2.
+    assert rows.loc[("Camden", 1, 8), "total"] == 6 + 4 and rows.loc[("Camden", 1, 8), "days"] == 2
+    assert rows.loc[("Westminster", 1, 8), "total"] == 10 and rows.loc[("Westminster", 1, 8), "days"] == 1
+    assert set(frame["borough_code"]) == {"E09000007", "E09000033"}
+    assert len(frame) == 2, "00:30 on Monday 8 June is after the period"
+    # The per-borough rows add up to the pooled query's.
+    pooled = database.run("transport_hour_week", dataset="bikes", metrics=["hires"], boroughs=[],
+                          tz="Europe/London", **FIRST_HALF)
+    assert frame["total"].sum() == pooled["total"].sum()
+    only_camden = database.run("transport_hour_week_by_borough", dataset="bikes", metrics=["hires"],
+                               boroughs=["E09000007"], tz="Europe/London", **FIRST_HALF)
+    assert list(only_camden["borough_name"]) == ["Camden"]
+
+
+def test_trend_per_borough_buckets_each_boroughs_own_counts(database):
+    frame = database.run("transport_trend_by_borough", dataset="rail", metrics=["entries", "exits"], bucket="week",
+                         boroughs=["E09000007", "E09000033"], **FIRST_HALF)
+    rows = frame.set_index(["borough_name", "bucket", "metric"])
+    june = pd.Timestamp("2026-06-01")
+    assert rows.loc[("Camden", june, "entries"), "total"] == 160  # S1: 100 + 40 + 20
+    assert rows.loc[("Camden", june, "exits"), "total"] == 120
+    assert rows.loc[("Westminster", june, "entries"), "total"] == 1200
+    assert rows.loc[("Westminster", june, "entries"), "readings"] == 2
+    assert rows.loc[("Westminster", june, "entries"), "entities"] == 1
+    assert "Bromley" not in set(frame["borough_name"]), "only the chosen boroughs"
+    every = database.run("transport_trend_by_borough", dataset="rail", metrics=["entries"], bucket="year",
+                         boroughs=[], **FIRST_HALF)
+    assert dict(zip(every["borough_name"], every["total"])) == {"Bromley": 9, "Camden": 160, "Westminster": 1200}

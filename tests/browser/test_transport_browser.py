@@ -3,6 +3,7 @@ filter change, and nothing fetched from the internet."""
 
 from __future__ import annotations
 
+from app_pages import AXE_SCRIPT
 from conftest import distinct_colours, save_artifact, wait_for_app
 
 
@@ -71,4 +72,69 @@ def test_the_tube_overlay_shows_its_attribution_and_a_filter_change_updates_the_
     assert page.page.query_selector('[data-testid="stException"]') is None
     assert "Busiest stations in Westminster" in page.page.inner_text("body")
     assert page.console_errors == []
+    assert page.external_requests == []
+
+
+# Every heading a reader can reach (not in a hidden tab), in document order, as [level, text].
+HEADINGS = """() => Array.from(document.querySelectorAll('h1, h2, h3, h4, h5, h6'))
+  .filter(heading => heading.getClientRects().length > 0 && !heading.closest('[aria-hidden="true"], [hidden]'))
+  .map(heading => [Number(heading.tagName[1]), heading.innerText.trim()])"""
+
+
+def heading_order_violations(page) -> list[dict]:
+    """axe-core's heading-order rule alone (the full audit is tests/browser/test_accessibility.py)."""
+    page.add_script_tag(path=str(AXE_SCRIPT))
+    results = page.evaluate("() => axe.run(document, {runOnly: {type: 'rule', values: ['heading-order']}})")
+    return results["violations"]
+
+
+def test_headings_go_h1_h2_h3_and_axe_finds_no_skipped_level(page, served_app):
+    open_transport(page, served_app)
+    # The sidebar's own heading comes first in the document; the page's start at its h1.
+    found = [tuple(heading) for heading in page.page.evaluate(HEADINGS)]
+    main = found[found.index((1, "Transport in London")):]
+    assert [text for level, text in main if level == 1] == ["Transport in London"]
+    levels = [level for level, _ in main]
+    for (before, before_text), (level, text) in zip(main, main[1:]):
+        assert level <= before + 1, f"h{before} {before_text!r} is followed by h{level} {text!r}"
+    assert set(levels) == {1, 2, 3}
+    assert heading_order_violations(page.page) == []
+
+
+# Streamlit asks <page path>/_stcore/... before the root when a page is opened by its URL
+# (streamlit/streamlit#7074); those two 404s are its own probes, not the page's.
+BASE_PATH_PROBES = ("/_stcore/health", "/_stcore/host-config")
+
+
+def test_a_shared_link_with_four_boroughs_shows_panels_and_the_linked_overlays(page, served_app):
+    # Visit the root first: a server whose first request is a page path runs it without the frame.
+    page.page.goto(served_app)
+    wait_for_app(page.page)
+    failed: list[str] = []
+    page.page.on("response", lambda response: failed.append(response.url) if response.status >= 400 else None)
+    boroughs = "E09000007,E09000012,E09000019,E09000033"
+    page.page.goto(f"{served_app}/transport?boroughs={boroughs}&transport_tube=on&transport_outlines=off")
+    wait_for_app(page.page)
+    page.page.wait_for_function("() => document.body.innerText.includes('OpenStreetMap contributors')",
+                                timeout=30_000)
+    wait_for_app(page.page)
+    assert page.page.get_by_role("checkbox", name="Show Underground and DLR lines (2018)").is_checked()
+    assert not page.page.get_by_role("checkbox", name="Show borough outlines").is_checked()
+    assert "transport_tube=on" in page.page.url and "transport_outlines=off" in page.page.url
+    panels = page.page.locator(".js-plotly-plot", has_text="Average hires per hour in each borough")
+    panels.scroll_into_view_if_needed()
+    page.page.wait_for_timeout(1000)
+    text = panels.inner_text()
+    for name in ("Camden", "Hackney", "Islington", "Westminster (no data)"):
+        assert name in text
+    save_artifact("transport-hires-by-borough.png", panels.screenshot())
+    traffic = page.page.locator(".js-plotly-plot", has_text="Vehicles per count in each borough")
+    traffic.scroll_into_view_if_needed()
+    page.page.wait_for_timeout(1000)
+    save_artifact("transport-traffic-by-borough.png", traffic.screenshot())
+    assert heading_order_violations(page.page) == []
+    assert page.page.query_selector('[data-testid="stException"]') is None
+    assert [url for url in failed if not url.endswith(BASE_PATH_PROBES)] == []
+    assert all(message.startswith("Failed to load resource") for message in page.console_errors)
+    assert len(page.console_errors) <= len(failed)
     assert page.external_requests == []
