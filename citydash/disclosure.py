@@ -18,6 +18,12 @@ a hidden 1 would leave "the two add up to 1" and give the 1 away. A lone hidden 
 non-zero neighbour *is* its group's total, which is then below the threshold and so hidden
 wherever totals go through the same rule.
 
+The two are shown differently, because each marker is a statement about the value: a primary
+cell shows "<N" (it is below N), a secondary cell shows "suppressed" (it is N or more, or at
+least not known to the reader to be small: writing "<10" over a hidden 45 would be false). The
+`suppression` column says which (SMALL or PROTECTS_TOTAL) so every output can add its note;
+SECONDARY_NOTE is the wording.
+
 This is the classic one-dimensional rule: it protects each group against its own total.
 Tables whose cells add up along two directions at once (borough x hour with totals both
 ways) need a full audit (for example tau-argus) and are not covered here.
@@ -32,6 +38,27 @@ import pandas as pd
 
 SUPPRESSED = "suppressed"
 NO_DATA = "no data"
+# What a secondary cell shows instead of its value, and what each kind of hidden cell means.
+SECONDARY_MARK = "suppressed"
+SUPPRESSION = "suppression"
+SMALL = "small"
+PROTECTS_TOTAL = "protects a total"
+
+
+def small_note(threshold: int) -> str:
+    return f"under {threshold}: not shown"
+
+
+SECONDARY_NOTE = "hidden so that a total shown beside it cannot reveal a small count"
+
+
+def note_of(kind: str, threshold: int | None) -> str:
+    """The plain-English note for a `suppression` value ("" for a shown value)."""
+    if kind == SMALL and threshold is not None:
+        return small_note(threshold)
+    if kind == PROTECTS_TOTAL:
+        return SECONDARY_NOTE
+    return ""
 
 
 def is_disclosive(metric: Mapping | object) -> int | None:
@@ -51,8 +78,9 @@ def is_disclosive(metric: Mapping | object) -> int | None:
 def suppress_counts(frame: pd.DataFrame, value_col: str, threshold: int) -> pd.DataFrame:
     """A copy with small counts hidden: see the module docstring.
 
-    Adds `<value_col>_display` (text: "<threshold" for hidden counts, thousands separators
-    otherwise, "no data" for missing values) and `suppressed` (bool). The value column becomes
+    Adds `<value_col>_display` (text: "<threshold" for hidden small counts, "suppressed" for
+    other hidden values, thousands separators otherwise, "no data" for missing values),
+    `suppressed` (bool) and `suppression` (SMALL, PROTECTS_TOTAL or ""). The value column becomes
     float64 with NaN where a count is hidden. Rows already marked `suppressed` stay hidden.
     Other columns are copied unchanged: do not carry columns derived from the raw count.
     """
@@ -109,11 +137,19 @@ def _check_threshold(threshold: int) -> None:
 
 def _apply(frame: pd.DataFrame, value_col: str, threshold: int, values: pd.Series, hidden: pd.Series) -> pd.DataFrame:
     result = frame.copy()
+    # The marker follows the true value, so it is never false: "<N" only over a value below N.
+    # A frame protected before has lost its hidden values, but says what kind each one was.
+    small = values.gt(0) & values.lt(threshold)
+    earlier = frame[SUPPRESSION].fillna("") if SUPPRESSION in frame else pd.Series("", index=frame.index)
+    kinds = [before if before and is_hidden else SMALL if is_small else PROTECTS_TOTAL if is_hidden else ""
+             for before, is_small, is_hidden in zip(earlier, small & hidden, hidden)]
     result[value_col] = values.mask(hidden)
     result[f"{value_col}_display"] = [
-        f"<{threshold}" if is_hidden else _display(value) for value, is_hidden in zip(values, hidden)
+        f"<{threshold}" if kind == SMALL else SECONDARY_MARK if kind else _display(value)
+        for value, kind in zip(values, kinds)
     ]
     result[SUPPRESSED] = hidden.astype(bool).to_numpy()
+    result[SUPPRESSION] = kinds
     return result
 
 

@@ -26,7 +26,19 @@ import pydeck as pdk
 
 from citydash import charts, maps
 from citydash.catalog import Catalog, Dataset, Metric
-from citydash.disclosure import SUPPRESSED, is_disclosive, protect_totals, suppress_counts
+from citydash.disclosure import (
+    NO_DATA,
+    PROTECTS_TOTAL,
+    SECONDARY_MARK,
+    SECONDARY_NOTE,
+    SMALL,
+    SUPPRESSED,
+    SUPPRESSION,
+    is_disclosive,
+    note_of,
+    protect_totals,
+    suppress_counts,
+)
 from citydash.sensors import (
     ReplayClock,
     attention_ranking,
@@ -228,6 +240,7 @@ def protect(frame: pd.DataFrame, metric: Metric, value_col: str = "value",
         result[value_col] = values
         result[f"{value_col}_display"] = [maps.format_value(value) for value in values]
         result[SUPPRESSED] = False
+        result[SUPPRESSION] = ""
         return result
     if group_cols or total_col:
         return protect_totals(frame, list(group_cols), value_col, threshold, total_col)
@@ -240,7 +253,22 @@ def _require_protected(frame: pd.DataFrame, value_col: str = "value") -> None:
 
 
 def with_unit(display: str, unit: str) -> str:
-    return display if display == "no data" else f"{display} {unit}"
+    return display if display in (NO_DATA, SECONDARY_MARK) else f"{display} {unit}"
+
+
+def shown_with_note(frame: pd.DataFrame, metric: Metric, value_col: str = "value") -> list[str]:
+    """Each protected value as text with its unit; a value hidden to protect a total says why,
+    so "suppressed" is never read as "small"."""
+    _require_protected(frame, value_col)
+    return [with_unit(display, metric.unit) + (f" ({SECONDARY_NOTE})" if kind == PROTECTS_TOTAL else "")
+            for display, kind in zip(frame[f"{value_col}_display"], frame[SUPPRESSION])]
+
+
+def notes(frame: pd.DataFrame, metric: Metric) -> list[str]:
+    """The Note column of a table or CSV: why a value is not shown, "" where it is."""
+    _require_protected(frame)
+    threshold = is_disclosive(metric)
+    return [note_of(kind, threshold) for kind in frame[SUPPRESSION]]
 
 
 def csv_bytes(frame: pd.DataFrame) -> bytes:
@@ -363,7 +391,7 @@ def live_feed(latest: pd.DataFrame, metric: Metric, now: pd.Timestamp, rhythm: R
     else:
         headline_text = headline["value_display"].iloc[0]
     bands = threshold_bands(metric) or value_bands(sensors.loc[sensors["fresh"], "value"], metric)
-    sensors["band"] = [_band_label(value, hidden, bands, metric) for value, hidden in zip(sensors["value"], sensors[SUPPRESSED])]
+    sensors["band"] = [_band_label(value, kind, bands, metric) for value, kind in zip(sensors["value"], sensors[SUPPRESSION])]
     sensors = sensors.drop(columns=["is_total"]).reset_index(drop=True)
     fresh = sensors[sensors["fresh"]]
     if metric.thresholds:
@@ -375,6 +403,8 @@ def live_feed(latest: pd.DataFrame, metric: Metric, now: pd.Timestamp, rhythm: R
         shown = fresh.dropna(subset=["value"])
         if not shown.empty:
             above = shown.loc[shown["value"].idxmax(), "value_display"]
+        elif fresh[SUPPRESSION].eq(PROTECTS_TOTAL).any():
+            above = SECONDARY_MARK  # a cell hidden to protect a total is not small: "<N" would be false
         elif fresh[SUPPRESSED].any():
             above = fresh["value_display"][fresh[SUPPRESSED]].iloc[0]
         else:
@@ -386,9 +416,11 @@ def live_feed(latest: pd.DataFrame, metric: Metric, now: pd.Timestamp, rhythm: R
                     int((~rows["fresh"]).sum()), above_label, above, newest, rhythm.stale_after)
 
 
-def _band_label(value: float, hidden: bool, bands: Sequence[Band], metric: Metric) -> str:
-    if hidden:
+def _band_label(value: float, kind: str, bands: Sequence[Band], metric: Metric) -> str:
+    if kind == SMALL:
         return f"under {is_disclosive(metric)} {metric.unit}"
+    if kind == PROTECTS_TOTAL:
+        return "suppressed to protect a total"
     index = band_index(value, bands)
     return "" if index is None else bands[index].label
 
@@ -411,6 +443,7 @@ def latest_table(feed: LiveFeed, metric: Metric, tz: str) -> pd.DataFrame:
     return pd.DataFrame({
         "Sensor": rows["name"].to_numpy(),
         f"Reading ({metric.unit})": rows["value_display"].where(rows["ts"].notna(), "").to_numpy(),
+        "Note": notes(rows, metric),
         "Status": [status_text(silent, fresh) for silent, fresh in zip(rows["silent_for"], rows["fresh"])],
         "Band": rows["band"].where(rows["ts"].notna(), "").to_numpy(),
         "Time of reading": [local_text(ts, tz) if not pd.isna(ts) else "" for ts in rows["ts"]],
@@ -461,9 +494,9 @@ def live_map(feed: LiveFeed, areas_geojson: dict, view: dict, metric: Metric, tz
         "lon": sensors["lon"].astype("float64").to_numpy(),
         "lat": sensors["lat"].astype("float64").to_numpy(),
         "fill": fills,
-        "reading": [f"Latest: {with_unit(display, metric.unit)} at {local_text(ts, tz)}" if not pd.isna(ts)
+        "reading": [f"Latest: {shown} at {local_text(ts, tz)}" if not pd.isna(ts)
                     else "No reading in the last week"
-                    for display, ts in zip(sensors["value_display"], sensors["ts"])],
+                    for shown, ts in zip(shown_with_note(sensors, metric), sensors["ts"])],
         "status": [status_text(silent, fresh) for silent, fresh in zip(sensors["silent_for"], sensors["fresh"])],
         "fresh": sensors["fresh"].to_numpy(dtype=bool),
     })
@@ -501,12 +534,14 @@ def live_legend_html(feed: LiveFeed, metric: Metric, rhythm: Rhythm) -> str:
     title = (f"Latest {metric.label.lower()} ({metric.unit}), against the catalogue's thresholds"
              if metric.thresholds else f"Latest {metric.label.lower()} ({metric.unit})")
     threshold = is_disclosive(metric)
+    hidden_text = (f"1 to {threshold - 1} (shown as “<{threshold}”, never as the number), or hidden so that "
+                   f"the total cannot reveal such a count (shown as “{SECONDARY_MARK}”)") if threshold else ""
     for index, band in enumerate(feed.bands):
         rows.append(_swatch(band.colour, band.label))
         if threshold is not None and index == 0:
-            rows.append(_swatch(HIDDEN_FILL, f"1 to {threshold - 1} (shown as “<{threshold}”, never as the number)"))
+            rows.append(_swatch(HIDDEN_FILL, hidden_text))
     if threshold is not None and not feed.bands:
-        rows.append(_swatch(HIDDEN_FILL, f"1 to {threshold - 1} (shown as “<{threshold}”, never as the number)"))
+        rows.append(_swatch(HIDDEN_FILL, hidden_text))
     ring = "rgb({},{},{})".format(*STALE_RING)
     rows.append(f'<li><span class="cd-swatch" style="background:transparent;border:3px solid {ring};border-radius:50%">'
                 f'</span>not heard from for over {duration_text(rhythm.stale_after)}</li>')
@@ -801,6 +836,7 @@ def series_table(series: pd.DataFrame, metric: Metric) -> pd.DataFrame:
         "Day": series["day"].to_numpy(),
         "Area": series["label"].to_numpy(),
         f"{metric.label} ({metric.unit})": series["value_display"].to_numpy(),
+        "Note": notes(series, metric),
         "Sensors": series["sensors"].to_numpy(),
     })
 
@@ -815,11 +851,11 @@ def borough_series_figure(series: pd.DataFrame, metric: Metric) -> go.Figure:
         alone = len(labels) == 1
         figure.add_trace(go.Scatter(
             x=[pd.Timestamp(day) for day in rows["day"]], y=rows["value"], mode="lines", name=label,
-            customdata=rows["value_display"],
+            customdata=shown_with_note(rows, metric),
             line=dict(color=charts.HIGHLIGHT if alone else charts.CITY_LINE if whole
                       else charts.CATEGORICAL[(index - 1) % len(charts.CATEGORICAL)],
                       width=2.5 if whole else 1.8, dash="dot" if whole and not alone else "solid"),
-            hovertemplate="%{x|%a %d %b %Y}: %{customdata} " + metric.unit + "<extra>%{fullData.name}</extra>",
+            hovertemplate="%{x|%a %d %b %Y}: %{customdata}<extra>%{fullData.name}</extra>",
         ))
     what = "daily total" if metric.aggregation == "sum" else "daily average" if metric.aggregation == "mean" else "daily highest"
     figure = _layout(figure, f"{metric.label}, {what}", height=380)
@@ -843,6 +879,7 @@ def sensor_series_table(series: pd.DataFrame, metric: Metric) -> pd.DataFrame:
     return pd.DataFrame({
         "Local time": [f"{moment:%Y-%m-%d %H:%M}" for moment in pd.to_datetime(series["local_ts"])],
         f"{metric.label} ({metric.unit})": series["value_display"].to_numpy(),
+        "Note": notes(series, metric),
     })
 
 
@@ -850,8 +887,8 @@ def sensor_series_figure(series: pd.DataFrame, metric: Metric, sensor_name: str)
     _require_protected(series)
     figure = go.Figure(go.Scattergl(
         x=pd.to_datetime(series["local_ts"]), y=series["value"], mode="lines", name=sensor_name,
-        customdata=series["value_display"], line=dict(color=charts.HIGHLIGHT, width=1.4),
-        hovertemplate="%{x|%a %d %b %Y, %H:%M}: %{customdata} " + metric.unit + "<extra></extra>",
+        customdata=shown_with_note(series, metric), line=dict(color=charts.HIGHLIGHT, width=1.4),
+        hovertemplate="%{x|%a %d %b %Y, %H:%M}: %{customdata}<extra></extra>",
     ))
     figure = _layout(figure, "Every reading (local time)", height=340)
     _threshold_lines(figure, metric)
@@ -872,6 +909,7 @@ def profile_table(profile: pd.DataFrame, metric: Metric) -> pd.DataFrame:
         "Days": profile["day_type"].map({"weekday": "Monday to Friday", "weekend": "Saturday and Sunday"}).to_numpy(),
         "Hour": [f"{int(hour):02d}:00" for hour in profile["hour"]],
         f"Average reading ({metric.unit})": profile["value_display"].to_numpy(),
+        "Note": notes(profile, metric),
         "Readings": profile["readings"].to_numpy(),
         "Sensors": profile["sensors"].to_numpy(),
     })
@@ -883,10 +921,10 @@ def profile_figure(profile: pd.DataFrame, metric: Metric, interval: pd.Timedelta
     for index, (day_type, label) in enumerate((("weekday", "Monday to Friday"), ("weekend", "Saturday and Sunday"))):
         rows = profile[profile["day_type"].eq(day_type)].sort_values("hour")
         figure.add_trace(go.Scatter(
-            x=rows["hour"], y=rows["value"], mode="lines+markers", name=label, customdata=rows["value_display"],
+            x=rows["hour"], y=rows["value"], mode="lines+markers", name=label, customdata=shown_with_note(rows, metric),
             line=dict(color=charts.CATEGORICAL[index], width=2, dash="solid" if index == 0 else "dash"),
             marker=dict(symbol="circle" if index == 0 else "square", size=6),
-            hovertemplate="%{x:02d}:00: %{customdata} " + metric.unit + "<extra>%{fullData.name}</extra>",
+            hovertemplate="%{x:02d}:00: %{customdata}<extra>%{fullData.name}</extra>",
         ))
     per = f"per {duration_text(interval)} reading" if metric.aggregation == "sum" else "average reading"
     figure = _layout(figure, f"{metric.label} by hour of day", height=360)

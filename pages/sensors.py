@@ -103,7 +103,8 @@ def latest_readings() -> None:
                     help=f"Heard from within the last {view.duration_text(rhythm.stale_after)}.")
     tiles[1].metric(feed.headline_label, feed.headline, border=True,
                     help=f"Of the latest {metric.label.lower()} readings from the sensors reporting. Counts of "
-                         "people under the catalogue's disclosure threshold are shown as “<N”, never as the number.")
+                         "people under the catalogue's disclosure threshold are shown as “<N”, never as the number; "
+                         "“suppressed” is a value hidden so that a total shown beside it cannot reveal such a count.")
     tiles[2].metric(feed.above_label, feed.above, border=True)
     tiles[3].metric("Readings up to", view.local_text(moment, tz).split(", ", 1)[-1], border=True,
                     help=f"{view.local_text(moment, tz)} ({place} time): the feed shows readings up to this time; sensors report "

@@ -191,7 +191,8 @@ def test_the_map_keeps_its_view_and_layer_ids_whatever_the_data():
 def test_no_small_count_reaches_the_map_table_tiles_sentence_or_csv():
     feed = view.live_feed(FOOTFALL_LATEST, FOOTFALL, NOW, RHYTHM)
     shown = dict(zip(feed.sensors["name"], feed.sensors["value_display"]))
-    assert shown == {"Alpha Street": "<10", "Bravo Street": "<10", "Charlie Street": "120", "Delta Mews": "0",
+    # Bravo's 45 is hidden to protect the total, and says so: "<10" over a 45 would be false.
+    assert shown == {"Alpha Street": "<10", "Bravo Street": "suppressed", "Charlie Street": "120", "Delta Mews": "0",
                      "Echo Lane": "<10", "Foxtrot Row": "no data"}
     # The total of the sensors reporting stays visible: less the visible 120 and 0 it gives two hidden cells' sum.
     assert (feed.headline_label, feed.headline) == ("Total now (people)", "173")
@@ -207,7 +208,12 @@ def test_no_small_count_reaches_the_map_table_tiles_sentence_or_csv():
                 else:
                     assert value not in (*HIDDEN, 45.0), (key, value)
     table = view.latest_table(feed, FOOTFALL, TZ)
-    assert set(table["Reading (people)"]) == {"<10", "120", "0", ""}
+    assert set(table["Reading (people)"]) == {"<10", "suppressed", "120", "0", ""}
+    notes = dict(zip(table["Sensor"], table["Note"]))
+    assert notes["Bravo Street"] == view.SECONDARY_NOTE and notes["Alpha Street"] == "under 10: not shown"
+    assert notes["Charlie Street"] == ""
+    bravo = next(record for record in layer_records(deck)["sensors-reporting"] if record["name"] == "Bravo Street")
+    assert bravo["reading"].startswith(f"Latest: suppressed ({view.SECONDARY_NOTE}) at")
     assert not csv_numbers(view.csv_bytes(table)) & {*HIDDEN, 45.0}
     text = view.live_sentence(feed, FOOTFALL, "Camden") + view.live_legend_html(feed, FOOTFALL, RHYTHM)
     assert not numbers_in_text(re.sub(r"1 to 9", "", text)) & {*HIDDEN, 45.0}
@@ -253,8 +259,14 @@ def test_borough_series_protects_cells_and_the_selection_total_together():
     })
     series = view.borough_series(rows, FOOTFALL)
     shown = dict(zip(series["label"], series["value_display"]))
-    assert shown == {"Camden": "<10", "Westminster": "<10", "Bromley": "130", "All selected boroughs": "182"}
+    # Westminster's 45 is hidden only so the total cannot give Camden's 7 away: it is not "<10".
+    assert shown == {"Camden": "<10", "Westminster": "suppressed", "Bromley": "130", "All selected boroughs": "182"}
     figure = view.borough_series_figure(series, FOOTFALL)
+    hover = {trace["name"]: trace["customdata"] for trace in json.loads(figure.to_json())["data"]}
+    assert hover["Westminster"] == [f"suppressed ({view.SECONDARY_NOTE})"] and hover["Camden"] == ["<10 people"]
+    table = view.series_table(series, FOOTFALL).set_index("Area")
+    assert table.loc["Westminster", "Footfall (people)"] == "suppressed"
+    assert table.loc["Westminster", "Note"] == view.SECONDARY_NOTE
     assert not figure_numbers(figure.to_json()) & {7.0, 45.0}
     assert not csv_numbers(view.csv_bytes(view.series_table(series, FOOTFALL))) & {7.0, 45.0}
     many = view.borough_series(rows, FOOTFALL, max_boroughs=2)
@@ -272,7 +284,7 @@ def test_one_sensors_readings_are_protected_day_by_day():
     })
     series = view.sensor_series(rows, FOOTFALL)
     # The 3 is hidden and, as the day's total is shown elsewhere, so is the next smallest (25).
-    assert series["value_display"].tolist() == ["<10", "<10", "60", "12", "11"]
+    assert series["value_display"].tolist() == ["<10", "suppressed", "60", "12", "11"]
     assert not figure_numbers(view.sensor_series_figure(series, FOOTFALL, "Alpha Street").to_json()) & {3.0, 25.0}
     assert not csv_numbers(view.csv_bytes(view.sensor_series_table(series, FOOTFALL))) & {3.0, 25.0}
 
@@ -473,7 +485,7 @@ def test_footfall_never_shows_a_count_under_ten_anywhere_on_the_page(app):
                 assert value is None or pd.isna(value) or not 0 < float(value) < 10, (trace.get("name"), value)
             for text in plotly_array(trace.get("customdata")).ravel():
                 assert not numbers_in_text(str(text)) & small, text
-                shown_hidden |= str(text) == "<10"
+                shown_hidden |= str(text).startswith("<10")
     for metric in app.metric:
         if metric.label in ("Total now (people)", "Highest now (people)"):
             assert not numbers_in_text(str(metric.value)) & small, (metric.label, metric.value)
