@@ -221,6 +221,83 @@ def live_notice(now: pd.Timestamp, newest: pd.Timestamp | None, tz: str) -> str:
 
 
 # ---------------------------------------------------------------------------------------
+# The page's own controls in the link (with citydash.ui.widget_from_link / widget_to_link).
+# Each parser takes the link's text (None for none) and returns a valid value and notices;
+# anything else in a link (a typo, injected text) gives the default. Notices never repeat
+# the link's text, so nothing from a link is written back onto the page.
+
+PARAM_FEED = "sensors_feed"
+PARAM_SPEED = "sensors_speed"
+PARAM_FROM = "sensors_from"
+PARAM_SENSOR = "sensors_sensor"
+FEEDS = ("replay", "live")
+DEFAULT_FEED = "replay"
+MAX_LINK_TEXT = 100
+LINK_TIME = "%Y-%m-%dT%H:%M"
+
+
+def _linked(text: str | None) -> str | None:
+    return None if text is None or not str(text).strip() else str(text)[:MAX_LINK_TEXT].strip()
+
+
+def feed_from_param(text: str | None) -> tuple[str, tuple[str, ...]]:
+    linked = _linked(text)
+    if linked is None:
+        return DEFAULT_FEED, ()
+    if linked in FEEDS:
+        return linked, ()
+    return DEFAULT_FEED, ("Ignored the feed in the link: it must be replay or live; showing the replay.",)
+
+
+def speed_to_param(speed: float) -> str:
+    return f"{float(speed):g}"
+
+
+def speed_from_param(text: str | None) -> tuple[float, tuple[str, ...]]:
+    linked = _linked(text)
+    if linked is None:
+        return DEFAULT_SPEED, ()
+    try:
+        speed = float(linked)
+    except ValueError:
+        speed = math.nan
+    if speed in SPEEDS:
+        return speed, ()
+    return DEFAULT_SPEED, (f"Ignored the replay speed in the link: it is not one of the speeds offered; "
+                           f"playing at {SPEEDS[DEFAULT_SPEED].lower()}.",)
+
+
+def start_to_param(start_local: datetime | None) -> str:
+    return "" if start_local is None else f"{start_local:{LINK_TIME}}"
+
+
+def start_from_param(text: str | None, first: datetime, last: datetime,
+                     default: datetime) -> tuple[datetime, tuple[str, ...]]:
+    """A replay start (local wall-clock time, to the minute) inside [first, last], else `default`."""
+    linked = _linked(text)
+    if linked is None:
+        return default, ()
+    try:
+        wanted = datetime.strptime(linked, LINK_TIME)
+    except ValueError:
+        return default, ("Ignored the replay start in the link: it must be a local time written "
+                         "YYYY-MM-DDTHH:MM.",)
+    if not first <= wanted <= last:
+        return default, ("The replay start in the link is outside the dates chosen; starting from the default.",)
+    return wanted, ()
+
+
+def sensor_from_param(text: str | None, sensor_ids: Sequence[str], default: str) -> tuple[str, tuple[str, ...]]:
+    linked = _linked(text)
+    if linked is None:
+        return default, ()
+    if linked in sensor_ids:
+        return linked, ()
+    return default, ("Ignored the sensor in the link: no such sensor reports this metric in the selection; "
+                     "showing the first one.",)
+
+
+# ---------------------------------------------------------------------------------------
 # Disclosure: the one gate every frame of metric values passes.
 
 

@@ -44,25 +44,36 @@ if stood_in:
 
 # ---------------------------------------------------------------------------------------
 st.header("Latest readings")
+# The page's controls come from the link when it brings them, so a shared link shows this view.
+link_notices = ui.widget_from_link(view.PARAM_FEED, "sensors_feed", view.feed_from_param)
 controls = st.columns([1.3, 2, 2.4], vertical_alignment="bottom")
 feed_mode = controls[0].segmented_control(
-    "Feed", ["replay", "live"], default="replay", required=True, key="sensors_feed",
+    "Feed", list(view.FEEDS), required=True, key="sensors_feed",
     format_func={"replay": "Replay", "live": "Live"}.get,
     help="Replay plays the stored readings forward as if they were arriving now (for demos, no network "
          "needed). Live shows what has been published up to the real time.")
 
+ui.widget_to_link(view.PARAM_FEED, feed_mode)
+
 if feed_mode == "replay":
     first_start = view.utc_to_local(period_start, tz).to_pydatetime()
     last_start = view.utc_to_local(period_end - rhythm.interval, tz).to_pydatetime()
+    default_start = view.default_replay_start(period_start, period_end, tz)
+    link_notices += ui.widget_from_link(
+        view.PARAM_FROM, "sensors_replay_start",
+        lambda text: view.start_from_param(text, first_start, last_start, default_start))
+    link_notices += ui.widget_from_link(view.PARAM_SPEED, "sensors_speed", view.speed_from_param)
     chosen_start = st.session_state.get("sensors_replay_start")
     if chosen_start is None or not first_start <= chosen_start <= last_start:
-        st.session_state["sensors_replay_start"] = view.default_replay_start(period_start, period_end, tz)
+        st.session_state["sensors_replay_start"] = default_start
     start_local = controls[1].datetime_input(
         f"Replay from ({place} time)", value=None, min_value=first_start, max_value=last_start, key="sensors_replay_start",
         step=timedelta(minutes=15), format="DD/MM/YYYY",
         help="The replay loops over the period chosen in the sidebar.")
-    speed = controls[2].select_slider("Replay speed", options=list(view.SPEEDS), value=view.DEFAULT_SPEED,
+    speed = controls[2].select_slider("Replay speed", options=list(view.SPEEDS),
                                       format_func=view.speed_label, key="sensors_speed")
+    ui.widget_to_link(view.PARAM_FROM, view.start_to_param(start_local))
+    ui.widget_to_link(view.PARAM_SPEED, view.speed_to_param(speed))
     settings = view.replay_settings(start_local, speed, period_start, period_end, tz, rhythm.interval)
     st.session_state["sensors_clock"] = view.replay_clock(
         st.session_state.get("sensors_clock"), st.session_state.get("sensors_clock_settings"), settings,
@@ -70,8 +81,11 @@ if feed_mode == "replay":
     st.session_state["sensors_clock_settings"] = settings
     refresh = view.REPLAY_REFRESH_S if speed > 0 else None
 else:
+    # The replay's start and speed stay in the link, for when the reader switches back.
     settings = None
     refresh = view.LIVE_REFRESH_S
+for notice in link_notices:
+    st.info(notice, icon=":material/link:")
 
 
 # The table on screen, for the download button below the feed: a button inside the feed would be
@@ -257,10 +271,16 @@ if sensor_list.empty:
     st.info(f"No sensor reported {metric.label.lower()} in this selection.", icon=":material/info:")
 else:
     names = dict(zip(sensor_list["entity_id"], sensor_list["name"] + " (" + sensor_list["borough_name"].fillna("") + ")"))
+    first_sensor = sensor_list["entity_id"].iloc[0]
+    sensor_notices = ui.widget_from_link(view.PARAM_SENSOR, "sensors_sensor",
+                                         lambda text: view.sensor_from_param(text, list(names), first_sensor))
     if st.session_state.get("sensors_sensor") not in names:
-        st.session_state["sensors_sensor"] = sensor_list["entity_id"].iloc[0]
+        st.session_state["sensors_sensor"] = first_sensor
+    for notice in sensor_notices:
+        st.info(notice, icon=":material/link:")
     picker, _ = st.columns([2, 3])
     entity_id = picker.selectbox("Sensor", options=list(names), format_func=names.get, key="sensors_sensor")
+    ui.widget_to_link(view.PARAM_SENSOR, entity_id)
     from_ts = max(period_start, period_end - view.SERIES_SPAN)
     try:
         readings = ui.run("sensor_readings", dataset=dataset.id, metric=metric.id, entity=entity_id,

@@ -490,3 +490,83 @@ def test_footfall_never_shows_a_count_under_ten_anywhere_on_the_page(app):
         if metric.label in ("Total now (people)", "Highest now (people)"):
             assert not numbers_in_text(str(metric.value)) & small, (metric.label, metric.value)
     assert shown_hidden, "the demo has small counts, so some must show as <10"
+
+
+# ---------------------------------------------------------------------------------------
+# The page's own controls in the link
+
+
+def test_control_parsers_take_valid_values_and_fall_back_on_anything_else():
+    assert view.feed_from_param("live") == ("live", ())
+    assert view.feed_from_param(None) == ("replay", ())
+    feed, notices = view.feed_from_param("<script>alert(1)</script>")
+    assert feed == "replay" and notices and "<" not in notices[0]
+    assert view.speed_from_param(view.speed_to_param(900.0)) == (900.0, ())
+    for hostile in ("nan", "inf", "-3600", "1e400", "3600; drop table observations", "0x10"):
+        speed, notices = view.speed_from_param(hostile)
+        assert speed == view.DEFAULT_SPEED and notices, hostile
+    first, last, default = datetime(2026, 6, 1), datetime(2026, 6, 30, 22, 45), datetime(2026, 6, 28, 7)
+    chosen = datetime(2026, 6, 10, 7, 15)
+    assert view.start_from_param(view.start_to_param(chosen), first, last, default) == (chosen, ())
+    for hostile in ("2026-13-45T07:00", "2026-07-10T07:00", "yesterday", "2026-06-10T07:00'--"):
+        start, notices = view.start_from_param(hostile, first, last, default)
+        assert start == default and notices, hostile
+    assert view.sensor_from_param("B", ["A", "B"], "A") == ("B", ())
+    assert view.sensor_from_param("../../etc/passwd", ["A", "B"], "A")[0] == "A"
+
+
+def open_sensors_link(app: AppTest, **params) -> AppTest:
+    for key, value in params.items():
+        app.query_params[key] = value
+    app.switch_page(SENSORS_PAGE).run()
+    assert not app.exception, [exception.value for exception in app.exception]
+    return app
+
+
+def linked(app: AppTest, key: str):
+    value = app.query_params.get(key)
+    return value[0] if isinstance(value, list) else value
+
+
+def test_a_link_reproduces_the_pages_own_controls(app, demo_extracts, monkeypatch):
+    open_sensors(app)
+    sensors = app.selectbox(key="sensors_sensor").options
+    assert len(sensors) > 1
+    app.select_slider(key="sensors_speed").set_value(900.0).run()
+    # The demo names sensor SNS0012 "<borough> <kind> 12": the options show names, the state holds ids.
+    second = int(re.search(r"(\d+) \(", sensors[1]).group(1))
+    app.selectbox(key="sensors_sensor").set_value(f"SNS{second:04d}").run()
+    assert not app.exception
+    chosen_sensor = app.session_state["sensors_sensor"]
+    start = app.session_state["sensors_replay_start"]
+    params = {key: linked(app, key) for key in ("sensors_feed", "sensors_speed", "sensors_from", "sensors_sensor")}
+    assert params == {"sensors_feed": "replay", "sensors_speed": "900", "sensors_from": f"{start:%Y-%m-%dT%H:%M}",
+                      "sensors_sensor": chosen_sensor}
+    shared = {key: linked(app, key) for key in ("metric", "start", "end")}
+
+    other = AppTest.from_file(str(ENTRY), default_timeout=90)
+    open_sensors_link(other, **shared, **params)
+    assert other.session_state["sensors_speed"] == 900.0
+    assert other.session_state["sensors_replay_start"] == start
+    assert other.session_state["sensors_sensor"] == chosen_sensor
+    assert other.session_state["sensors_clock"].speed == 900.0
+    assert not any(info.value.startswith("Ignored") for info in other.info)
+
+    live = AppTest.from_file(str(ENTRY), default_timeout=90)
+    open_sensors_link(live, **shared, sensors_feed="live")
+    assert live.session_state["sensors_feed"] == "live"
+    assert any(info.value.startswith("**Live.**") for info in live.info)
+
+
+def test_a_hostile_link_gives_the_default_controls_with_a_notice(app):
+    open_sensors_link(app, sensors_feed="<img src=x onerror=alert(1)>", sensors_speed="1e9",
+                      sensors_from="2026-02-30T07:00", sensors_sensor="'; drop table entities; --")
+    assert app.session_state["sensors_feed"] == "replay"
+    assert app.session_state["sensors_speed"] == view.DEFAULT_SPEED
+    first = int(re.search(r"(\d+) \(", app.selectbox(key="sensors_sensor").options[0]).group(1))
+    assert app.session_state["sensors_sensor"] == f"SNS{first:04d}"
+    notices = [info.value for info in app.info if info.value.startswith("Ignored")]
+    assert len(notices) == 4, notices
+    assert not any("onerror" in text or "drop table" in text for text in notices)
+    # The link now says what is shown, not what was asked for.
+    assert linked(app, "sensors_feed") == "replay" and linked(app, "sensors_speed") == "3600"
