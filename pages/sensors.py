@@ -20,7 +20,7 @@ metrics = view.sensor_metrics(catalog, ui.database().available, ui.access_level(
 st.title("Street sensors")
 if not metrics:
     st.info("No street-sensor dataset has been published yet. Ingest one with "
-            "`python -m citydash ingest sensors READINGS... --sensors SENSORS.csv`, or build the demo data.",
+            "`python -m citydash ingest sensors READINGS... --sensors SENSORS.csv --dataset ID`, or build the demo data.",
             icon=":material/sensors_off:")
     st.stop()
 

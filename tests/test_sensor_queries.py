@@ -35,6 +35,22 @@ map_view = {{ latitude = 51.49, longitude = -0.11, zoom = 8.7 }}
 [licences]
 ogl3 = {{ title = "Open Government Licence v3.0", url = "https://example.org/ogl" }}
 
+[datasets.demo_street]
+title = "Invented street sensors"
+domain = "sensors"
+publisher = "Test demo"
+licence = "ogl3"
+attribution = "Synthetic."
+synthetic = true
+
+[[datasets.demo_street.metrics]]
+id = "footfall"
+label = "Footfall"
+unit = "people"
+aggregation = "sum"
+valid_range = [0, 20000]
+disclosure = 10
+
 [datasets.street]
 title = "Test street sensors"
 domain = "sensors"
@@ -409,3 +425,75 @@ def test_ingest_sensors_dry_run_writes_nothing(sensor_pack, capsys):
     assert code == 0
     assert "Dry run, nothing written. sensors read 4 entities, 6 observations" in capsys.readouterr().out
     assert not (sensor_pack.pack_dir / "extracts").exists() or not any((sensor_pack.pack_dir / "extracts").iterdir())
+
+
+def ingest(pack_dir: Path, *options: str) -> list[str]:
+    return ["ingest", "sensors", str(FIXTURES / "readings.csv"), str(FIXTURES / "clean.jsonl"),
+            "--sensors", str(FIXTURES / "sensors.csv"), "--pack", str(pack_dir), *options]
+
+
+def test_ingest_sensors_needs_a_dataset_and_names_the_synthetic_one(sensor_pack, capsys):
+    assert main(ingest(sensor_pack.pack_dir)) == 2
+    error = capsys.readouterr().err
+    assert "--dataset ID" in error and "demo_street is the synthetic demo" in error
+    assert not (sensor_pack.pack_dir / "extracts").exists()
+
+
+def test_ingest_sensors_refuses_a_synthetic_dataset(sensor_pack, capsys):
+    before = (sensor_pack.pack_dir / "catalog.toml").read_text(encoding="utf-8")
+    assert main(ingest(sensor_pack.pack_dir, "--dataset", "demo_street")) == 2
+    error = capsys.readouterr().err
+    assert "'demo_street' is marked synthetic" in error and "demo rebuild" in error
+    assert not (sensor_pack.pack_dir / "extracts").exists()
+    assert (sensor_pack.pack_dir / "catalog.toml").read_text(encoding="utf-8") == before
+    assert not (sensor_pack.pack_dir / "catalog.d").exists()
+
+
+def test_ingest_sensors_into_a_new_dataset_writes_its_catalogue_entry(sensor_pack, capsys):
+    details = ("--dataset", "camden_sensors", "--title", "Camden street sensors", "--publisher", "Camden Council",
+               "--licence", "ogl3", "--attribution", "Contains Camden Council data.")
+    assert main(ingest(sensor_pack.pack_dir, "--dataset", "camden_sensors")) == 2
+    assert "missing: --title, --publisher, --licence, --attribution" in capsys.readouterr().err
+    assert main(ingest(sensor_pack.pack_dir, *details)) == 0, capsys.readouterr().err
+    assert "Catalogue entry:" in capsys.readouterr().out
+    catalog = load_catalog(sensor_pack.pack_dir)
+    dataset = catalog.datasets["camden_sensors"]
+    assert (dataset.synthetic, dataset.domain, dataset.access) == (False, "sensors", "officer")
+    assert dataset.title == "Camden street sensors" and dataset.attribution == "Contains Camden Council data."
+    # Metrics are copied from the catalogue's sensor metrics: a real footfall count is protected too.
+    assert dataset.metric("footfall").disclosure == 10
+    assert dataset.metric("noise_db").thresholds == (55.0, 65.0)
+    entry = (sensor_pack.pack_dir / "catalog.d" / "camden_sensors.toml").read_text(encoding="utf-8")
+    assert entry.startswith("# Catalogue entry written by citydash's sensor import")
+    database = Database(catalog)
+    try:
+        # Officers only, until someone decides to publish it.
+        params = dict(dataset="camden_sensors", metric="noise_db", boroughs=[], since=pd.Timestamp("2026-02-25"),
+                      now=pd.Timestamp("2026-03-02"))
+        latest = database.run("sensor_latest", access="officer", **params).set_index("entity_id")
+        assert latest.loc["NS-001", "value"] == 58.5
+        assert database.run("sensor_latest", access="public", **params).empty
+    finally:
+        database.close()
+    # The demo's and the test pack's own datasets are untouched.
+    assert not (sensor_pack.pack_dir / "extracts" / "demo_street.parquet").exists()
+    assert not (sensor_pack.pack_dir / "extracts" / "street.parquet").exists()
+    # A second import into the same dataset keeps the entry (hand edits survive) and merges the rows.
+    edited = entry.replace('title = "Camden street sensors"', 'title = "Camden sensors (edited)"')
+    (sensor_pack.pack_dir / "catalog.d" / "camden_sensors.toml").write_text(edited, encoding="utf-8")
+    assert main(ingest(sensor_pack.pack_dir, "--dataset", "camden_sensors")) == 0, capsys.readouterr().err
+    assert load_catalog(sensor_pack.pack_dir).datasets["camden_sensors"].title == "Camden sensors (edited)"
+
+
+def test_ingest_sensors_asks_for_a_metric_the_catalogue_does_not_know(sensor_pack, tmp_path, capsys):
+    readings = tmp_path / "co2.csv"
+    readings.write_text("sensor_id,timestamp,metric,value\nNS-001,2026-03-01T10:00:00Z,co2_ppm,410\n",
+                        encoding="utf-8")
+    base = ["ingest", "sensors", str(readings), "--sensors", str(FIXTURES / "sensors.csv"),
+            "--pack", str(sensor_pack.pack_dir), "--dataset", "camden_air", "--title", "Camden CO2",
+            "--publisher", "Camden Council", "--licence", "ogl3", "--attribution", "Camden."]
+    assert main(base) == 2
+    assert "co2_ppm" in capsys.readouterr().err
+    assert main([*base, "--metric", "co2_ppm:Carbon dioxide:ppm:mean:lower"]) == 0, capsys.readouterr().err
+    metric = load_catalog(sensor_pack.pack_dir).datasets["camden_air"].metric("co2_ppm")
+    assert (metric.label, metric.unit, metric.better) == ("Carbon dioxide", "ppm", "lower")
