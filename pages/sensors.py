@@ -10,6 +10,7 @@ from citydash import sensors_view as view
 from citydash import ui
 from citydash.data import QueryError
 from citydash.geo import areas_geojson
+from citydash.sensors import load_sensor_thresholds, thresholds_for
 
 catalog = ui.catalog()
 filters = ui.filters()
@@ -27,6 +28,8 @@ if not metrics:
 metric, stood_in = view.choose_metric(metrics, filters.metric)
 dataset = catalog.datasets[metric.dataset]
 rhythm = view.rhythm_of(dataset)
+# The catalogue's thresholds with the local hours each applies to (catalog.d/sensors.toml).
+thresholds = thresholds_for(metric, load_sensor_thresholds(catalog.pack_dir))
 period_start, period_end = view.period_bounds(filters.start, filters.end, tz)
 period = f"{filters.start:%d %b %Y} to {filters.end:%d %b %Y}"
 boroughs = list(filters.boroughs)
@@ -106,7 +109,7 @@ def latest_readings() -> None:
     except QueryError as error:
         ui.query_failed(error)
         return
-    feed = view.live_feed(latest, metric, moment, rhythm)
+    feed = view.live_feed(latest, metric, moment, rhythm, thresholds, tz)
     if settings is not None:
         st.info(view.replay_notice(now, settings, tz), icon=":material/replay:")
     else:
@@ -130,7 +133,7 @@ def latest_readings() -> None:
         st.subheader(f"Map: latest {metric.label.lower()}")
         deck = view.live_map(feed, areas_geojson(catalog.city.boundaries), catalog.city.map_view, metric, tz, boroughs)
         st.pydeck_chart(deck, height=480, key="sensors_map", alt=sentence)
-        st.html(view.live_legend_html(feed, metric, rhythm))
+        st.html(view.live_legend_html(feed, metric, rhythm, thresholds))
         st.caption(sentence)
         ui.source_note(catalog, dataset)
     with table_column:
@@ -200,36 +203,39 @@ ui.source_note(catalog, dataset)
 
 # ---------------------------------------------------------------------------------------
 st.header("Thresholds")
-if not metric.thresholds:
-    st.info(f"The catalogue sets no thresholds for {metric.label.lower()}. Noise and temperature have them.",
+if not thresholds:
+    st.info(f"The catalogue sets no thresholds for {metric.label.lower()}. Noise, footfall and temperature have them.",
             icon=":material/info:")
 else:
-    lower, upper = min(metric.thresholds), max(metric.thresholds)
     try:
         exceedances = ui.run("sensor_exceedances", dataset=dataset.id, metric=metric.id, boroughs=boroughs,
-                             start=filters.start, end=filters.end, tz=tz, lower=lower, upper=upper)
+                             start=filters.start, end=filters.end, tz=tz, **view.exceedance_params(thresholds))
     except QueryError as error:
         ui.query_failed(error)
         st.stop()
-    days = view.exceedance_days(exceedances, metric)
-    by_borough = view.exceedance_by_borough(days, metric)
-    st.markdown(f"How often readings went above the catalogue's thresholds for {metric.label.lower()} "
-                f"({lower:g} and {upper:g} {metric.unit}), {period}. Each reading covers "
-                f"{view.duration_text(rhythm.interval)}.")
+    days = view.exceedance_days(exceedances, metric, thresholds)
+    by_borough = view.exceedance_by_borough(days, metric, thresholds)
+    st.markdown(f"How often readings went above the catalogue's thresholds for {metric.label.lower()}, {period}. "
+                f"Each reading is compared with the threshold for its time of day ({place} time) and covers "
+                f"{view.duration_text(rhythm.interval)}; a share is of the readings taken while that threshold "
+                f"applied.")
+    st.caption("Thresholds: " + view.thresholds_sentence(thresholds, metric.unit) + ".")
     if days.empty:
         st.info(f"No {metric.label.lower()} readings in this selection.", icon=":material/info:")
     else:
-        st.plotly_chart(view.exceedance_heatmap(days, metric), key="sensors_exceedance_heatmap",
+        top = max(threshold.level for threshold in thresholds)
+        top_text = view.level_text(thresholds, top, metric.unit)
+        st.plotly_chart(view.exceedance_heatmap(days, metric, thresholds), key="sensors_exceedance_heatmap",
                         config={"displaylogo": False})
-        st.caption(f"Darker means more of the day's readings were above {upper:g} {metric.unit}; a blank cell is a "
-                   "day without readings. Hover for the counts, or download them.")
+        st.caption(f"Darker means more of the day's readings were above {top_text}; a blank cell is a "
+                   "day without readings then. Hover for the counts, or download them.")
         ui.source_note(catalog, dataset)
         st.download_button("Download readings above thresholds by borough and day (CSV)", view.csv_bytes(days),
                            file_name=f"{dataset.id}_{metric.id}_above_thresholds_daily_{filters.start}_{filters.end}.csv",
                            mime="text/csv", key="sensors_download_exceedance_days", icon=":material/download:")
-        st.subheader(f"Readings above {lower:g} and {upper:g} {metric.unit} by borough")
+        st.subheader(f"Readings above the thresholds by {catalog.city.area_label}")
         st.dataframe(by_borough, hide_index=True, key="sensors_exceedance_table")
-        st.caption(view.exceedance_sentence(by_borough, metric))
+        st.caption(view.exceedance_sentence(by_borough, metric, thresholds))
         st.download_button("Download this table (CSV)", view.csv_bytes(by_borough),
                            file_name=f"{dataset.id}_{metric.id}_above_thresholds_{filters.start}_{filters.end}.csv",
                            mime="text/csv", key="sensors_download_exceedance_boroughs", icon=":material/download:")
@@ -249,7 +255,7 @@ except QueryError as error:
     st.stop()
 
 series = view.borough_series(daily, metric)
-st.plotly_chart(view.borough_series_figure(series, metric), key="sensors_borough_series",
+st.plotly_chart(view.borough_series_figure(series, metric, thresholds), key="sensors_borough_series",
                 config={"displaylogo": False})
 if len(boroughs) == 0 or len(boroughs) > view.MAX_BOROUGH_LINES:
     st.caption(f"One line per {catalog.city.area_label} when up to {view.MAX_BOROUGH_LINES} are selected in the sidebar.")
@@ -259,7 +265,7 @@ st.download_button("Download the daily figures (CSV)", view.csv_bytes(view.serie
 ui.source_note(catalog, dataset)
 
 profile = view.daily_profile(profile_rows, metric)
-st.plotly_chart(view.profile_figure(profile, metric, rhythm.interval), key="sensors_profile",
+st.plotly_chart(view.profile_figure(profile, metric, rhythm.interval, thresholds), key="sensors_profile",
                 config={"displaylogo": False})
 st.caption(view.profile_sentence(profile, metric))
 st.download_button("Download the daily profile (CSV)", view.csv_bytes(view.profile_table(profile, metric)),
@@ -290,7 +296,8 @@ else:
         st.stop()
     sensor_name = sensor_list.set_index("entity_id").loc[entity_id, "name"]
     readings_shown = view.sensor_series(readings, metric)
-    st.plotly_chart(view.sensor_series_figure(readings_shown, metric, sensor_name), key="sensors_sensor_series",
+    st.plotly_chart(view.sensor_series_figure(readings_shown, metric, sensor_name, thresholds),
+                    key="sensors_sensor_series",
                     config={"displaylogo": False})
     st.caption(f"Every reading from {view.local_text(from_ts, tz)} to the end of the period"
                f"{' (its last 31 days)' if from_ts > period_start else ''}.")

@@ -14,8 +14,8 @@ from citydash.catalog import load_catalog
 from citydash.contract import Extract
 from citydash.data import Database
 from citydash.ingest.publish import publish
-from citydash.sensors import expected_ranges_of, sensor_health, stuck_text
-from citydash.sensors_view import health_from_query, health_params, health_ranges
+from citydash.sensors import Threshold, expected_ranges_of, level_at, sensor_health, stuck_text
+from citydash.sensors_view import exceedance_params, health_from_query, health_params, health_ranges
 from conftest import BOUNDARIES, BROMLEY, CAMDEN, WESTMINSTER, entities
 
 FIXTURES = Path(__file__).parent / "fixtures" / "sensors"
@@ -294,29 +294,65 @@ def test_latest_reading_per_sensor_up_to_now(publish_street):
     assert list(camden["entity_id"]) == ["N1"]
 
 
-def test_exceedances_count_readings_above_each_threshold_per_local_day(publish_street):
-    summer = pd.Timestamp("2026-06-01 00:00")
+NOISE_THRESHOLDS = (  # by day 55 (level 1) and 65 (level 2), at night 45 (level 1): local times
+    Threshold(55.0, 1, "day", 7 * 60, 23 * 60, "test"),
+    Threshold(45.0, 1, "night", 23 * 60, 7 * 60, "test"),
+    Threshold(65.0, 2, "loud, day", 7 * 60, 23 * 60, "test"),
+)
+
+
+def test_exceedances_compare_each_reading_with_the_threshold_for_its_local_time(publish_street):
+    summer = pd.Timestamp("2026-06-01 00:00")  # London is UTC+1
     readings = frame([
+        ("N1", summer + pd.Timedelta(hours=5, minutes=45), "noise_db", 50.0),  # 06:45: night, above 45
+        ("N1", summer + pd.Timedelta(hours=6), "noise_db", 50.0),  # 07:00: day, not above 55
         ("N1", summer + pd.Timedelta(hours=10), "noise_db", 55.0),  # at the threshold: not above
         ("N1", summer + pd.Timedelta(hours=11), "noise_db", 55.1),
-        ("N1", summer + pd.Timedelta(hours=12), "noise_db", 65.5),
-        ("N1", summer + pd.Timedelta(hours=23, minutes=30), "noise_db", 80.0),  # 00:30 on 2 June in London
+        ("N1", summer + pd.Timedelta(hours=12), "noise_db", 65.5),  # above both day levels
+        ("N1", summer + pd.Timedelta(hours=22, minutes=15), "noise_db", 50.0),  # 23:15: night, above 45
+        ("N1", summer + pd.Timedelta(hours=23, minutes=30), "noise_db", 80.0),  # 00:30 on 2 June: night
         ("N2", summer + pd.Timedelta(hours=12), "noise_db", 40.0),
     ])
     database = publish_street(FEED_SENSORS, readings)
+    params = exceedance_params(NOISE_THRESHOLDS)
     rows = database.run("sensor_exceedances", dataset="street", metric="noise_db", boroughs=[],
-                        start=date(2026, 6, 1), end=date(2026, 6, 2), tz="Europe/London", lower=55.0, upper=65.0)
-    by_key = rows.set_index(["borough_code", "day"])
-    first = by_key.loc[(CAMDEN_CODE, pd.Timestamp("2026-06-01"))]
-    assert (first["readings"], first["above_lower"], first["above_upper"], first["sensors"]) == (3, 2, 1, 1)
-    second = by_key.loc[(CAMDEN_CODE, pd.Timestamp("2026-06-02"))]
-    assert (second["readings"], second["above_lower"], second["above_upper"]) == (1, 1, 1)
-    westminster = by_key.loc[(WESTMINSTER_CODE, pd.Timestamp("2026-06-01"))]
-    assert (westminster["readings"], westminster["above_lower"]) == (1, 0)
+                        start=date(2026, 6, 1), end=date(2026, 6, 2), tz="Europe/London", **params)
+    by_key = {(row.borough_code, pd.Timestamp(row.day).date(), row.level): (row.readings, row.in_hours, row.above)
+              for row in rows.itertuples()}
+    assert by_key == {
+        # 6 readings on 1 June: all under a level-1 threshold (4 above: 55.1, 65.5 by day, both 50s at night),
+        # 4 by day under the level-2 one (1 above: 65.5).
+        (CAMDEN_CODE, date(2026, 6, 1), 1): (6, 6, 4),
+        (CAMDEN_CODE, date(2026, 6, 1), 2): (6, 4, 1),
+        # 00:30 is night: above 45, and no level-2 threshold applies then.
+        (CAMDEN_CODE, date(2026, 6, 2), 1): (1, 1, 1),
+        (CAMDEN_CODE, date(2026, 6, 2), 2): (1, 0, 0),
+        (WESTMINSTER_CODE, date(2026, 6, 1), 1): (1, 1, 0),
+        (WESTMINSTER_CODE, date(2026, 6, 1), 2): (1, 1, 0),
+    }
+    # The same in Python, reading by reading.
+    local = readings.assign(local=readings["ts"].dt.tz_localize("UTC").dt.tz_convert("Europe/London"))
+    june_first = local[local["entity_id"].eq("N1") & local["local"].dt.day.eq(1)]
+    levels = [level_at(value, moment.hour * 60 + moment.minute, NOISE_THRESHOLDS)
+              for value, moment in zip(june_first["value"], june_first["local"])]
+    assert levels == [1, 0, 0, 1, 2, 1]
     only_first_day = database.run("sensor_exceedances", dataset="street", metric="noise_db",
                                   boroughs=[CAMDEN_CODE], start=date(2026, 6, 1), end=date(2026, 6, 1),
-                                  tz="Europe/London", lower=55.0, upper=65.0)
-    assert len(only_first_day) == 1 and only_first_day["readings"].iloc[0] == 3
+                                  tz="Europe/London", **params)
+    assert len(only_first_day) == 2 and set(only_first_day["readings"]) == {6}
+
+
+def test_footfall_above_capacity_all_day(publish_street):
+    readings = frame([
+        ("F1", DAY + pd.Timedelta(hours=3), "footfall", 151.0),
+        ("F1", DAY + pd.Timedelta(hours=8), "footfall", 150.0),  # at capacity: not above
+        ("F1", DAY + pd.Timedelta(hours=17), "footfall", 400.0),
+    ])
+    database = publish_street(FEED_SENSORS, readings)
+    rows = database.run("sensor_exceedances", dataset="street", metric="footfall", boroughs=[],
+                        start=date(2026, 3, 2), end=date(2026, 3, 2), tz="Europe/London",
+                        **exceedance_params((Threshold(150.0, 1, "capacity", 0, 24 * 60, "test"),)))
+    assert rows[["level", "readings", "in_hours", "above"]].values.tolist() == [[1, 3, 3, 2]]
 
 
 def test_daily_by_borough_gives_each_borough_and_the_selection(publish_street):
