@@ -10,11 +10,18 @@ import pandas as pd
 import pytest
 
 from citydash.__main__ import main
-from citydash.catalog import load_catalog
+from citydash.catalog import CatalogError, load_catalog
 from citydash.contract import Extract
 from citydash.data import Database
 from citydash.ingest.publish import publish
-from citydash.sensors import Threshold, expected_ranges_of, level_at, sensor_health, stuck_text
+from citydash.sensors import (
+    Threshold,
+    expected_ranges_of,
+    level_at,
+    load_sensor_thresholds,
+    sensor_health,
+    stuck_text,
+)
 from citydash.sensors_view import exceedance_params, health_from_query, health_params, health_ranges
 from conftest import BOUNDARIES, BROMLEY, CAMDEN, WESTMINSTER, entities
 
@@ -533,3 +540,27 @@ def test_ingest_sensors_asks_for_a_metric_the_catalogue_does_not_know(sensor_pac
     assert main([*base, "--metric", "co2_ppm:Carbon dioxide:ppm:mean:lower"]) == 0, capsys.readouterr().err
     metric = load_catalog(sensor_pack.pack_dir).datasets["camden_air"].metric("co2_ppm")
     assert (metric.label, metric.unit, metric.better) == ("Carbon dioxide", "ppm", "lower")
+
+
+def test_threshold_tables_are_checked_when_read(sensor_pack):
+    folder = sensor_pack.pack_dir / "catalog.d"
+    folder.mkdir()
+    target = folder / "sensors.toml"
+    target.write_text('[[sensor_thresholds.noise_db]]\nvalue = 55\nhours = "07:00-23:00"\nsource = "WHO"\n\n'
+                      '[[sensor_thresholds.noise_db]]\nvalue = 45\nhours = "23:00-07:00"\nsource = "WHO"\n',
+                      encoding="utf-8")
+    (day, night) = load_sensor_thresholds(sensor_pack.pack_dir)["noise_db"]
+    assert (day.start_minute, day.end_minute, night.start_minute, night.end_minute) == (420, 1380, 1380, 420)
+    load_catalog(sensor_pack.pack_dir)  # the dataset loader ignores these tables
+    for bad, message in (
+        ('value = 55\nhours = "7-23"\nsource = "x"', "HH:MM-HH:MM"),
+        ('value = 55\nhours = "07:00-07:00"\nsource = "x"', "not a stretch"),
+        ('value = "loud"\nsource = "x"', "value must be a number"),
+        ('value = 55', "source"),
+        ('value = 55\nlevel = 0\nsource = "x"', "level"),
+        ('value = 50\nhours = "22:00-23:30"\nsource = "x"', "two level-1 thresholds apply at 22:00"),
+    ):
+        target.write_text('[[sensor_thresholds.noise_db]]\nvalue = 55\nhours = "07:00-23:00"\nsource = "WHO"\n\n'
+                          f'[[sensor_thresholds.noise_db]]\n{bad}\n', encoding="utf-8")
+        with pytest.raises(CatalogError, match=message):
+            load_sensor_thresholds(sensor_pack.pack_dir)
