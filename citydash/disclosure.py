@@ -12,7 +12,11 @@ left alone.
 Secondary suppression (`protect_totals`): if a group (say one borough's hours) has exactly
 one suppressed cell and its total is published (as a total row, or anywhere else), the total
 minus the other cells gives the hidden value back. So the smallest other non-zero cell of
-that group is suppressed too; with no such cell, the group's total row is. Ties go to the
+that group is suppressed too, and the next smallest after it while the hidden cells' sum is too
+small to hide the small one (with a hidden 1 and a hidden 10 showing "<10" and "suppressed", a
+total 11 above them would give both away: each further cell of N or more widens the range the
+small one can lie in, until it spans at least half of 1..N-1); with no such cell left, the
+group's total row is. Ties go to the
 first row. Zeros are never picked: readers know shown zeros are real, so a hidden zero beside
 a hidden 1 would leave "the two add up to 1" and give the 1 away. A lone hidden cell with no
 non-zero neighbour *is* its group's total, which is then below the threshold and so hidden
@@ -32,6 +36,8 @@ ways) need a full audit (for example tau-argus) and are not covered here.
 from __future__ import annotations
 
 from collections.abc import Mapping
+
+import math
 
 import numpy as np
 import pandas as pd
@@ -117,10 +123,25 @@ def protect_totals(
     exposed = hidden_cells.eq(1)
     candidates = cells & ~hidden & values.gt(0) & exposed
     ranked = pd.DataFrame({"group": groups, "value": values, "order": np.arange(len(frame))})[candidates]
-    smallest = ranked.sort_values(["value", "order"], kind="stable").drop_duplicates("group").index
-    hidden = hidden | pd.Series(frame.index.isin(smallest), index=frame.index)
+    ranked = ranked.sort_values(["value", "order"], kind="stable")
+    lone = pd.Series(values.where(hidden & cells).groupby(groups, dropna=False).transform("max"), index=frame.index)
+    picked, short = [], set()
+    for group, rows in ranked.groupby("group", sort=False):
+        # Enough cells that the hidden sum (total minus the shown cells) does not pin the small one:
+        # with k cells of N or more it is at most sum - k*N, which must leave it at least half of
+        # the values 1..N-1 (SPREAD): "<10" already says as much as "1 to 5".
+        small = lone[rows.index[0]]
+        hidden_sum, count = (small if small > 0 else np.nan), 0
+        for index, value in zip(rows.index, rows["value"]):
+            picked.append(index)
+            hidden_sum, count = hidden_sum + value, count + 1
+            if np.isnan(hidden_sum) or hidden_sum - count * threshold >= math.ceil((threshold - 1) / 2):
+                break
+        else:
+            short.add(group)
+    hidden = hidden | pd.Series(frame.index.isin(picked), index=frame.index)
     has_candidate = candidates.groupby(groups, dropna=False).transform("any")
-    hidden |= is_total & exposed & ~has_candidate
+    hidden |= is_total & exposed & (~has_candidate | groups.isin(short))
     return _apply(frame, value_col, threshold, values, hidden)
 
 

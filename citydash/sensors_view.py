@@ -1010,7 +1010,7 @@ def series_table(series: pd.DataFrame, metric: Metric) -> pd.DataFrame:
         "Area": series["label"].to_numpy(),
         f"{metric.label} ({metric.unit})": series["value_display"].to_numpy(),
         "Note": notes(series, metric),
-        "Sensors": series["sensors"].to_numpy(),
+        "Sensors": series["sensors"].astype("Int64").to_numpy(),
     })
 
 

@@ -112,7 +112,9 @@ def test_no_visible_total_minus_visible_cells_reveals_a_hidden_cell():
         "count": [2, 14, 11, 27, 0, 6, 25, 31, 7, 8, 0, 15],
     })
     result = protect_totals(frame, ["area"], "count", 10, total_col="is_total")
-    assert result["suppressed"].sum() == 6  # 2 and 11 in A, 6 and 25 in B, 7 and 8 in C
+    # 2, 11 and 14 in A (with only the 11, the total would leave the 2 between 1 and 3), 6 and 25 in B,
+    # 7 and 8 in C.
+    assert result["suppressed"].sum() == 7
     for _, group in result.groupby("area"):
         cells = group[~group["is_total"]]
         total_visible = not group.loc[group["is_total"], "suppressed"].any()
@@ -155,3 +157,15 @@ def test_is_disclosive_reads_metric_objects_and_refuses_bad_thresholds():
             is_disclosive({"id": "footfall", "disclosure": bad})
     with pytest.raises(ValueError, match="threshold"):
         suppress_counts(pd.DataFrame({"n": [1]}), "n", 0)
+
+
+def test_a_secondary_cell_too_close_to_the_threshold_is_joined_by_another():
+    # "<10" and "suppressed" under a total of 11 would give away 1 and 10 (suppressed means 10 or more).
+    frame = pd.DataFrame({"area": ["A"] * 4 + ["B"] * 3, "is_total": [False, False, False, True, False, False, True],
+                          "count": [1, 10, 30, 41, 1, 10, 11]})
+    result = protect_totals(frame, ["area"], "count", 10, total_col="is_total")
+    a = result[result["area"].eq("A")]
+    assert list(a["count_display"]) == ["<10", "suppressed", "suppressed", "41"]
+    # The reader knows 1..9 + two cells of 10 or more = 41: the small one can be anything from 1 to 9.
+    b = result[result["area"].eq("B")]
+    assert list(b["count_display"]) == ["<10", "suppressed", "suppressed"], "no cell left: the total goes"
