@@ -878,13 +878,10 @@ def health_sentence(summary: HealthSummary, shares: pd.DataFrame, period_text: s
 
 
 def exceedance_params(thresholds: Sequence[Threshold]) -> dict:
-    """The sensor_exceedances parameters: one list entry per threshold."""
-    return {
-        "levels": [int(threshold.level) for threshold in thresholds],
-        "limits": [float(threshold.value) for threshold in thresholds],
-        "from_minutes": [int(threshold.start_minute) for threshold in thresholds],
-        "to_minutes": [int(threshold.end_minute) for threshold in thresholds],
-    }
+    """The sensor_exceedances $thresholds: 'level:value:from_minute:to_minute' per threshold
+    (a text list, as sensor_health's $ranges, so one bound parameter carries them all)."""
+    return {"thresholds": [f"{int(threshold.level)}:{float(threshold.value)!r}:{int(threshold.start_minute)}:"
+                           f"{int(threshold.end_minute)}" for threshold in thresholds]}
 
 
 def exceedance_days(rows: pd.DataFrame, metric: Metric, thresholds: Sequence[Threshold] | None = None) -> pd.DataFrame:

@@ -1,13 +1,14 @@
 -- Readings of a metric above its thresholds, each compared only with the thresholds for its local time of day, one row per borough, local day with readings and threshold level.
--- Params: $dataset (text), $metric (text), $boroughs (text[]), $start (date), $end (date), $tz (text), $levels (integer[]), $limits (double[]), $from_minutes (integer[]), $to_minutes (integer[])
+-- Params: $dataset (text), $metric (text), $boroughs (text[]), $start (date), $end (date), $tz (text), $thresholds (text[])
 -- Returns: borough_code, borough_name, day, level, sensors, readings, in_hours, above
+-- $thresholds: one 'level:value:from_minute:to_minute' per threshold, in local minutes of the day (from inclusive, to exclusive).
 with thresholds as (
-    -- One row per threshold: its level, value and the local minutes of the day it applies from (inclusive) and to (exclusive).
     select
-        unnest($levels) as level,
-        unnest($limits) as limit_value,
-        unnest($from_minutes) as from_minute,
-        unnest($to_minutes) as to_minute
+        try_cast(split_part(entry, ':', 1) as integer) as level,
+        try_cast(split_part(entry, ':', 2) as double) as limit_value,
+        try_cast(split_part(entry, ':', 3) as integer) as from_minute,
+        try_cast(split_part(entry, ':', 4) as integer) as to_minute
+    from (select unnest($thresholds) as entry)
 ),
 
 readings as (
@@ -80,7 +81,7 @@ above_per_level as (
 ),
 
 levels as (
-    select distinct level from thresholds
+    select distinct level from thresholds where level is not null
 )
 
 select
