@@ -28,11 +28,17 @@ below the threshold: "footfall stuck at <10".
 
 from __future__ import annotations
 
+import math
+import re
+import tomllib
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from citydash.catalog import CatalogError
 
 STATUSES = ("ok", "attention", "dead")
 STUCK_SPAN = pd.Timedelta(hours=6)
@@ -232,6 +238,120 @@ class ReplayClock:
     def with_speed(self, speed: float, at: float) -> "ReplayClock":
         """A clock that carries on from this one's time at `at`, at a new speed, looping the same way."""
         return ReplayClock(self.now(at), speed, at, self.end, self._loop_start() if self.end is not None else None)
+
+
+# Thresholds: a value a metric is compared with, and the local hours it applies to.
+
+
+MINUTES_PER_DAY = 24 * 60
+HOURS_PATTERN = re.compile(r"^([01]\d|2[0-4]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)$")
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """A threshold that applies from `start_minute` (inclusive) to `end_minute` (exclusive) of the
+    local day; a start after the end wraps past midnight (23:00-07:00). `level` orders a metric's
+    thresholds: readings above a level-2 threshold are worse than above a level-1 one, and the
+    thresholds of one level (a day and a night value) never overlap in time."""
+
+    value: float
+    level: int = 1
+    label: str = ""
+    start_minute: int = 0
+    end_minute: int = MINUTES_PER_DAY
+    source: str = ""
+
+    @property
+    def all_day(self) -> bool:
+        return self.start_minute == 0 and self.end_minute == MINUTES_PER_DAY
+
+    def applies_at(self, minute: int) -> bool:
+        """Whether the threshold applies at `minute` after local midnight."""
+        if self.start_minute < self.end_minute:
+            return self.start_minute <= minute < self.end_minute
+        return minute >= self.start_minute or minute < self.end_minute
+
+    def hours_text(self) -> str:
+        if self.all_day:
+            return "all day"
+        return f"{_clock(self.start_minute)}–{_clock(self.end_minute)}"
+
+
+def _clock(minute: int) -> str:
+    return f"{minute // 60:02d}:{minute % 60:02d}"
+
+
+def parse_hours(text: str, where: str) -> tuple[int, int]:
+    """ "07:00-23:00" -> (420, 1380); "00:00-24:00" is the whole day."""
+    match = HOURS_PATTERN.match(str(text).strip())
+    if not match:
+        raise CatalogError(f"{where}: hours must be written HH:MM-HH:MM (e.g. 07:00-23:00), not {text!r}")
+    start = int(match[1]) * 60 + int(match[2])
+    end = int(match[3]) * 60 + int(match[4])
+    if start > MINUTES_PER_DAY or end > MINUTES_PER_DAY or start == end or start == MINUTES_PER_DAY:
+        raise CatalogError(f"{where}: hours {text!r} are not a stretch of the day")
+    return start, end
+
+
+def load_sensor_thresholds(pack_dir: Path) -> dict[str, tuple[Threshold, ...]]:
+    """metric id -> its thresholds from [[sensor_thresholds.<metric>]] tables in catalog.toml and
+    catalog.d/*.toml (the main catalogue loader ignores them), lowest level and value first.
+
+    Raises CatalogError naming the file for a malformed table or two thresholds of one level
+    whose hours overlap (a reading would be counted twice).
+    """
+    pack_dir = Path(pack_dir)
+    found: dict[str, list[Threshold]] = {}
+    for path in [pack_dir / "catalog.toml", *sorted((pack_dir / "catalog.d").glob("*.toml"))]:
+        if not path.is_file():
+            continue
+        try:
+            content = tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as error:
+            raise CatalogError(f"{path}: not valid TOML ({error})") from error
+        for metric_id, tables in content.get("sensor_thresholds", {}).items():
+            for index, table in enumerate(tables):
+                where = f"{path} [[sensor_thresholds.{metric_id}]] #{index + 1}"
+                value, level = table.get("value"), table.get("level", 1)
+                if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                    raise CatalogError(f"{where}: value must be a number")
+                if isinstance(level, bool) or not isinstance(level, int) or level < 1:
+                    raise CatalogError(f"{where}: level must be a whole number of at least 1")
+                if not str(table.get("source", "")).strip():
+                    raise CatalogError(f"{where}: say where the value comes from (source = ...)")
+                start, end = parse_hours(table.get("hours", "00:00-24:00"), where)
+                found.setdefault(metric_id, []).append(Threshold(
+                    float(value), level, str(table.get("label", "")), start, end, str(table["source"])))
+    for metric_id, thresholds in found.items():
+        for level in {threshold.level for threshold in thresholds}:
+            same = [threshold for threshold in thresholds if threshold.level == level]
+            for minute in range(0, MINUTES_PER_DAY, 15):
+                if sum(threshold.applies_at(minute) for threshold in same) > 1:
+                    raise CatalogError(f"sensor_thresholds.{metric_id}: two level-{level} thresholds apply at "
+                                       f"{_clock(minute)}; give each level hours that do not overlap")
+    return {metric_id: tuple(sorted(thresholds, key=lambda threshold: (threshold.level, threshold.start_minute,
+                                                                        threshold.value)))
+            for metric_id, thresholds in found.items()}
+
+
+def thresholds_for(metric: object, rules: Mapping[str, tuple[Threshold, ...]]) -> tuple[Threshold, ...]:
+    """A metric's thresholds: the timed ones set for its id, else its catalogue `thresholds` as
+    all-day ones (the lowest level 1, the next level 2, ...)."""
+    if rules.get(metric.id):
+        return tuple(rules[metric.id])
+    return tuple(Threshold(float(value), level) for level, value in enumerate(sorted(metric.thresholds), start=1))
+
+
+def levels_of(thresholds: Iterable[Threshold]) -> list[int]:
+    return sorted({threshold.level for threshold in thresholds})
+
+
+def level_at(value: float, minute: int, thresholds: Iterable[Threshold]) -> int:
+    """The highest level whose threshold for that time of day the value is above (0: none)."""
+    if value is None or pd.isna(value):
+        return 0
+    return max((threshold.level for threshold in thresholds
+                if threshold.applies_at(minute) and value > threshold.value), default=0)
 
 
 # Problem texts, shared with health computed in SQL.

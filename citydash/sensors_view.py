@@ -26,9 +26,25 @@ import pydeck as pdk
 
 from citydash import charts, maps
 from citydash.catalog import Catalog, Dataset, Metric
-from citydash.disclosure import SUPPRESSED, is_disclosive, protect_totals, suppress_counts
+from citydash.disclosure import (
+    NO_DATA,
+    PROTECTS_TOTAL,
+    SECONDARY_MARK,
+    SECONDARY_NOTE,
+    SMALL,
+    SUPPRESSED,
+    SUPPRESSION,
+    is_disclosive,
+    note_of,
+    protect_totals,
+    suppress_counts,
+)
 from citydash.sensors import (
     ReplayClock,
+    Threshold,
+    level_at,
+    levels_of,
+    thresholds_for,
     attention_ranking,
     default_stuck_after,
     duration_text,
@@ -209,6 +225,83 @@ def live_notice(now: pd.Timestamp, newest: pd.Timestamp | None, tz: str) -> str:
 
 
 # ---------------------------------------------------------------------------------------
+# The page's own controls in the link (with citydash.ui.widget_from_link / widget_to_link).
+# Each parser takes the link's text (None for none) and returns a valid value and notices;
+# anything else in a link (a typo, injected text) gives the default. Notices never repeat
+# the link's text, so nothing from a link is written back onto the page.
+
+PARAM_FEED = "sensors_feed"
+PARAM_SPEED = "sensors_speed"
+PARAM_FROM = "sensors_from"
+PARAM_SENSOR = "sensors_sensor"
+FEEDS = ("replay", "live")
+DEFAULT_FEED = "replay"
+MAX_LINK_TEXT = 100
+LINK_TIME = "%Y-%m-%dT%H:%M"
+
+
+def _linked(text: str | None) -> str | None:
+    return None if text is None or not str(text).strip() else str(text)[:MAX_LINK_TEXT].strip()
+
+
+def feed_from_param(text: str | None) -> tuple[str, tuple[str, ...]]:
+    linked = _linked(text)
+    if linked is None:
+        return DEFAULT_FEED, ()
+    if linked in FEEDS:
+        return linked, ()
+    return DEFAULT_FEED, ("Ignored the feed in the link: it must be replay or live; showing the replay.",)
+
+
+def speed_to_param(speed: float) -> str:
+    return f"{float(speed):g}"
+
+
+def speed_from_param(text: str | None) -> tuple[float, tuple[str, ...]]:
+    linked = _linked(text)
+    if linked is None:
+        return DEFAULT_SPEED, ()
+    try:
+        speed = float(linked)
+    except ValueError:
+        speed = math.nan
+    if speed in SPEEDS:
+        return speed, ()
+    return DEFAULT_SPEED, (f"Ignored the replay speed in the link: it is not one of the speeds offered; "
+                           f"playing at {SPEEDS[DEFAULT_SPEED].lower()}.",)
+
+
+def start_to_param(start_local: datetime | None) -> str:
+    return "" if start_local is None else f"{start_local:{LINK_TIME}}"
+
+
+def start_from_param(text: str | None, first: datetime, last: datetime,
+                     default: datetime) -> tuple[datetime, tuple[str, ...]]:
+    """A replay start (local wall-clock time, to the minute) inside [first, last], else `default`."""
+    linked = _linked(text)
+    if linked is None:
+        return default, ()
+    try:
+        wanted = datetime.strptime(linked, LINK_TIME)
+    except ValueError:
+        return default, ("Ignored the replay start in the link: it must be a local time written "
+                         "YYYY-MM-DDTHH:MM.",)
+    if not first <= wanted <= last:
+        return default, ("The replay start in the link is outside the dates chosen; starting from the default.",)
+    return wanted, ()
+
+
+def sensor_from_param(text: str | None, sensor_ids: Sequence[str], default: str) -> tuple[str, tuple[str, ...]]:
+    linked = _linked(text)
+    if linked is None:
+        return default, ()
+    if linked in sensor_ids:
+        return linked, ()
+    return default, ("Ignored the sensor in the link: no such sensor reports this metric in the selection; "
+                     "showing the first one.",)
+
+
+# ---------------------------------------------------------------------------------------
 # Disclosure: the one gate every frame of metric values passes.
 
 
@@ -228,6 +321,7 @@ def protect(frame: pd.DataFrame, metric: Metric, value_col: str = "value",
         result[value_col] = values
         result[f"{value_col}_display"] = [maps.format_value(value) for value in values]
         result[SUPPRESSED] = False
+        result[SUPPRESSION] = ""
         return result
     if group_cols or total_col:
         return protect_totals(frame, list(group_cols), value_col, threshold, total_col)
@@ -240,7 +334,22 @@ def _require_protected(frame: pd.DataFrame, value_col: str = "value") -> None:
 
 
 def with_unit(display: str, unit: str) -> str:
-    return display if display == "no data" else f"{display} {unit}"
+    return display if display in (NO_DATA, SECONDARY_MARK) else f"{display} {unit}"
+
+
+def shown_with_note(frame: pd.DataFrame, metric: Metric, value_col: str = "value") -> list[str]:
+    """Each protected value as text with its unit; a value hidden to protect a total says why,
+    so "suppressed" is never read as "small"."""
+    _require_protected(frame, value_col)
+    return [with_unit(display, metric.unit) + (f" ({SECONDARY_NOTE})" if kind == PROTECTS_TOTAL else "")
+            for display, kind in zip(frame[f"{value_col}_display"], frame[SUPPRESSION])]
+
+
+def notes(frame: pd.DataFrame, metric: Metric) -> list[str]:
+    """The Note column of a table or CSV: why a value is not shown, "" where it is."""
+    _require_protected(frame)
+    threshold = is_disclosive(metric)
+    return [note_of(kind, threshold) for kind in frame[SUPPRESSION]]
 
 
 def csv_bytes(frame: pd.DataFrame) -> bytes:
@@ -259,24 +368,59 @@ class Band:
     high: float  # inclusive
 
 
-def threshold_bands(metric: Metric) -> list[Band]:
-    """Bands cut at the catalogue's thresholds: at or below the first, above each one."""
-    thresholds = sorted(metric.thresholds)
-    if not thresholds:
+def metric_thresholds(metric: Metric, thresholds: Sequence[Threshold] | None) -> tuple[Threshold, ...]:
+    """The thresholds a builder compares with: those given (the page passes the catalogue's timed
+    ones, citydash.sensors.load_sensor_thresholds), else the metric's all-day `thresholds`."""
+    return tuple(thresholds) if thresholds is not None else thresholds_for(metric, {})
+
+
+def of_level(thresholds: Sequence[Threshold], level: int) -> list[Threshold]:
+    return [threshold for threshold in thresholds if threshold.level == level]
+
+
+def level_text(thresholds: Sequence[Threshold], level: int, unit: str) -> str:
+    """E.g. "65 dB(A)" (all day), "55 dB(A) 07:00–23:00 or 45 dB(A) 23:00–07:00"."""
+    return " or ".join(f"{threshold.value:g} {unit}" + ("" if threshold.all_day else f" {threshold.hours_text()}")
+                       for threshold in of_level(thresholds, level))
+
+
+def level_short(thresholds: Sequence[Threshold], level: int, unit: str) -> str:
+    """E.g. "65 dB(A)", "55 / 45 dB(A)": for column names and tiles, beside a text giving the hours."""
+    return " / ".join(f"{threshold.value:g}" for threshold in of_level(thresholds, level)) + f" {unit}"
+
+
+def level_key(thresholds: Sequence[Threshold], level: int) -> str:
+    """E.g. "65", "55_or_45": the level in CSV column names."""
+    return "_or_".join(f"{threshold.value:g}" for threshold in of_level(thresholds, level))
+
+
+def thresholds_sentence(thresholds: Sequence[Threshold], unit: str) -> str:
+    """Every threshold with its hours and source, for the page's text."""
+    parts = []
+    for threshold in thresholds:
+        hours = "all day" if threshold.all_day else f"{threshold.hours_text()} local time"
+        label = f"{threshold.label}: " if threshold.label else ""
+        source = f" ({threshold.source})" if threshold.source else ""
+        parts.append(f"{label}{threshold.value:g} {unit}, {hours}{source}")
+    return "; ".join(parts)
+
+
+def threshold_bands(metric: Metric, thresholds: Sequence[Threshold] | None = None) -> list[Band]:
+    """Bands by threshold level: at or below the level-1 threshold for the time of day, then
+    above each level's. A reading's band depends on its local time (see level_at), so the
+    bands' low/high are not used for them."""
+    thresholds = metric_thresholds(metric, thresholds)
+    levels = levels_of(thresholds)
+    if not levels:
         return []
-    palette = [maps.SEQUENTIAL[round(index * (len(maps.SEQUENTIAL) - 1) / len(thresholds))]
-               for index in range(len(thresholds) + 1)]
-    edges = [-math.inf, *thresholds, math.inf]
-    bands = []
-    for index, colour in enumerate(palette):
-        low, high = edges[index], edges[index + 1]
-        if index == 0:
-            label = f"{high:g} {metric.unit} or below"
-        elif math.isinf(high):
-            label = f"above {low:g} {metric.unit}"
-        else:
-            label = f"above {low:g} up to {high:g} {metric.unit}"
-        bands.append(Band(label, colour, low, high))
+    palette = [maps.SEQUENTIAL[round(index * (len(maps.SEQUENTIAL) - 1) / len(levels))]
+               for index in range(len(levels) + 1)]
+    timed = any(not threshold.all_day for threshold in thresholds)
+    first = level_text(thresholds, levels[0], metric.unit)
+    bands = [Band(f"at or below {first}" + (" (for the time of day)" if timed else ""), palette[0],
+                  math.nan, math.nan)]
+    for index, level in enumerate(levels, start=1):
+        bands.append(Band(f"above {level_text(thresholds, level, metric.unit)}", palette[index], math.nan, math.nan))
     return bands
 
 
@@ -338,9 +482,15 @@ class LiveFeed:
     stale_after: pd.Timedelta
 
 
-def live_feed(latest: pd.DataFrame, metric: Metric, now: pd.Timestamp, rhythm: Rhythm) -> LiveFeed:
+def live_feed(latest: pd.DataFrame, metric: Metric, now: pd.Timestamp, rhythm: Rhythm,
+              thresholds: Sequence[Threshold] | None = None, tz: str = "UTC") -> LiveFeed:
     """From sensor_latest rows: each sensor's latest reading (protected), fresh or not, its
-    band, and the headline figures of the sensors heard from within `rhythm.stale_after`."""
+    band, and the headline figures of the sensors heard from within `rhythm.stale_after`.
+
+    With thresholds, a reading's band is the highest threshold level it is above among the
+    thresholds for its local time of day (`tz`): 50 dB is above the night guideline at 23:30
+    and below the day one at 12:00."""
+    thresholds = metric_thresholds(metric, thresholds)
     rows = latest.copy()
     rows["silent_for"] = now - rows["ts"]
     rows["fresh"] = rows["silent_for"].le(rhythm.stale_after).fillna(False).astype(bool)
@@ -362,19 +512,32 @@ def live_feed(latest: pd.DataFrame, metric: Metric, now: pd.Timestamp, rhythm: R
         headline_text = "no data"
     else:
         headline_text = headline["value_display"].iloc[0]
-    bands = threshold_bands(metric) or value_bands(sensors.loc[sensors["fresh"], "value"], metric)
-    sensors["band"] = [_band_label(value, hidden, bands, metric) for value, hidden in zip(sensors["value"], sensors[SUPPRESSED])]
+    bands = threshold_bands(metric, thresholds) or value_bands(sensors.loc[sensors["fresh"], "value"], metric)
+    if thresholds:
+        minutes = [-1 if pd.isna(ts) else _local_minute(ts, tz) for ts in sensors["ts"]]
+        indices = [None if pd.isna(value) else level_at(value, minute, thresholds)
+                   for value, minute in zip(sensors["value"], minutes)]
+    else:
+        indices = [band_index(value, bands) for value in sensors["value"]]
+    sensors["band_index"] = pd.array(indices, dtype="Int64")
+    sensors["band"] = [_band_label(index, kind, bands, metric) for index, kind in zip(indices, sensors[SUPPRESSION])]
     sensors = sensors.drop(columns=["is_total"]).reset_index(drop=True)
     fresh = sensors[sensors["fresh"]]
-    if metric.thresholds:
-        top = max(metric.thresholds)
-        above_label = f"Above {top:g} {metric.unit} now"  # a count of sensors
-        above = f"{int(fresh['value'].gt(top).sum())} of {len(fresh)}"
+    if thresholds:
+        top = max(levels_of(thresholds))
+        above_label = f"Above {level_short(thresholds, top, metric.unit)} now"  # a count of sensors
+        above = f"{int(fresh['band_index'].eq(top).fillna(False).sum())} of {len(fresh)}"
+        unknown = int(fresh[SUPPRESSION].eq(PROTECTS_TOTAL).sum())
+        if unknown:
+            # A value hidden to protect a total may be above the threshold: say it is not counted.
+            above += f" ({unknown} {SECONDARY_MARK})"
     else:
         above_label = f"Highest now ({metric.unit})"
         shown = fresh.dropna(subset=["value"])
         if not shown.empty:
             above = shown.loc[shown["value"].idxmax(), "value_display"]
+        elif fresh[SUPPRESSION].eq(PROTECTS_TOTAL).any():
+            above = SECONDARY_MARK  # a cell hidden to protect a total is not small: "<N" would be false
         elif fresh[SUPPRESSED].any():
             above = fresh["value_display"][fresh[SUPPRESSED]].iloc[0]
         else:
@@ -386,11 +549,17 @@ def live_feed(latest: pd.DataFrame, metric: Metric, now: pd.Timestamp, rhythm: R
                     int((~rows["fresh"]).sum()), above_label, above, newest, rhythm.stale_after)
 
 
-def _band_label(value: float, hidden: bool, bands: Sequence[Band], metric: Metric) -> str:
-    if hidden:
+def _local_minute(ts: pd.Timestamp, tz: str) -> int:
+    local = utc_to_local(ts, tz)
+    return local.hour * 60 + local.minute
+
+
+def _band_label(index: int | None, kind: str, bands: Sequence[Band], metric: Metric) -> str:
+    if kind == SMALL:
         return f"under {is_disclosive(metric)} {metric.unit}"
-    index = band_index(value, bands)
-    return "" if index is None else bands[index].label
+    if kind == PROTECTS_TOTAL:
+        return "suppressed to protect a total"
+    return "" if index is None or pd.isna(index) else bands[int(index)].label
 
 
 def status_text(silent_for: pd.Timedelta, fresh: bool) -> str:
@@ -411,6 +580,7 @@ def latest_table(feed: LiveFeed, metric: Metric, tz: str) -> pd.DataFrame:
     return pd.DataFrame({
         "Sensor": rows["name"].to_numpy(),
         f"Reading ({metric.unit})": rows["value_display"].where(rows["ts"].notna(), "").to_numpy(),
+        "Note": notes(rows, metric),
         "Status": [status_text(silent, fresh) for silent, fresh in zip(rows["silent_for"], rows["fresh"])],
         "Band": rows["band"].where(rows["ts"].notna(), "").to_numpy(),
         "Time of reading": [local_text(ts, tz) if not pd.isna(ts) else "" for ts in rows["ts"]],
@@ -452,18 +622,18 @@ def live_map(feed: LiveFeed, areas_geojson: dict, view: dict, metric: Metric, tz
     _require_protected(feed.sensors)
     sensors = feed.sensors.dropna(subset=["lat", "lon"])
     fills = []
-    for value, hidden in zip(sensors["value"], sensors[SUPPRESSED]):
-        index = band_index(value, feed.bands)
-        fills.append(list(HIDDEN_FILL if hidden else maps.NO_DATA if index is None else feed.bands[index].colour) + [240])
+    for index, hidden in zip(sensors["band_index"], sensors[SUPPRESSED]):
+        fills.append(list(HIDDEN_FILL if hidden else maps.NO_DATA if pd.isna(index) else feed.bands[int(index)].colour)
+                     + [240])
     points = pd.DataFrame({
         "name": sensors["name"].astype(str).to_numpy(),
         "borough": sensors["borough_name"].fillna("").astype(str).to_numpy(),
         "lon": sensors["lon"].astype("float64").to_numpy(),
         "lat": sensors["lat"].astype("float64").to_numpy(),
         "fill": fills,
-        "reading": [f"Latest: {with_unit(display, metric.unit)} at {local_text(ts, tz)}" if not pd.isna(ts)
+        "reading": [f"Latest: {shown} at {local_text(ts, tz)}" if not pd.isna(ts)
                     else "No reading in the last week"
-                    for display, ts in zip(sensors["value_display"], sensors["ts"])],
+                    for shown, ts in zip(shown_with_note(sensors, metric), sensors["ts"])],
         "status": [status_text(silent, fresh) for silent, fresh in zip(sensors["silent_for"], sensors["fresh"])],
         "fresh": sensors["fresh"].to_numpy(dtype=bool),
     })
@@ -495,18 +665,23 @@ def live_map(feed: LiveFeed, areas_geojson: dict, view: dict, metric: Metric, tz
     )
 
 
-def live_legend_html(feed: LiveFeed, metric: Metric, rhythm: Rhythm) -> str:
+def live_legend_html(feed: LiveFeed, metric: Metric, rhythm: Rhythm,
+                     thresholds: Sequence[Threshold] | None = None) -> str:
     """Swatches in the map's exact colours, each with its meaning in words."""
     rows = []
+    timed = any(not threshold.all_day for threshold in metric_thresholds(metric, thresholds))
     title = (f"Latest {metric.label.lower()} ({metric.unit}), against the catalogue's thresholds"
-             if metric.thresholds else f"Latest {metric.label.lower()} ({metric.unit})")
+             + (" for the local time of each reading" if timed else "")
+             if metric_thresholds(metric, thresholds) else f"Latest {metric.label.lower()} ({metric.unit})")
     threshold = is_disclosive(metric)
+    hidden_text = (f"1 to {threshold - 1} (shown as “<{threshold}”, never as the number), or hidden so that "
+                   f"the total cannot reveal such a count (shown as “{SECONDARY_MARK}”)") if threshold else ""
     for index, band in enumerate(feed.bands):
         rows.append(_swatch(band.colour, band.label))
         if threshold is not None and index == 0:
-            rows.append(_swatch(HIDDEN_FILL, f"1 to {threshold - 1} (shown as “<{threshold}”, never as the number)"))
+            rows.append(_swatch(HIDDEN_FILL, hidden_text))
     if threshold is not None and not feed.bands:
-        rows.append(_swatch(HIDDEN_FILL, f"1 to {threshold - 1} (shown as “<{threshold}”, never as the number)"))
+        rows.append(_swatch(HIDDEN_FILL, hidden_text))
     ring = "rgb({},{},{})".format(*STALE_RING)
     rows.append(f'<li><span class="cd-swatch" style="background:transparent;border:3px solid {ring};border-radius:50%">'
                 f'</span>not heard from for over {duration_text(rhythm.stale_after)}</li>')
@@ -702,51 +877,78 @@ def health_sentence(summary: HealthSummary, shares: pd.DataFrame, period_text: s
 # Thresholds: readings above them, per borough and day.
 
 
-def exceedance_days(rows: pd.DataFrame, metric: Metric) -> pd.DataFrame:
-    """sensor_exceedances rows with shares (%) of readings above each threshold, as downloaded."""
-    lower, upper = min(metric.thresholds), max(metric.thresholds)
-    readings = rows["readings"].astype("float64")
-    return pd.DataFrame({
-        "borough_code": rows["borough_code"].to_numpy(),
-        "borough_name": rows["borough_name"].to_numpy(),
-        "day": pd.to_datetime(rows["day"]).dt.date.to_numpy(),
-        "sensors": rows["sensors"].astype("int64").to_numpy(),
-        "readings": rows["readings"].astype("int64").to_numpy(),
-        f"above_{lower:g}": rows["above_lower"].astype("int64").to_numpy(),
-        f"above_{upper:g}": rows["above_upper"].astype("int64").to_numpy(),
-        f"pct_above_{upper:g}": (100 * rows["above_upper"] / readings).round(1).to_numpy(),
+def exceedance_params(thresholds: Sequence[Threshold]) -> dict:
+    """The sensor_exceedances $thresholds: 'level:value:from_minute:to_minute' per threshold
+    (a text list, as sensor_health's $ranges, so one bound parameter carries them all)."""
+    return {"thresholds": [f"{int(threshold.level)}:{float(threshold.value)!r}:{int(threshold.start_minute)}:"
+                           f"{int(threshold.end_minute)}" for threshold in thresholds]}
+
+
+def exceedance_days(rows: pd.DataFrame, metric: Metric, thresholds: Sequence[Threshold] | None = None) -> pd.DataFrame:
+    """sensor_exceedances rows (one per borough, day and level) side by side, as downloaded: per
+    level the readings its thresholds applied to, how many were above and their share (%)."""
+    thresholds = metric_thresholds(metric, thresholds)
+    keys = ["borough_code", "borough_name", "day"]
+    base = rows.drop_duplicates(keys)[[*keys, "sensors", "readings"]].reset_index(drop=True)
+    days = pd.DataFrame({
+        "borough_code": base["borough_code"].to_numpy(),
+        "borough_name": base["borough_name"].to_numpy(),
+        "day": pd.to_datetime(base["day"]).dt.date.to_numpy(),
+        "sensors": base["sensors"].astype("int64").to_numpy(),
+        "readings": base["readings"].astype("int64").to_numpy(),
     })
+    for level in levels_of(thresholds):
+        key = level_key(thresholds, level)
+        of = rows[rows["level"].eq(level)].set_index(["borough_code", "day"])
+        index = pd.MultiIndex.from_arrays([base["borough_code"], base["day"]])
+        in_hours = of["in_hours"].reindex(index).fillna(0).astype("int64").to_numpy()
+        above = of["above"].reindex(index).fillna(0).astype("int64").to_numpy()
+        days[f"in_hours_{key}"] = in_hours
+        days[f"above_{key}"] = above
+        with np.errstate(divide="ignore", invalid="ignore"):
+            days[f"pct_above_{key}"] = np.round(100 * above / np.where(in_hours > 0, in_hours, np.nan), 1)
+    return days
 
 
-def exceedance_by_borough(days: pd.DataFrame, metric: Metric) -> pd.DataFrame:
-    """The period per borough, most often above the upper threshold first, as shown."""
-    lower, upper = min(metric.thresholds), max(metric.thresholds)
+def exceedance_by_borough(days: pd.DataFrame, metric: Metric,
+                          thresholds: Sequence[Threshold] | None = None) -> pd.DataFrame:
+    """The period per borough, most often above the highest level first, as shown. Shares are of
+    the readings taken while each threshold applied."""
+    thresholds = metric_thresholds(metric, thresholds)
+    levels = levels_of(thresholds)
+    sums = {f"in_hours_{level_key(thresholds, level)}": "sum" for level in levels}
+    sums |= {f"above_{level_key(thresholds, level)}": "sum" for level in levels}
     totals = days.groupby(["borough_code", "borough_name"], as_index=False).agg(
-        readings=("readings", "sum"), above_lower=(f"above_{lower:g}", "sum"), above_upper=(f"above_{upper:g}", "sum"),
-        sensors=("sensors", "max"))
-    totals = totals.assign(
-        pct_lower=(100 * totals["above_lower"] / totals["readings"]).round(1),
-        pct_upper=(100 * totals["above_upper"] / totals["readings"]).round(1),
-    ).sort_values(["pct_upper", "pct_lower", "borough_name"], ascending=[False, False, True], kind="stable")
-    return pd.DataFrame({
-        "Borough": totals["borough_name"].to_numpy(),
-        "Sensors": totals["sensors"].to_numpy(),
-        "Readings": totals["readings"].to_numpy(),
-        f"Above {lower:g} {metric.unit}": totals["above_lower"].to_numpy(),
-        f"Above {lower:g} (%)": totals["pct_lower"].to_numpy(),
-        f"Above {upper:g} {metric.unit}": totals["above_upper"].to_numpy(),
-        f"Above {upper:g} (%)": totals["pct_upper"].to_numpy(),
-    })
+        readings=("readings", "sum"), sensors=("sensors", "max"), **{name: (name, how) for name, how in sums.items()})
+    columns = {"Borough": totals["borough_name"], "Sensors": totals["sensors"], "Readings": totals["readings"]}
+    order = []
+    for level in reversed(levels):
+        key = level_key(thresholds, level)
+        share = (100 * totals[f"above_{key}"] / totals[f"in_hours_{key}"].where(totals[f"in_hours_{key}"].gt(0))).round(1)
+        totals[f"pct_{key}"] = share
+        order.append(f"pct_{key}")
+    totals = totals.sort_values([*order, "borough_name"], ascending=[False] * len(order) + [True], kind="stable",
+                                na_position="last")
+    columns = {"Borough": totals["borough_name"].to_numpy(), "Sensors": totals["sensors"].to_numpy(),
+               "Readings": totals["readings"].to_numpy()}
+    for level in levels:
+        key, short = level_key(thresholds, level), level_short(thresholds, level, metric.unit)
+        columns[f"Above {short}"] = totals[f"above_{key}"].to_numpy()
+        columns[f"Above {short} (%)"] = totals[f"pct_{key}"].to_numpy()
+    return pd.DataFrame(columns)
 
 
-def exceedance_heatmap(days: pd.DataFrame, metric: Metric) -> go.Figure:
-    """Boroughs by day, shaded by the share of readings above the upper threshold; the counts
-    are in the hover text and the downloadable table."""
-    upper = max(metric.thresholds)
-    share_col, above_col = f"pct_above_{upper:g}", f"above_{upper:g}"
-    grid = days.pivot_table(index="borough_name", columns="day", values=share_col, aggfunc="first").sort_index(ascending=False)
+def exceedance_heatmap(days: pd.DataFrame, metric: Metric, thresholds: Sequence[Threshold] | None = None) -> go.Figure:
+    """Boroughs by day, shaded by the share of readings above the highest level (of those taken
+    while it applied); the counts are in the hover text and the downloadable table."""
+    thresholds = metric_thresholds(metric, thresholds)
+    top = max(levels_of(thresholds))
+    key, text = level_key(thresholds, top), level_text(thresholds, top, metric.unit)
+    share_col, above_col, hours_col = f"pct_above_{key}", f"above_{key}", f"in_hours_{key}"
+    grid = days.pivot_table(index="borough_name", columns="day", values=share_col, aggfunc="first",
+                            dropna=False).sort_index(ascending=False)
     counts = days.pivot_table(index="borough_name", columns="day", values=above_col, aggfunc="first").reindex_like(grid)
-    totals = days.pivot_table(index="borough_name", columns="day", values="readings", aggfunc="first").reindex_like(grid)
+    totals = days.pivot_table(index="borough_name", columns="day", values=hours_col, aggfunc="first").reindex_like(grid)
     hover = [[f"{above:.0f} of {total:.0f} readings" if not pd.isna(total) else "no readings"
               for above, total in zip(count_row, total_row)] for count_row, total_row in zip(counts.to_numpy(), totals.to_numpy())]
     colourscale = [[index / (len(maps.SEQUENTIAL) - 1), "rgb({},{},{})".format(*colour)]
@@ -754,25 +956,28 @@ def exceedance_heatmap(days: pd.DataFrame, metric: Metric) -> go.Figure:
     figure = go.Figure(go.Heatmap(
         z=grid.to_numpy(), x=[pd.Timestamp(day) for day in grid.columns], y=list(grid.index),
         customdata=hover, colorscale=colourscale, zmin=0,
-        colorbar=dict(title=dict(text=f"% above {upper:g}"), ticksuffix="%"),
-        hovertemplate="%{y}, %{x|%a %d %b %Y}: %{z:.1f}% of readings above " + f"{upper:g} {metric.unit}"
+        colorbar=dict(title=dict(text=f"% above {level_short(thresholds, top, '')}".strip()), ticksuffix="%"),
+        hovertemplate="%{y}, %{x|%a %d %b %Y}: %{z:.1f}% of readings above " + text
                       + " (%{customdata})<extra></extra>",
         xgap=1, ygap=1,
     ))
-    figure = _layout(figure, f"% of readings above {upper:g} {metric.unit}",
-                     height=max(280, 22 * len(grid) + 110))
+    figure = _layout(figure, f"% of readings above {text}", height=max(280, 22 * len(grid) + 110))
     figure.update_yaxes(title_text=None, tickfont=dict(size=12))
     figure.update_xaxes(title_text=None)
     return figure
 
 
-def exceedance_sentence(table: pd.DataFrame, metric: Metric) -> str:
+def exceedance_sentence(table: pd.DataFrame, metric: Metric, thresholds: Sequence[Threshold] | None = None) -> str:
     if table.empty:
         return f"No {metric.label.lower()} readings in this selection."
-    upper = max(metric.thresholds)
-    top = table.iloc[0]
-    return (f"{top['Borough']} had the largest share of readings above {upper:g} {metric.unit} "
-            f"({top[f'Above {upper:g} (%)']:.1f}%, {top[f'Above {upper:g} {metric.unit}']:,} readings).")
+    thresholds = metric_thresholds(metric, thresholds)
+    top = max(levels_of(thresholds))
+    short = level_short(thresholds, top, metric.unit)
+    first = table.iloc[0]
+    if pd.isna(first[f"Above {short} (%)"]):
+        return f"No reading in this selection was taken while the {short} threshold applied."
+    return (f"{first['Borough']} had the largest share of readings above {level_text(thresholds, top, metric.unit)} "
+            f"({first[f'Above {short} (%)']:.1f}%, {first[f'Above {short}']:,} readings).")
 
 
 # ---------------------------------------------------------------------------------------
@@ -801,11 +1006,12 @@ def series_table(series: pd.DataFrame, metric: Metric) -> pd.DataFrame:
         "Day": series["day"].to_numpy(),
         "Area": series["label"].to_numpy(),
         f"{metric.label} ({metric.unit})": series["value_display"].to_numpy(),
-        "Sensors": series["sensors"].to_numpy(),
+        "Note": notes(series, metric),
+        "Sensors": series["sensors"].astype("Int64").to_numpy(),
     })
 
 
-def borough_series_figure(series: pd.DataFrame, metric: Metric) -> go.Figure:
+def borough_series_figure(series: pd.DataFrame, metric: Metric, thresholds: Sequence[Threshold] | None = None) -> go.Figure:
     _require_protected(series)
     figure = go.Figure()
     labels = list(dict.fromkeys(series.sort_values(["scope", "label"], ascending=[False, True])["label"]))
@@ -815,16 +1021,16 @@ def borough_series_figure(series: pd.DataFrame, metric: Metric) -> go.Figure:
         alone = len(labels) == 1
         figure.add_trace(go.Scatter(
             x=[pd.Timestamp(day) for day in rows["day"]], y=rows["value"], mode="lines", name=label,
-            customdata=rows["value_display"],
+            customdata=shown_with_note(rows, metric),
             line=dict(color=charts.HIGHLIGHT if alone else charts.CITY_LINE if whole
                       else charts.CATEGORICAL[(index - 1) % len(charts.CATEGORICAL)],
                       width=2.5 if whole else 1.8, dash="dot" if whole and not alone else "solid"),
-            hovertemplate="%{x|%a %d %b %Y}: %{customdata} " + metric.unit + "<extra>%{fullData.name}</extra>",
+            hovertemplate="%{x|%a %d %b %Y}: %{customdata}<extra>%{fullData.name}</extra>",
         ))
     what = "daily total" if metric.aggregation == "sum" else "daily average" if metric.aggregation == "mean" else "daily highest"
     figure = _layout(figure, f"{metric.label}, {what}", height=380)
     figure.update_layout(showlegend=True)
-    _threshold_lines(figure, metric)
+    _threshold_lines(figure, metric, thresholds)
     _hidden_band(figure, metric)
     _value_axis(figure, metric)
     return figure
@@ -843,18 +1049,20 @@ def sensor_series_table(series: pd.DataFrame, metric: Metric) -> pd.DataFrame:
     return pd.DataFrame({
         "Local time": [f"{moment:%Y-%m-%d %H:%M}" for moment in pd.to_datetime(series["local_ts"])],
         f"{metric.label} ({metric.unit})": series["value_display"].to_numpy(),
+        "Note": notes(series, metric),
     })
 
 
-def sensor_series_figure(series: pd.DataFrame, metric: Metric, sensor_name: str) -> go.Figure:
+def sensor_series_figure(series: pd.DataFrame, metric: Metric, sensor_name: str,
+                         thresholds: Sequence[Threshold] | None = None) -> go.Figure:
     _require_protected(series)
     figure = go.Figure(go.Scattergl(
         x=pd.to_datetime(series["local_ts"]), y=series["value"], mode="lines", name=sensor_name,
-        customdata=series["value_display"], line=dict(color=charts.HIGHLIGHT, width=1.4),
-        hovertemplate="%{x|%a %d %b %Y, %H:%M}: %{customdata} " + metric.unit + "<extra></extra>",
+        customdata=shown_with_note(series, metric), line=dict(color=charts.HIGHLIGHT, width=1.4),
+        hovertemplate="%{x|%a %d %b %Y, %H:%M}: %{customdata}<extra></extra>",
     ))
     figure = _layout(figure, "Every reading (local time)", height=340)
-    _threshold_lines(figure, metric)
+    _threshold_lines(figure, metric, thresholds)
     _hidden_band(figure, metric)
     _value_axis(figure, metric)
     figure.update_layout(showlegend=False)
@@ -872,25 +1080,27 @@ def profile_table(profile: pd.DataFrame, metric: Metric) -> pd.DataFrame:
         "Days": profile["day_type"].map({"weekday": "Monday to Friday", "weekend": "Saturday and Sunday"}).to_numpy(),
         "Hour": [f"{int(hour):02d}:00" for hour in profile["hour"]],
         f"Average reading ({metric.unit})": profile["value_display"].to_numpy(),
+        "Note": notes(profile, metric),
         "Readings": profile["readings"].to_numpy(),
         "Sensors": profile["sensors"].to_numpy(),
     })
 
 
-def profile_figure(profile: pd.DataFrame, metric: Metric, interval: pd.Timedelta) -> go.Figure:
+def profile_figure(profile: pd.DataFrame, metric: Metric, interval: pd.Timedelta,
+                   thresholds: Sequence[Threshold] | None = None) -> go.Figure:
     _require_protected(profile)
     figure = go.Figure()
     for index, (day_type, label) in enumerate((("weekday", "Monday to Friday"), ("weekend", "Saturday and Sunday"))):
         rows = profile[profile["day_type"].eq(day_type)].sort_values("hour")
         figure.add_trace(go.Scatter(
-            x=rows["hour"], y=rows["value"], mode="lines+markers", name=label, customdata=rows["value_display"],
+            x=rows["hour"], y=rows["value"], mode="lines+markers", name=label, customdata=shown_with_note(rows, metric),
             line=dict(color=charts.CATEGORICAL[index], width=2, dash="solid" if index == 0 else "dash"),
             marker=dict(symbol="circle" if index == 0 else "square", size=6),
-            hovertemplate="%{x:02d}:00: %{customdata} " + metric.unit + "<extra>%{fullData.name}</extra>",
+            hovertemplate="%{x:02d}:00: %{customdata}<extra>%{fullData.name}</extra>",
         ))
     per = f"per {duration_text(interval)} reading" if metric.aggregation == "sum" else "average reading"
     figure = _layout(figure, f"{metric.label} by hour of day", height=360)
-    _threshold_lines(figure, metric)
+    _threshold_lines(figure, metric, thresholds, by_hour=True)
     _hidden_band(figure, metric)
     figure.update_xaxes(title_text="hour of day (local time)", tickmode="array", tickvals=list(range(0, 24, 3)),
                         ticktext=[f"{hour:02d}:00" for hour in range(0, 24, 3)], range=[-0.5, 23.5])
@@ -908,14 +1118,28 @@ def profile_sentence(profile: pd.DataFrame, metric: Metric) -> str:
             f"({with_unit(peak['value_display'], metric.unit)} on average).")
 
 
-def _threshold_lines(figure: go.Figure, metric: Metric) -> None:
-    for index, threshold in enumerate(sorted(metric.thresholds)):
-        figure.add_hline(y=threshold, line=dict(color="#52606D", width=1, dash="dash" if index == 0 else "dashdot"),
-                         annotation_text=f"{threshold:g} {metric.unit}", annotation_position="right",
-                         annotation_font=dict(size=12, color="#3E4C59"))
-    if metric.thresholds:
+def _threshold_lines(figure: go.Figure, metric: Metric, thresholds: Sequence[Threshold] | None = None,
+                     by_hour: bool = False) -> None:
+    """A dashed line per threshold, labelled with its hours when it does not apply all day. On a
+    chart by hour of day (`by_hour`) each line runs only over the hours it applies to."""
+    thresholds = metric_thresholds(metric, thresholds)
+    for threshold in thresholds:
+        dash = "dash" if threshold.level == 1 else "dashdot"
+        text = f"{threshold.value:g} {metric.unit}" + ("" if threshold.all_day else f" {threshold.hours_text()}")
+        line = dict(color="#52606D", width=1, dash=dash)
+        if by_hour and not threshold.all_day:
+            start, end = threshold.start_minute / 60 - 0.5, threshold.end_minute / 60 - 0.5
+            spans = [(start, end)] if start < end else [(start, 23.5), (-0.5, end)]
+            for x0, x1 in spans:
+                figure.add_shape(type="line", x0=x0, x1=x1, y0=threshold.value, y1=threshold.value, line=line)
+            figure.add_annotation(x=spans[0][0], y=threshold.value, text=text, showarrow=False, xanchor="left",
+                                  yanchor="bottom", font=dict(size=12, color="#3E4C59"))
+        else:
+            figure.add_hline(y=threshold.value, line=line, annotation_text=text, annotation_position="right",
+                             annotation_font=dict(size=12, color="#3E4C59"))
+    if thresholds and not by_hour:
         # The threshold labels sit in the right margin, clear of the data.
-        figure.update_layout(margin=dict(r=90))
+        figure.update_layout(margin=dict(r=150 if any(not threshold.all_day for threshold in thresholds) else 90))
 
 
 def _hidden_band(figure: go.Figure, metric: Metric) -> None:

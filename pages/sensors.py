@@ -10,6 +10,7 @@ from citydash import sensors_view as view
 from citydash import ui
 from citydash.data import QueryError
 from citydash.geo import areas_geojson
+from citydash.sensors import load_sensor_thresholds, thresholds_for
 
 catalog = ui.catalog()
 filters = ui.filters()
@@ -20,13 +21,15 @@ metrics = view.sensor_metrics(catalog, ui.database().available, ui.access_level(
 st.title("Street sensors")
 if not metrics:
     st.info("No street-sensor dataset has been published yet. Ingest one with "
-            "`python -m citydash ingest sensors READINGS... --sensors SENSORS.csv`, or build the demo data.",
+            "`python -m citydash ingest sensors READINGS... --sensors SENSORS.csv --dataset ID`, or build the demo data.",
             icon=":material/sensors_off:")
     st.stop()
 
 metric, stood_in = view.choose_metric(metrics, filters.metric)
 dataset = catalog.datasets[metric.dataset]
 rhythm = view.rhythm_of(dataset)
+# The catalogue's thresholds with the local hours each applies to (catalog.d/sensors.toml).
+thresholds = thresholds_for(metric, load_sensor_thresholds(catalog.pack_dir))
 period_start, period_end = view.period_bounds(filters.start, filters.end, tz)
 period = f"{filters.start:%d %b %Y} to {filters.end:%d %b %Y}"
 boroughs = list(filters.boroughs)
@@ -44,25 +47,36 @@ if stood_in:
 
 # ---------------------------------------------------------------------------------------
 st.header("Latest readings")
+# The page's controls come from the link when it brings them, so a shared link shows this view.
+link_notices = ui.widget_from_link(view.PARAM_FEED, "sensors_feed", view.feed_from_param)
 controls = st.columns([1.3, 2, 2.4], vertical_alignment="bottom")
 feed_mode = controls[0].segmented_control(
-    "Feed", ["replay", "live"], default="replay", required=True, key="sensors_feed",
+    "Feed", list(view.FEEDS), required=True, key="sensors_feed",
     format_func={"replay": "Replay", "live": "Live"}.get,
     help="Replay plays the stored readings forward as if they were arriving now (for demos, no network "
          "needed). Live shows what has been published up to the real time.")
 
+ui.widget_to_link(view.PARAM_FEED, feed_mode)
+
 if feed_mode == "replay":
     first_start = view.utc_to_local(period_start, tz).to_pydatetime()
     last_start = view.utc_to_local(period_end - rhythm.interval, tz).to_pydatetime()
+    default_start = view.default_replay_start(period_start, period_end, tz)
+    link_notices += ui.widget_from_link(
+        view.PARAM_FROM, "sensors_replay_start",
+        lambda text: view.start_from_param(text, first_start, last_start, default_start))
+    link_notices += ui.widget_from_link(view.PARAM_SPEED, "sensors_speed", view.speed_from_param)
     chosen_start = st.session_state.get("sensors_replay_start")
     if chosen_start is None or not first_start <= chosen_start <= last_start:
-        st.session_state["sensors_replay_start"] = view.default_replay_start(period_start, period_end, tz)
+        st.session_state["sensors_replay_start"] = default_start
     start_local = controls[1].datetime_input(
         f"Replay from ({place} time)", value=None, min_value=first_start, max_value=last_start, key="sensors_replay_start",
         step=timedelta(minutes=15), format="DD/MM/YYYY",
         help="The replay loops over the period chosen in the sidebar.")
-    speed = controls[2].select_slider("Replay speed", options=list(view.SPEEDS), value=view.DEFAULT_SPEED,
+    speed = controls[2].select_slider("Replay speed", options=list(view.SPEEDS),
                                       format_func=view.speed_label, key="sensors_speed")
+    ui.widget_to_link(view.PARAM_FROM, view.start_to_param(start_local))
+    ui.widget_to_link(view.PARAM_SPEED, view.speed_to_param(speed))
     settings = view.replay_settings(start_local, speed, period_start, period_end, tz, rhythm.interval)
     st.session_state["sensors_clock"] = view.replay_clock(
         st.session_state.get("sensors_clock"), st.session_state.get("sensors_clock_settings"), settings,
@@ -70,8 +84,11 @@ if feed_mode == "replay":
     st.session_state["sensors_clock_settings"] = settings
     refresh = view.REPLAY_REFRESH_S if speed > 0 else None
 else:
+    # The replay's start and speed stay in the link, for when the reader switches back.
     settings = None
     refresh = view.LIVE_REFRESH_S
+for notice in link_notices:
+    st.info(notice, icon=":material/link:")
 
 
 # The table on screen, for the download button below the feed: a button inside the feed would be
@@ -92,7 +109,7 @@ def latest_readings() -> None:
     except QueryError as error:
         ui.query_failed(error)
         return
-    feed = view.live_feed(latest, metric, moment, rhythm)
+    feed = view.live_feed(latest, metric, moment, rhythm, thresholds, tz)
     if settings is not None:
         st.info(view.replay_notice(now, settings, tz), icon=":material/replay:")
     else:
@@ -103,7 +120,8 @@ def latest_readings() -> None:
                     help=f"Heard from within the last {view.duration_text(rhythm.stale_after)}.")
     tiles[1].metric(feed.headline_label, feed.headline, border=True,
                     help=f"Of the latest {metric.label.lower()} readings from the sensors reporting. Counts of "
-                         "people under the catalogue's disclosure threshold are shown as “<N”, never as the number.")
+                         "people under the catalogue's disclosure threshold are shown as “<N”, never as the number; "
+                         "“suppressed” is a value hidden so that a total shown beside it cannot reveal such a count.")
     tiles[2].metric(feed.above_label, feed.above, border=True)
     tiles[3].metric("Readings up to", view.local_text(moment, tz).split(", ", 1)[-1], border=True,
                     help=f"{view.local_text(moment, tz)} ({place} time): the feed shows readings up to this time; sensors report "
@@ -115,7 +133,7 @@ def latest_readings() -> None:
         st.subheader(f"Map: latest {metric.label.lower()}")
         deck = view.live_map(feed, areas_geojson(catalog.city.boundaries), catalog.city.map_view, metric, tz, boroughs)
         st.pydeck_chart(deck, height=480, key="sensors_map", alt=sentence)
-        st.html(view.live_legend_html(feed, metric, rhythm))
+        st.html(view.live_legend_html(feed, metric, rhythm, thresholds))
         st.caption(sentence)
         ui.source_note(catalog, dataset)
     with table_column:
@@ -185,36 +203,39 @@ ui.source_note(catalog, dataset)
 
 # ---------------------------------------------------------------------------------------
 st.header("Thresholds")
-if not metric.thresholds:
-    st.info(f"The catalogue sets no thresholds for {metric.label.lower()}. Noise and temperature have them.",
+if not thresholds:
+    st.info(f"The catalogue sets no thresholds for {metric.label.lower()}. Noise, footfall and temperature have them.",
             icon=":material/info:")
 else:
-    lower, upper = min(metric.thresholds), max(metric.thresholds)
     try:
         exceedances = ui.run("sensor_exceedances", dataset=dataset.id, metric=metric.id, boroughs=boroughs,
-                             start=filters.start, end=filters.end, tz=tz, lower=lower, upper=upper)
+                             start=filters.start, end=filters.end, tz=tz, **view.exceedance_params(thresholds))
     except QueryError as error:
         ui.query_failed(error)
         st.stop()
-    days = view.exceedance_days(exceedances, metric)
-    by_borough = view.exceedance_by_borough(days, metric)
-    st.markdown(f"How often readings went above the catalogue's thresholds for {metric.label.lower()} "
-                f"({lower:g} and {upper:g} {metric.unit}), {period}. Each reading covers "
-                f"{view.duration_text(rhythm.interval)}.")
+    days = view.exceedance_days(exceedances, metric, thresholds)
+    by_borough = view.exceedance_by_borough(days, metric, thresholds)
+    st.markdown(f"How often readings went above the catalogue's thresholds for {metric.label.lower()}, {period}. "
+                f"Each reading is compared with the threshold for its time of day ({place} time) and covers "
+                f"{view.duration_text(rhythm.interval)}; a share is of the readings taken while that threshold "
+                f"applied.")
+    st.caption("Thresholds: " + view.thresholds_sentence(thresholds, metric.unit) + ".")
     if days.empty:
         st.info(f"No {metric.label.lower()} readings in this selection.", icon=":material/info:")
     else:
-        st.plotly_chart(view.exceedance_heatmap(days, metric), key="sensors_exceedance_heatmap",
+        top = max(threshold.level for threshold in thresholds)
+        top_text = view.level_text(thresholds, top, metric.unit)
+        st.plotly_chart(view.exceedance_heatmap(days, metric, thresholds), key="sensors_exceedance_heatmap",
                         config={"displaylogo": False})
-        st.caption(f"Darker means more of the day's readings were above {upper:g} {metric.unit}; a blank cell is a "
-                   "day without readings. Hover for the counts, or download them.")
+        st.caption(f"Darker means more of the day's readings were above {top_text}; a blank cell is a "
+                   "day without readings then. Hover for the counts, or download them.")
         ui.source_note(catalog, dataset)
         st.download_button("Download readings above thresholds by borough and day (CSV)", view.csv_bytes(days),
                            file_name=f"{dataset.id}_{metric.id}_above_thresholds_daily_{filters.start}_{filters.end}.csv",
                            mime="text/csv", key="sensors_download_exceedance_days", icon=":material/download:")
-        st.subheader(f"Readings above {lower:g} and {upper:g} {metric.unit} by borough")
+        st.subheader(f"Readings above the thresholds by {catalog.city.area_label}")
         st.dataframe(by_borough, hide_index=True, key="sensors_exceedance_table")
-        st.caption(view.exceedance_sentence(by_borough, metric))
+        st.caption(view.exceedance_sentence(by_borough, metric, thresholds))
         st.download_button("Download this table (CSV)", view.csv_bytes(by_borough),
                            file_name=f"{dataset.id}_{metric.id}_above_thresholds_{filters.start}_{filters.end}.csv",
                            mime="text/csv", key="sensors_download_exceedance_boroughs", icon=":material/download:")
@@ -234,7 +255,7 @@ except QueryError as error:
     st.stop()
 
 series = view.borough_series(daily, metric)
-st.plotly_chart(view.borough_series_figure(series, metric), key="sensors_borough_series",
+st.plotly_chart(view.borough_series_figure(series, metric, thresholds), key="sensors_borough_series",
                 config={"displaylogo": False})
 if len(boroughs) == 0 or len(boroughs) > view.MAX_BOROUGH_LINES:
     st.caption(f"One line per {catalog.city.area_label} when up to {view.MAX_BOROUGH_LINES} are selected in the sidebar.")
@@ -244,7 +265,7 @@ st.download_button("Download the daily figures (CSV)", view.csv_bytes(view.serie
 ui.source_note(catalog, dataset)
 
 profile = view.daily_profile(profile_rows, metric)
-st.plotly_chart(view.profile_figure(profile, metric, rhythm.interval), key="sensors_profile",
+st.plotly_chart(view.profile_figure(profile, metric, rhythm.interval, thresholds), key="sensors_profile",
                 config={"displaylogo": False})
 st.caption(view.profile_sentence(profile, metric))
 st.download_button("Download the daily profile (CSV)", view.csv_bytes(view.profile_table(profile, metric)),
@@ -256,10 +277,16 @@ if sensor_list.empty:
     st.info(f"No sensor reported {metric.label.lower()} in this selection.", icon=":material/info:")
 else:
     names = dict(zip(sensor_list["entity_id"], sensor_list["name"] + " (" + sensor_list["borough_name"].fillna("") + ")"))
+    first_sensor = sensor_list["entity_id"].iloc[0]
+    sensor_notices = ui.widget_from_link(view.PARAM_SENSOR, "sensors_sensor",
+                                         lambda text: view.sensor_from_param(text, list(names), first_sensor))
     if st.session_state.get("sensors_sensor") not in names:
-        st.session_state["sensors_sensor"] = sensor_list["entity_id"].iloc[0]
+        st.session_state["sensors_sensor"] = first_sensor
+    for notice in sensor_notices:
+        st.info(notice, icon=":material/link:")
     picker, _ = st.columns([2, 3])
     entity_id = picker.selectbox("Sensor", options=list(names), format_func=names.get, key="sensors_sensor")
+    ui.widget_to_link(view.PARAM_SENSOR, entity_id)
     from_ts = max(period_start, period_end - view.SERIES_SPAN)
     try:
         readings = ui.run("sensor_readings", dataset=dataset.id, metric=metric.id, entity=entity_id,
@@ -269,7 +296,8 @@ else:
         st.stop()
     sensor_name = sensor_list.set_index("entity_id").loc[entity_id, "name"]
     readings_shown = view.sensor_series(readings, metric)
-    st.plotly_chart(view.sensor_series_figure(readings_shown, metric, sensor_name), key="sensors_sensor_series",
+    st.plotly_chart(view.sensor_series_figure(readings_shown, metric, sensor_name, thresholds),
+                    key="sensors_sensor_series",
                     config={"displaylogo": False})
     st.caption(f"Every reading from {view.local_text(from_ts, tz)} to the end of the period"
                f"{' (its last 31 days)' if from_ts > period_start else ''}.")

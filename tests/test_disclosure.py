@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from citydash.disclosure import is_disclosive, protect_totals, suppress_counts
+from citydash.disclosure import SECONDARY_NOTE, is_disclosive, note_of, protect_totals, suppress_counts
 
 CATALOGUE = Path(__file__).resolve().parents[1] / "data" / "catalog.toml"
 
@@ -78,7 +78,11 @@ def test_secondary_suppression_hides_the_next_smallest_cell_of_a_group():
         ("B", 8), ("B", 12),  # two small cells already protect each other
         ("C", 8), ("C", 18),  # the zero is not picked: 30 is
     }
-    assert list(result.loc[result["suppressed"], "footfall_display"].unique()) == ["<10"]
+    shown = dict(zip(zip(result["borough"], result["hour"]), result["footfall_display"]))
+    # Each marker is true of the value under it: "<10" only over a count below 10.
+    assert [shown[cell] for cell in sorted(hidden)] == ["<10", "suppressed", "<10", "<10", "<10", "suppressed"]
+    kinds = dict(zip(zip(result["borough"], result["hour"]), result["suppression"]))
+    assert kinds[("A", 18)] == "protects a total" and kinds[("A", 8)] == "small" and kinds[("A", 12)] == ""
     assert result.loc[result["suppressed"], "footfall"].isna().all()
     assert "9" not in result.to_csv(index=False)
 
@@ -92,11 +96,11 @@ def test_secondary_suppression_with_total_rows():
     })
     result = protect_totals(frame, ["borough"], "footfall", 10, total_col="is_total")
     shown = result.set_index(["borough", "hour"])
-    assert shown.loc[("A", "18"), "footfall_display"] == "<10"  # secondary
+    assert shown.loc[("A", "18"), "footfall_display"] == "suppressed"  # secondary: 12 is not "<10"
     assert shown.loc[("A", "all"), "footfall_display"] == "61"  # the total stays
     assert shown.loc[("A", "12"), "footfall_display"] == "40"
     # B's only other cell has no data, so only hiding the total protects the 5.
-    assert shown.loc[("B", "all"), "footfall_display"] == "<10"
+    assert shown.loc[("B", "all"), "footfall_display"] == "suppressed"  # its 20 is not small
     assert shown.loc[("B", "8"), "footfall_display"] == "<10"
     assert not shown.loc[pd.IndexSlice["D", :], "suppressed"].any()
 
@@ -108,7 +112,9 @@ def test_no_visible_total_minus_visible_cells_reveals_a_hidden_cell():
         "count": [2, 14, 11, 27, 0, 6, 25, 31, 7, 8, 0, 15],
     })
     result = protect_totals(frame, ["area"], "count", 10, total_col="is_total")
-    assert result["suppressed"].sum() == 6  # 2 and 11 in A, 6 and 25 in B, 7 and 8 in C
+    # 2, 11 and 14 in A (with only the 11, the total would leave the 2 between 1 and 3), 6 and 25 in B,
+    # 7 and 8 in C.
+    assert result["suppressed"].sum() == 7
     for _, group in result.groupby("area"):
         cells = group[~group["is_total"]]
         total_visible = not group.loc[group["is_total"], "suppressed"].any()
@@ -120,7 +126,18 @@ def test_protect_totals_respects_earlier_suppression():
     once = suppress_counts(pd.DataFrame({"g": ["A", "A", "A"], "n": [9, 20, 30]}), "n", 10)
     result = protect_totals(once, ["g"], "n", 10)
     assert list(result["suppressed"]) == [True, True, False]
-    assert list(result["n_display"]) == ["<10", "<10", "30"]
+    assert list(result["n_display"]) == ["<10", "suppressed", "30"]
+
+
+def test_a_secondary_cell_never_claims_to_be_small_and_says_why_it_is_hidden():
+    frame = pd.DataFrame({"day": ["d1"] * 4, "is_total": [False, False, False, True],
+                          "footfall": [7.0, 45.0, 130.0, 182.0]})
+    result = protect_totals(frame, ["day"], "footfall", 10, total_col="is_total")
+    assert list(result["footfall_display"]) == ["<10", "suppressed", "130", "182"]
+    assert list(result["suppression"]) == ["small", "protects a total", "", ""]
+    assert note_of("protects a total", 10) == SECONDARY_NOTE and "total" in SECONDARY_NOTE
+    assert note_of("small", 10) == "under 10: not shown" and note_of("", 10) == ""
+    assert "45" not in result.to_csv(index=False) and "7" not in result.to_csv(index=False)
 
 
 def test_threshold_comes_from_the_catalogue():
@@ -140,3 +157,15 @@ def test_is_disclosive_reads_metric_objects_and_refuses_bad_thresholds():
             is_disclosive({"id": "footfall", "disclosure": bad})
     with pytest.raises(ValueError, match="threshold"):
         suppress_counts(pd.DataFrame({"n": [1]}), "n", 0)
+
+
+def test_a_secondary_cell_too_close_to_the_threshold_is_joined_by_another():
+    # "<10" and "suppressed" under a total of 11 would give away 1 and 10 (suppressed means 10 or more).
+    frame = pd.DataFrame({"area": ["A"] * 4 + ["B"] * 3, "is_total": [False, False, False, True, False, False, True],
+                          "count": [1, 10, 30, 41, 1, 10, 11]})
+    result = protect_totals(frame, ["area"], "count", 10, total_col="is_total")
+    a = result[result["area"].eq("A")]
+    assert list(a["count_display"]) == ["<10", "suppressed", "suppressed", "41"]
+    # The reader knows 1..9 + two cells of 10 or more = 41: the small one can be anything from 1 to 9.
+    b = result[result["area"].eq("B")]
+    assert list(b["count_display"]) == ["<10", "suppressed", "suppressed"], "no cell left: the total goes"

@@ -10,12 +10,19 @@ import pandas as pd
 import pytest
 
 from citydash.__main__ import main
-from citydash.catalog import load_catalog
+from citydash.catalog import CatalogError, load_catalog
 from citydash.contract import Extract
 from citydash.data import Database
 from citydash.ingest.publish import publish
-from citydash.sensors import expected_ranges_of, sensor_health, stuck_text
-from citydash.sensors_view import health_from_query, health_params, health_ranges
+from citydash.sensors import (
+    Threshold,
+    expected_ranges_of,
+    level_at,
+    load_sensor_thresholds,
+    sensor_health,
+    stuck_text,
+)
+from citydash.sensors_view import exceedance_params, health_from_query, health_params, health_ranges
 from conftest import BOUNDARIES, BROMLEY, CAMDEN, WESTMINSTER, entities
 
 FIXTURES = Path(__file__).parent / "fixtures" / "sensors"
@@ -34,6 +41,22 @@ map_view = {{ latitude = 51.49, longitude = -0.11, zoom = 8.7 }}
 
 [licences]
 ogl3 = {{ title = "Open Government Licence v3.0", url = "https://example.org/ogl" }}
+
+[datasets.demo_street]
+title = "Invented street sensors"
+domain = "sensors"
+publisher = "Test demo"
+licence = "ogl3"
+attribution = "Synthetic."
+synthetic = true
+
+[[datasets.demo_street.metrics]]
+id = "footfall"
+label = "Footfall"
+unit = "people"
+aggregation = "sum"
+valid_range = [0, 20000]
+disclosure = 10
 
 [datasets.street]
 title = "Test street sensors"
@@ -278,29 +301,65 @@ def test_latest_reading_per_sensor_up_to_now(publish_street):
     assert list(camden["entity_id"]) == ["N1"]
 
 
-def test_exceedances_count_readings_above_each_threshold_per_local_day(publish_street):
-    summer = pd.Timestamp("2026-06-01 00:00")
+NOISE_THRESHOLDS = (  # by day 55 (level 1) and 65 (level 2), at night 45 (level 1): local times
+    Threshold(55.0, 1, "day", 7 * 60, 23 * 60, "test"),
+    Threshold(45.0, 1, "night", 23 * 60, 7 * 60, "test"),
+    Threshold(65.0, 2, "loud, day", 7 * 60, 23 * 60, "test"),
+)
+
+
+def test_exceedances_compare_each_reading_with_the_threshold_for_its_local_time(publish_street):
+    summer = pd.Timestamp("2026-06-01 00:00")  # London is UTC+1
     readings = frame([
+        ("N1", summer + pd.Timedelta(hours=5, minutes=45), "noise_db", 50.0),  # 06:45: night, above 45
+        ("N1", summer + pd.Timedelta(hours=6), "noise_db", 50.0),  # 07:00: day, not above 55
         ("N1", summer + pd.Timedelta(hours=10), "noise_db", 55.0),  # at the threshold: not above
         ("N1", summer + pd.Timedelta(hours=11), "noise_db", 55.1),
-        ("N1", summer + pd.Timedelta(hours=12), "noise_db", 65.5),
-        ("N1", summer + pd.Timedelta(hours=23, minutes=30), "noise_db", 80.0),  # 00:30 on 2 June in London
+        ("N1", summer + pd.Timedelta(hours=12), "noise_db", 65.5),  # above both day levels
+        ("N1", summer + pd.Timedelta(hours=22, minutes=15), "noise_db", 50.0),  # 23:15: night, above 45
+        ("N1", summer + pd.Timedelta(hours=23, minutes=30), "noise_db", 80.0),  # 00:30 on 2 June: night
         ("N2", summer + pd.Timedelta(hours=12), "noise_db", 40.0),
     ])
     database = publish_street(FEED_SENSORS, readings)
+    params = exceedance_params(NOISE_THRESHOLDS)
     rows = database.run("sensor_exceedances", dataset="street", metric="noise_db", boroughs=[],
-                        start=date(2026, 6, 1), end=date(2026, 6, 2), tz="Europe/London", lower=55.0, upper=65.0)
-    by_key = rows.set_index(["borough_code", "day"])
-    first = by_key.loc[(CAMDEN_CODE, pd.Timestamp("2026-06-01"))]
-    assert (first["readings"], first["above_lower"], first["above_upper"], first["sensors"]) == (3, 2, 1, 1)
-    second = by_key.loc[(CAMDEN_CODE, pd.Timestamp("2026-06-02"))]
-    assert (second["readings"], second["above_lower"], second["above_upper"]) == (1, 1, 1)
-    westminster = by_key.loc[(WESTMINSTER_CODE, pd.Timestamp("2026-06-01"))]
-    assert (westminster["readings"], westminster["above_lower"]) == (1, 0)
+                        start=date(2026, 6, 1), end=date(2026, 6, 2), tz="Europe/London", **params)
+    by_key = {(row.borough_code, pd.Timestamp(row.day).date(), row.level): (row.readings, row.in_hours, row.above)
+              for row in rows.itertuples()}
+    assert by_key == {
+        # 6 readings on 1 June: all under a level-1 threshold (4 above: 55.1, 65.5 by day, both 50s at night),
+        # 4 by day under the level-2 one (1 above: 65.5).
+        (CAMDEN_CODE, date(2026, 6, 1), 1): (6, 6, 4),
+        (CAMDEN_CODE, date(2026, 6, 1), 2): (6, 4, 1),
+        # 00:30 is night: above 45, and no level-2 threshold applies then.
+        (CAMDEN_CODE, date(2026, 6, 2), 1): (1, 1, 1),
+        (CAMDEN_CODE, date(2026, 6, 2), 2): (1, 0, 0),
+        (WESTMINSTER_CODE, date(2026, 6, 1), 1): (1, 1, 0),
+        (WESTMINSTER_CODE, date(2026, 6, 1), 2): (1, 1, 0),
+    }
+    # The same in Python, reading by reading.
+    local = readings.assign(local=readings["ts"].dt.tz_localize("UTC").dt.tz_convert("Europe/London"))
+    june_first = local[local["entity_id"].eq("N1") & local["local"].dt.day.eq(1)]
+    levels = [level_at(value, moment.hour * 60 + moment.minute, NOISE_THRESHOLDS)
+              for value, moment in zip(june_first["value"], june_first["local"])]
+    assert levels == [1, 0, 0, 1, 2, 1]
     only_first_day = database.run("sensor_exceedances", dataset="street", metric="noise_db",
                                   boroughs=[CAMDEN_CODE], start=date(2026, 6, 1), end=date(2026, 6, 1),
-                                  tz="Europe/London", lower=55.0, upper=65.0)
-    assert len(only_first_day) == 1 and only_first_day["readings"].iloc[0] == 3
+                                  tz="Europe/London", **params)
+    assert len(only_first_day) == 2 and set(only_first_day["readings"]) == {6}
+
+
+def test_footfall_above_capacity_all_day(publish_street):
+    readings = frame([
+        ("F1", DAY + pd.Timedelta(hours=3), "footfall", 151.0),
+        ("F1", DAY + pd.Timedelta(hours=8), "footfall", 150.0),  # at capacity: not above
+        ("F1", DAY + pd.Timedelta(hours=17), "footfall", 400.0),
+    ])
+    database = publish_street(FEED_SENSORS, readings)
+    rows = database.run("sensor_exceedances", dataset="street", metric="footfall", boroughs=[],
+                        start=date(2026, 3, 2), end=date(2026, 3, 2), tz="Europe/London",
+                        **exceedance_params((Threshold(150.0, 1, "capacity", 0, 24 * 60, "test"),)))
+    assert rows[["level", "readings", "in_hours", "above"]].values.tolist() == [[1, 3, 3, 2]]
 
 
 def test_daily_by_borough_gives_each_borough_and_the_selection(publish_street):
@@ -409,3 +468,99 @@ def test_ingest_sensors_dry_run_writes_nothing(sensor_pack, capsys):
     assert code == 0
     assert "Dry run, nothing written. sensors read 4 entities, 6 observations" in capsys.readouterr().out
     assert not (sensor_pack.pack_dir / "extracts").exists() or not any((sensor_pack.pack_dir / "extracts").iterdir())
+
+
+def ingest(pack_dir: Path, *options: str) -> list[str]:
+    return ["ingest", "sensors", str(FIXTURES / "readings.csv"), str(FIXTURES / "clean.jsonl"),
+            "--sensors", str(FIXTURES / "sensors.csv"), "--pack", str(pack_dir), *options]
+
+
+def test_ingest_sensors_needs_a_dataset_and_names_the_synthetic_one(sensor_pack, capsys):
+    assert main(ingest(sensor_pack.pack_dir)) == 2
+    error = capsys.readouterr().err
+    assert "--dataset ID" in error and "demo_street is the synthetic demo" in error
+    assert not (sensor_pack.pack_dir / "extracts").exists()
+
+
+def test_ingest_sensors_refuses_a_synthetic_dataset(sensor_pack, capsys):
+    before = (sensor_pack.pack_dir / "catalog.toml").read_text(encoding="utf-8")
+    assert main(ingest(sensor_pack.pack_dir, "--dataset", "demo_street")) == 2
+    error = capsys.readouterr().err
+    assert "'demo_street' is marked synthetic" in error and "demo rebuild" in error
+    assert not (sensor_pack.pack_dir / "extracts").exists()
+    assert (sensor_pack.pack_dir / "catalog.toml").read_text(encoding="utf-8") == before
+    assert not (sensor_pack.pack_dir / "catalog.d").exists()
+
+
+def test_ingest_sensors_into_a_new_dataset_writes_its_catalogue_entry(sensor_pack, capsys):
+    details = ("--dataset", "camden_sensors", "--title", "Camden street sensors", "--publisher", "Camden Council",
+               "--licence", "ogl3", "--attribution", "Contains Camden Council data.")
+    assert main(ingest(sensor_pack.pack_dir, "--dataset", "camden_sensors")) == 2
+    assert "missing: --title, --publisher, --licence, --attribution" in capsys.readouterr().err
+    assert main(ingest(sensor_pack.pack_dir, *details)) == 0, capsys.readouterr().err
+    assert "Catalogue entry:" in capsys.readouterr().out
+    catalog = load_catalog(sensor_pack.pack_dir)
+    dataset = catalog.datasets["camden_sensors"]
+    assert (dataset.synthetic, dataset.domain, dataset.access) == (False, "sensors", "officer")
+    assert dataset.title == "Camden street sensors" and dataset.attribution == "Contains Camden Council data."
+    # Metrics are copied from the catalogue's sensor metrics: a real footfall count is protected too.
+    assert dataset.metric("footfall").disclosure == 10
+    assert dataset.metric("noise_db").thresholds == (55.0, 65.0)
+    entry = (sensor_pack.pack_dir / "catalog.d" / "camden_sensors.toml").read_text(encoding="utf-8")
+    assert entry.startswith("# Catalogue entry written by citydash's sensor import")
+    database = Database(catalog)
+    try:
+        # Officers only, until someone decides to publish it.
+        params = dict(dataset="camden_sensors", metric="noise_db", boroughs=[], since=pd.Timestamp("2026-02-25"),
+                      now=pd.Timestamp("2026-03-02"))
+        latest = database.run("sensor_latest", access="officer", **params).set_index("entity_id")
+        assert latest.loc["NS-001", "value"] == 58.5
+        assert database.run("sensor_latest", access="public", **params).empty
+    finally:
+        database.close()
+    # The demo's and the test pack's own datasets are untouched.
+    assert not (sensor_pack.pack_dir / "extracts" / "demo_street.parquet").exists()
+    assert not (sensor_pack.pack_dir / "extracts" / "street.parquet").exists()
+    # A second import into the same dataset keeps the entry (hand edits survive) and merges the rows.
+    edited = entry.replace('title = "Camden street sensors"', 'title = "Camden sensors (edited)"')
+    (sensor_pack.pack_dir / "catalog.d" / "camden_sensors.toml").write_text(edited, encoding="utf-8")
+    assert main(ingest(sensor_pack.pack_dir, "--dataset", "camden_sensors")) == 0, capsys.readouterr().err
+    assert load_catalog(sensor_pack.pack_dir).datasets["camden_sensors"].title == "Camden sensors (edited)"
+
+
+def test_ingest_sensors_asks_for_a_metric_the_catalogue_does_not_know(sensor_pack, tmp_path, capsys):
+    readings = tmp_path / "co2.csv"
+    readings.write_text("sensor_id,timestamp,metric,value\nNS-001,2026-03-01T10:00:00Z,co2_ppm,410\n",
+                        encoding="utf-8")
+    base = ["ingest", "sensors", str(readings), "--sensors", str(FIXTURES / "sensors.csv"),
+            "--pack", str(sensor_pack.pack_dir), "--dataset", "camden_air", "--title", "Camden CO2",
+            "--publisher", "Camden Council", "--licence", "ogl3", "--attribution", "Camden."]
+    assert main(base) == 2
+    assert "co2_ppm" in capsys.readouterr().err
+    assert main([*base, "--metric", "co2_ppm:Carbon dioxide:ppm:mean:lower"]) == 0, capsys.readouterr().err
+    metric = load_catalog(sensor_pack.pack_dir).datasets["camden_air"].metric("co2_ppm")
+    assert (metric.label, metric.unit, metric.better) == ("Carbon dioxide", "ppm", "lower")
+
+
+def test_threshold_tables_are_checked_when_read(sensor_pack):
+    folder = sensor_pack.pack_dir / "catalog.d"
+    folder.mkdir()
+    target = folder / "sensors.toml"
+    target.write_text('[[sensor_thresholds.noise_db]]\nvalue = 55\nhours = "07:00-23:00"\nsource = "WHO"\n\n'
+                      '[[sensor_thresholds.noise_db]]\nvalue = 45\nhours = "23:00-07:00"\nsource = "WHO"\n',
+                      encoding="utf-8")
+    (day, night) = load_sensor_thresholds(sensor_pack.pack_dir)["noise_db"]
+    assert (day.start_minute, day.end_minute, night.start_minute, night.end_minute) == (420, 1380, 1380, 420)
+    load_catalog(sensor_pack.pack_dir)  # the dataset loader ignores these tables
+    for bad, message in (
+        ('value = 55\nhours = "7-23"\nsource = "x"', "HH:MM-HH:MM"),
+        ('value = 55\nhours = "07:00-07:00"\nsource = "x"', "not a stretch"),
+        ('value = "loud"\nsource = "x"', "value must be a number"),
+        ('value = 55', "source"),
+        ('value = 55\nlevel = 0\nsource = "x"', "level"),
+        ('value = 50\nhours = "22:00-23:30"\nsource = "x"', "two level-1 thresholds apply at 22:00"),
+    ):
+        target.write_text('[[sensor_thresholds.noise_db]]\nvalue = 55\nhours = "07:00-23:00"\nsource = "WHO"\n\n'
+                          f'[[sensor_thresholds.noise_db]]\n{bad}\n', encoding="utf-8")
+        with pytest.raises(CatalogError, match=message):
+            load_sensor_thresholds(sensor_pack.pack_dir)

@@ -19,6 +19,7 @@ from streamlit.testing.v1 import AppTest
 from citydash import maps
 from citydash import sensors_view as view
 from citydash.catalog import load_catalog
+from citydash.sensors import Threshold, level_at, load_sensor_thresholds, thresholds_for
 from conftest import PACK, REPO
 
 CATALOG = load_catalog(PACK)
@@ -27,6 +28,10 @@ NOISE = DATASET.metric("noise_db")
 FOOTFALL = DATASET.metric("footfall")
 HUMIDITY = DATASET.metric("humidity")
 RHYTHM = view.rhythm_of(DATASET)
+# The shipped catalogue's timed thresholds (catalog.d/sensors.toml).
+RULES = load_sensor_thresholds(PACK)
+NOISE_T = thresholds_for(NOISE, RULES)
+FOOTFALL_T = thresholds_for(FOOTFALL, RULES)
 TZ = CATALOG.city.timezone
 VIEW = CATALOG.city.map_view
 AREAS = json.loads((PACK / "boundaries" / "london_boroughs.geojson").read_text(encoding="utf-8"))
@@ -141,7 +146,7 @@ def test_builders_refuse_a_frame_that_did_not_go_through_protect():
 
 
 def test_sensors_are_fresh_until_four_intervals_of_silence():
-    feed = view.live_feed(NOISE_LATEST, NOISE, NOW, RHYTHM)
+    feed = view.live_feed(NOISE_LATEST, NOISE, NOW, RHYTHM, NOISE_T, TZ)
     fresh = dict(zip(feed.sensors["entity_id"], feed.sensors["fresh"]))
     assert fresh == {"A": True, "B": True, "C": True, "D": True, "E": False}
     assert (feed.reporting, feed.silent) == (4, 1)
@@ -149,27 +154,69 @@ def test_sensors_are_fresh_until_four_intervals_of_silence():
     assert (feed.above_label, feed.above) == ("Above 65 dB(A) now", "1 of 4")
 
 
-def test_threshold_bands_cut_at_the_catalogue_thresholds():
-    bands = view.threshold_bands(NOISE)
-    assert [band.label for band in bands] == ["55 dB(A) or below", "above 55 up to 65 dB(A)", "above 65 dB(A)"]
-    assert [view.band_index(value, bands) for value in (20, 55, 55.1, 65, 65.1, 130)] == [0, 0, 1, 1, 2, 2]
+def test_the_catalogue_gives_noise_a_day_and_a_night_level_and_footfall_a_capacity():
+    day, night, loud = NOISE_T
+    assert (day.value, day.level, day.hours_text()) == (55.0, 1, "07:00–23:00")
+    assert (night.value, night.level, night.hours_text()) == (45.0, 1, "23:00–07:00")
+    assert (loud.value, loud.level, loud.hours_text()) == (65.0, 2, "07:00–23:00")
+    assert "WHO" in day.source and "WHO" in night.source and "not a WHO value" in loud.source
+    assert [(threshold.value, threshold.all_day) for threshold in FOOTFALL_T] == [(150.0, True)]
+    # The About page lists the catalogue's `thresholds`: they hold the same values.
+    for metric, timed in ((NOISE, NOISE_T), (FOOTFALL, FOOTFALL_T)):
+        assert sorted(metric.thresholds) == sorted(threshold.value for threshold in timed)
+
+
+def test_a_reading_is_compared_with_the_threshold_for_its_local_time():
+    minute = lambda hours, minutes=0: hours * 60 + minutes  # noqa: E731
+    assert [level_at(50.0, minute(*when), NOISE_T) for when in ((12,), (23, 30), (6, 59), (7,), (22, 59), (23,))] \
+        == [0, 1, 1, 0, 0, 1]
+    assert [level_at(value, minute(12), NOISE_T) for value in (55.0, 55.1, 65.0, 65.1)] == [0, 1, 1, 2]
+    assert level_at(90.0, minute(2), NOISE_T) == 1, "no level-2 threshold applies at night"
+    assert level_at(math.nan, minute(12), NOISE_T) == 0
+    # Without timed thresholds, the catalogue's values apply all day, lowest first.
+    assert [(threshold.value, threshold.level) for threshold in thresholds_for(NOISE, {})] == [
+        (45.0, 1), (55.0, 2), (65.0, 3)]
+
+
+def test_threshold_bands_are_the_threshold_levels():
+    bands = view.threshold_bands(NOISE, NOISE_T)
+    assert [band.label for band in bands] == [
+        "at or below 55 dB(A) 07:00–23:00 or 45 dB(A) 23:00–07:00 (for the time of day)",
+        "above 55 dB(A) 07:00–23:00 or 45 dB(A) 23:00–07:00",
+        "above 65 dB(A) 07:00–23:00"]
     lightness = [sum(band.colour) for band in bands]
     assert lightness == sorted(lightness, reverse=True), "louder is darker"
+    assert [band.label for band in view.threshold_bands(FOOTFALL, FOOTFALL_T)] == [
+        "at or below 150 people", "above 150 people"]
+
+
+def test_the_map_colours_a_night_reading_against_the_night_threshold():
+    night = NOISE_LATEST.assign(ts=NOISE_LATEST["ts"] + pd.Timedelta(hours=13, minutes=30))  # 23:30 and before
+    feed = view.live_feed(night, NOISE, NOW + pd.Timedelta(hours=13, minutes=30), RHYTHM, NOISE_T, TZ)
+    bands = dict(zip(feed.sensors["name"], feed.sensors["band"]))
+    # Alpha's 50 dB at 23:30 is above the night guideline (45); at 10:00 it was below the day one (55).
+    assert bands["Alpha Street"] == feed.bands[1].label
+    assert bands["Bravo Street"] == feed.bands[1].label  # 55 dB at 23:15: at the day guideline, above the night one
+    assert bands["Delta Mews"] == feed.bands[1].label  # 70 dB at night: no level-2 threshold then
+    reporting = {record["name"]: record for record in layer_records(view.live_map(feed, AREAS, VIEW, NOISE, TZ))[
+        "sensors-reporting"]}
+    assert reporting["Alpha Street"]["fill"][:3] == list(feed.bands[1].colour)
+    assert (feed.above_label, feed.above) == ("Above 65 dB(A) now", "0 of 4")
 
 
 def test_each_dot_has_the_legend_colour_of_its_band_and_silent_sensors_are_rings():
-    feed = view.live_feed(NOISE_LATEST, NOISE, NOW, RHYTHM)
+    feed = view.live_feed(NOISE_LATEST, NOISE, NOW, RHYTHM, NOISE_T, TZ)
     deck = view.live_map(feed, AREAS, VIEW, NOISE, TZ)
     records = layer_records(deck)
     reporting = {record["name"]: record for record in records["sensors-reporting"]}
-    colour = {band.label: list(band.colour) for band in feed.bands}
-    assert reporting["Alpha Street"]["fill"][:3] == colour["55 dB(A) or below"]
-    assert reporting["Bravo Street"]["fill"][:3] == colour["55 dB(A) or below"]
-    assert reporting["Charlie Street"]["fill"][:3] == colour["above 55 up to 65 dB(A)"]
-    assert reporting["Delta Mews"]["fill"][:3] == colour["above 65 dB(A)"]
+    colour = [list(band.colour) for band in feed.bands]
+    assert reporting["Alpha Street"]["fill"][:3] == colour[0]  # 50 dB at 10:00
+    assert reporting["Bravo Street"]["fill"][:3] == colour[0]  # 55: at the day guideline, not above
+    assert reporting["Charlie Street"]["fill"][:3] == colour[1]
+    assert reporting["Delta Mews"]["fill"][:3] == colour[2]
     assert [record["name"] for record in records["sensors-silent"]] == ["Echo Lane"]
     assert records["sensors-silent"][0]["status"] == "not heard from for 1 h 15 min"
-    legend = view.live_legend_html(feed, NOISE, RHYTHM)
+    legend = view.live_legend_html(feed, NOISE, RHYTHM, NOISE_T)
     for band in feed.bands:
         assert "rgb({},{},{})".format(*band.colour) in legend and band.label in legend
     assert "not heard from for over 1 h" in legend
@@ -177,25 +224,29 @@ def test_each_dot_has_the_legend_colour_of_its_band_and_silent_sensors_are_rings
 
 
 def test_the_map_keeps_its_view_and_layer_ids_whatever_the_data():
-    first = json.loads(view.live_map(view.live_feed(NOISE_LATEST, NOISE, NOW, RHYTHM), AREAS, VIEW, NOISE, TZ).to_json())
+    first = json.loads(view.live_map(view.live_feed(NOISE_LATEST, NOISE, NOW, RHYTHM, NOISE_T, TZ), AREAS, VIEW, NOISE, TZ).to_json())
     later = NOISE_LATEST.assign(value=NOISE_LATEST["value"] + 3, ts=NOISE_LATEST["ts"] + pd.Timedelta(hours=2))
-    second = json.loads(view.live_map(view.live_feed(later, NOISE, NOW + pd.Timedelta(hours=2), RHYTHM), AREAS, VIEW,
+    second = json.loads(view.live_map(view.live_feed(later, NOISE, NOW + pd.Timedelta(hours=2), RHYTHM, NOISE_T, TZ), AREAS, VIEW,
                                       NOISE, TZ).to_json())
     assert first["initialViewState"] == second["initialViewState"]
     assert first["initialViewState"]["latitude"] == VIEW["latitude"] and first["initialViewState"]["zoom"] == VIEW["zoom"]
     assert [layer["id"] for layer in first["layers"]] == [layer["id"] for layer in second["layers"]]
     assert first["layers"] != second["layers"]
-    assert "html" not in view.live_map(view.live_feed(later, NOISE, NOW, RHYTHM), AREAS, VIEW, NOISE, TZ)._tooltip
+    assert "html" not in view.live_map(view.live_feed(later, NOISE, NOW, RHYTHM, NOISE_T, TZ), AREAS, VIEW, NOISE, TZ)._tooltip
 
 
 def test_no_small_count_reaches_the_map_table_tiles_sentence_or_csv():
-    feed = view.live_feed(FOOTFALL_LATEST, FOOTFALL, NOW, RHYTHM)
+    feed = view.live_feed(FOOTFALL_LATEST, FOOTFALL, NOW, RHYTHM, FOOTFALL_T, TZ)
     shown = dict(zip(feed.sensors["name"], feed.sensors["value_display"]))
-    assert shown == {"Alpha Street": "<10", "Bravo Street": "<10", "Charlie Street": "120", "Delta Mews": "0",
+    # Bravo's 45 is hidden to protect the total, and says so: "<10" over a 45 would be false.
+    assert shown == {"Alpha Street": "<10", "Bravo Street": "suppressed", "Charlie Street": "120", "Delta Mews": "0",
                      "Echo Lane": "<10", "Foxtrot Row": "no data"}
     # The total of the sensors reporting stays visible: less the visible 120 and 0 it gives two hidden cells' sum.
     assert (feed.headline_label, feed.headline) == ("Total now (people)", "173")
-    assert (feed.above_label, feed.above) == ("Highest now (people)", "120")
+    # Against the capacity (150): none shown is above it, and the hidden 45 is said to be not counted.
+    assert (feed.above_label, feed.above) == ("Above 150 people now", "0 of 4 (1 suppressed)")
+    without_capacity = view.live_feed(FOOTFALL_LATEST, FOOTFALL, NOW, RHYTHM, (), TZ)
+    assert (without_capacity.above_label, without_capacity.above) == ("Highest now (people)", "120")
     deck = view.live_map(feed, AREAS, VIEW, FOOTFALL, TZ)
     for records in layer_records(deck).values():
         for record in records:
@@ -207,28 +258,37 @@ def test_no_small_count_reaches_the_map_table_tiles_sentence_or_csv():
                 else:
                     assert value not in (*HIDDEN, 45.0), (key, value)
     table = view.latest_table(feed, FOOTFALL, TZ)
-    assert set(table["Reading (people)"]) == {"<10", "120", "0", ""}
+    assert set(table["Reading (people)"]) == {"<10", "suppressed", "120", "0", ""}
+    notes = dict(zip(table["Sensor"], table["Note"]))
+    assert notes["Bravo Street"] == view.SECONDARY_NOTE and notes["Alpha Street"] == "under 10: not shown"
+    assert notes["Charlie Street"] == ""
+    bravo = next(record for record in layer_records(deck)["sensors-reporting"] if record["name"] == "Bravo Street")
+    assert bravo["reading"].startswith(f"Latest: suppressed ({view.SECONDARY_NOTE}) at")
     assert not csv_numbers(view.csv_bytes(table)) & {*HIDDEN, 45.0}
     text = view.live_sentence(feed, FOOTFALL, "Camden") + view.live_legend_html(feed, FOOTFALL, RHYTHM)
     assert not numbers_in_text(re.sub(r"1 to 9", "", text)) & {*HIDDEN, 45.0}
     hidden_colour = list(view.HIDDEN_FILL) + [240]
     reporting = {record["name"]: record for record in layer_records(deck)["sensors-reporting"]}
     assert reporting["Alpha Street"]["fill"] == hidden_colour and reporting["Bravo Street"]["fill"] == hidden_colour
-    assert reporting["Delta Mews"]["fill"][:3] == list(view.ZERO_FILL)
+    assert reporting["Delta Mews"]["fill"][:3] == list(feed.bands[0].colour)  # at or below the capacity
+    plain = view.live_feed(FOOTFALL_LATEST, FOOTFALL, NOW, RHYTHM, (), TZ)
+    plain_dots = {record["name"]: record for record in layer_records(
+        view.live_map(plain, AREAS, VIEW, FOOTFALL, TZ))["sensors-reporting"]}
+    assert plain_dots["Delta Mews"]["fill"][:3] == list(view.ZERO_FILL)  # without thresholds zero has its own colour
 
 
 def test_a_lone_small_count_hides_the_total_when_nothing_else_can():
     rows = latest_rows([("A", "Alpha Street", "Camden", 51.54, -0.14, 0, 7.0),
                         ("D", "Delta Mews", "Camden", 51.52, -0.12, 0, 0.0)])
-    feed = view.live_feed(rows, FOOTFALL, NOW, RHYTHM)
+    feed = view.live_feed(rows, FOOTFALL, NOW, RHYTHM, FOOTFALL_T, TZ)
     assert feed.headline == "<10"
 
 
 def test_latest_table_lists_reporting_sensors_first_loudest_first():
-    table = view.latest_table(view.live_feed(NOISE_LATEST, NOISE, NOW, RHYTHM), NOISE, TZ)
+    table = view.latest_table(view.live_feed(NOISE_LATEST, NOISE, NOW, RHYTHM, NOISE_T, TZ), NOISE, TZ)
     assert table["Sensor"].tolist() == ["Delta Mews", "Charlie Street", "Bravo Street", "Alpha Street", "Echo Lane"]
     assert table["Status"].tolist()[-1] == "not heard from for 1 h 15 min"
-    assert table["Band"].tolist()[0] == "above 65 dB(A)"
+    assert table["Band"].tolist()[0] == "above 65 dB(A) 07:00–23:00"
 
 
 def test_metrics_without_thresholds_get_bands_over_the_shown_values():
@@ -253,8 +313,14 @@ def test_borough_series_protects_cells_and_the_selection_total_together():
     })
     series = view.borough_series(rows, FOOTFALL)
     shown = dict(zip(series["label"], series["value_display"]))
-    assert shown == {"Camden": "<10", "Westminster": "<10", "Bromley": "130", "All selected boroughs": "182"}
+    # Westminster's 45 is hidden only so the total cannot give Camden's 7 away: it is not "<10".
+    assert shown == {"Camden": "<10", "Westminster": "suppressed", "Bromley": "130", "All selected boroughs": "182"}
     figure = view.borough_series_figure(series, FOOTFALL)
+    hover = {trace["name"]: trace["customdata"] for trace in json.loads(figure.to_json())["data"]}
+    assert hover["Westminster"] == [f"suppressed ({view.SECONDARY_NOTE})"] and hover["Camden"] == ["<10 people"]
+    table = view.series_table(series, FOOTFALL).set_index("Area")
+    assert table.loc["Westminster", "Footfall (people)"] == "suppressed"
+    assert table.loc["Westminster", "Note"] == view.SECONDARY_NOTE
     assert not figure_numbers(figure.to_json()) & {7.0, 45.0}
     assert not csv_numbers(view.csv_bytes(view.series_table(series, FOOTFALL))) & {7.0, 45.0}
     many = view.borough_series(rows, FOOTFALL, max_boroughs=2)
@@ -272,7 +338,7 @@ def test_one_sensors_readings_are_protected_day_by_day():
     })
     series = view.sensor_series(rows, FOOTFALL)
     # The 3 is hidden and, as the day's total is shown elsewhere, so is the next smallest (25).
-    assert series["value_display"].tolist() == ["<10", "<10", "60", "12", "11"]
+    assert series["value_display"].tolist() == ["<10", "suppressed", "60", "12", "11"]
     assert not figure_numbers(view.sensor_series_figure(series, FOOTFALL, "Alpha Street").to_json()) & {3.0, 25.0}
     assert not csv_numbers(view.csv_bytes(view.sensor_series_table(series, FOOTFALL))) & {3.0, 25.0}
 
@@ -288,21 +354,38 @@ def test_daily_profile_hides_small_average_counts():
 
 
 def test_exceedances_per_borough_and_day():
-    rows = pd.DataFrame({
-        "borough_code": ["E09000007", "E09000007", "E09000033"], "borough_name": ["Camden", "Camden", "Westminster"],
-        "day": [date(2026, 3, 2), date(2026, 3, 3), date(2026, 3, 2)], "sensors": [2, 2, 1],
-        "readings": [192, 180, 96], "above_lower": [100, 90, 90], "above_upper": [20, 0, 48],
-    })
-    days = view.exceedance_days(rows, NOISE)
-    assert days["pct_above_65"].tolist() == [10.4, 0.0, 50.0]
-    table = view.exceedance_by_borough(days, NOISE)
+    def level_rows(level: int, in_hours: list[int], above: list[int]) -> pd.DataFrame:
+        return pd.DataFrame({
+            "borough_code": ["E09000007", "E09000007", "E09000033"], "borough_name": ["Camden", "Camden", "Westminster"],
+            "day": [date(2026, 3, 2), date(2026, 3, 3), date(2026, 3, 2)], "level": [level] * 3, "sensors": [2, 2, 1],
+            "readings": [192, 180, 96], "in_hours": in_hours, "above": above})
+    # Level 1 (55 by day, 45 at night) applies to every reading; level 2 (65) only to the day's two thirds.
+    rows = pd.concat([level_rows(1, [192, 180, 96], [100, 90, 90]), level_rows(2, [128, 120, 64], [20, 0, 32])])
+    days = view.exceedance_days(rows, NOISE, NOISE_T)
+    assert list(days.columns) == ["borough_code", "borough_name", "day", "sensors", "readings",
+                                  "in_hours_55_or_45", "above_55_or_45", "pct_above_55_or_45",
+                                  "in_hours_65", "above_65", "pct_above_65"]
+    assert days["pct_above_65"].tolist() == [15.6, 0.0, 50.0]  # of the readings taken by day
+    table = view.exceedance_by_borough(days, NOISE, NOISE_T)
     assert table["Borough"].tolist() == ["Westminster", "Camden"]
-    assert table.set_index("Borough").loc["Camden", "Above 65 dB(A)"] == 20
-    assert table.set_index("Borough").loc["Camden", "Above 55 (%)"] == round(100 * 190 / 372, 1)
-    heatmap = json.loads(view.exceedance_heatmap(days, NOISE).to_json())["data"][0]
+    camden = table.set_index("Borough").loc["Camden"]
+    assert camden["Above 65 dB(A)"] == 20 and camden["Above 65 dB(A) (%)"] == round(100 * 20 / 248, 1)
+    assert camden["Above 55 / 45 dB(A) (%)"] == round(100 * 190 / 372, 1)
+    heatmap = json.loads(view.exceedance_heatmap(days, NOISE, NOISE_T).to_json())["data"][0]
     assert heatmap["y"] == ["Westminster", "Camden"]
-    assert view.exceedance_sentence(table, NOISE) == (
-        "Westminster had the largest share of readings above 65 dB(A) (50.0%, 48 readings).")
+    assert "65 dB(A) 07:00–23:00" in heatmap["hovertemplate"]
+    assert view.exceedance_sentence(table, NOISE, NOISE_T) == (
+        "Westminster had the largest share of readings above 65 dB(A) 07:00–23:00 (50.0%, 32 readings).")
+    assert "WHO" in view.thresholds_sentence(NOISE_T, "dB(A)")
+
+
+def test_threshold_lines_on_the_hour_of_day_chart_run_only_over_their_hours():
+    rows = pd.DataFrame({"day_type": ["weekday", "weekday"], "hour": [3, 12], "value": [50.0, 60.0],
+                         "readings": [4, 4], "sensors": [1, 1]})
+    figure = json.loads(view.profile_figure(view.daily_profile(rows, NOISE), NOISE, RHYTHM.interval,
+                                            NOISE_T).to_json())["layout"]
+    lines = sorted((shape["y0"], shape["x0"], shape["x1"]) for shape in figure["shapes"] if shape["type"] == "line")
+    assert lines == [(45.0, -0.5, 6.5), (45.0, 22.5, 23.5), (55.0, 6.5, 22.5), (65.0, 6.5, 22.5)]
 
 
 def test_attention_table_and_borough_health():
@@ -473,8 +556,88 @@ def test_footfall_never_shows_a_count_under_ten_anywhere_on_the_page(app):
                 assert value is None or pd.isna(value) or not 0 < float(value) < 10, (trace.get("name"), value)
             for text in plotly_array(trace.get("customdata")).ravel():
                 assert not numbers_in_text(str(text)) & small, text
-                shown_hidden |= str(text) == "<10"
+                shown_hidden |= str(text).startswith("<10")
     for metric in app.metric:
         if metric.label in ("Total now (people)", "Highest now (people)"):
             assert not numbers_in_text(str(metric.value)) & small, (metric.label, metric.value)
     assert shown_hidden, "the demo has small counts, so some must show as <10"
+
+
+# ---------------------------------------------------------------------------------------
+# The page's own controls in the link
+
+
+def test_control_parsers_take_valid_values_and_fall_back_on_anything_else():
+    assert view.feed_from_param("live") == ("live", ())
+    assert view.feed_from_param(None) == ("replay", ())
+    feed, notices = view.feed_from_param("<script>alert(1)</script>")
+    assert feed == "replay" and notices and "<" not in notices[0]
+    assert view.speed_from_param(view.speed_to_param(900.0)) == (900.0, ())
+    for hostile in ("nan", "inf", "-3600", "1e400", "3600; drop table observations", "0x10"):
+        speed, notices = view.speed_from_param(hostile)
+        assert speed == view.DEFAULT_SPEED and notices, hostile
+    first, last, default = datetime(2026, 6, 1), datetime(2026, 6, 30, 22, 45), datetime(2026, 6, 28, 7)
+    chosen = datetime(2026, 6, 10, 7, 15)
+    assert view.start_from_param(view.start_to_param(chosen), first, last, default) == (chosen, ())
+    for hostile in ("2026-13-45T07:00", "2026-07-10T07:00", "yesterday", "2026-06-10T07:00'--"):
+        start, notices = view.start_from_param(hostile, first, last, default)
+        assert start == default and notices, hostile
+    assert view.sensor_from_param("B", ["A", "B"], "A") == ("B", ())
+    assert view.sensor_from_param("../../etc/passwd", ["A", "B"], "A")[0] == "A"
+
+
+def open_sensors_link(app: AppTest, **params) -> AppTest:
+    for key, value in params.items():
+        app.query_params[key] = value
+    app.switch_page(SENSORS_PAGE).run()
+    assert not app.exception, [exception.value for exception in app.exception]
+    return app
+
+
+def linked(app: AppTest, key: str):
+    value = app.query_params.get(key)
+    return value[0] if isinstance(value, list) else value
+
+
+def test_a_link_reproduces_the_pages_own_controls(app, demo_extracts, monkeypatch):
+    open_sensors(app)
+    sensors = app.selectbox(key="sensors_sensor").options
+    assert len(sensors) > 1
+    app.select_slider(key="sensors_speed").set_value(900.0).run()
+    # The demo names sensor SNS0012 "<borough> <kind> 12": the options show names, the state holds ids.
+    second = int(re.search(r"(\d+) \(", sensors[1]).group(1))
+    app.selectbox(key="sensors_sensor").set_value(f"SNS{second:04d}").run()
+    assert not app.exception
+    chosen_sensor = app.session_state["sensors_sensor"]
+    start = app.session_state["sensors_replay_start"]
+    params = {key: linked(app, key) for key in ("sensors_feed", "sensors_speed", "sensors_from", "sensors_sensor")}
+    assert params == {"sensors_feed": "replay", "sensors_speed": "900", "sensors_from": f"{start:%Y-%m-%dT%H:%M}",
+                      "sensors_sensor": chosen_sensor}
+    shared = {key: linked(app, key) for key in ("metric", "start", "end")}
+
+    other = AppTest.from_file(str(ENTRY), default_timeout=90)
+    open_sensors_link(other, **shared, **params)
+    assert other.session_state["sensors_speed"] == 900.0
+    assert other.session_state["sensors_replay_start"] == start
+    assert other.session_state["sensors_sensor"] == chosen_sensor
+    assert other.session_state["sensors_clock"].speed == 900.0
+    assert not any(info.value.startswith("Ignored") for info in other.info)
+
+    live = AppTest.from_file(str(ENTRY), default_timeout=90)
+    open_sensors_link(live, **shared, sensors_feed="live")
+    assert live.session_state["sensors_feed"] == "live"
+    assert any(info.value.startswith("**Live.**") for info in live.info)
+
+
+def test_a_hostile_link_gives_the_default_controls_with_a_notice(app):
+    open_sensors_link(app, sensors_feed="<img src=x onerror=alert(1)>", sensors_speed="1e9",
+                      sensors_from="2026-02-30T07:00", sensors_sensor="'; drop table entities; --")
+    assert app.session_state["sensors_feed"] == "replay"
+    assert app.session_state["sensors_speed"] == view.DEFAULT_SPEED
+    first = int(re.search(r"(\d+) \(", app.selectbox(key="sensors_sensor").options[0]).group(1))
+    assert app.session_state["sensors_sensor"] == f"SNS{first:04d}"
+    notices = [info.value for info in app.info if info.value.startswith("Ignored")]
+    assert len(notices) == 4, notices
+    assert not any("onerror" in text or "drop table" in text for text in notices)
+    # The link now says what is shown, not what was asked for.
+    assert linked(app, "sensors_feed") == "replay" and linked(app, "sensors_speed") == "3600"

@@ -159,14 +159,21 @@ def _read_sensors(args) -> Extract:
     return read_sensors(args.files, args.sensors, tz=timezone)
 
 
+def _ingest_sensors(args) -> int:
+    from citydash.ingest.sensor_dataset import command_ingest_sensors
+    return command_ingest_sensors(args)
+
+
 SOURCES: dict[str, Source] = {
     "laqn": Source("LondonAir (LAQN) API JSON, nested or RawAQData shape", "laqn", _read_laqn),
     "tfl-station-counts": Source("TfL station counts CSV + stations CSV (BNG WKT points)",
                                  "tfl_station_counts", _read_tfl_station_counts),
     "tfl-bikepoint": Source("TfL Unified API /BikePoint JSON", "tfl_bikepoint", _read_tfl_bikepoint),
     "dft-traffic": Source("DfT count CSV + count point locations GeoJSON", "dft_traffic", _read_dft_traffic),
-    "sensors": Source("IoT sensor readings (CSV or JSON lines) + --sensors SENSORS.csv", "street_sensors",
-                      _read_sensors),
+    # No default dataset: the catalogue's sensor dataset is the synthetic demo (see sensor_dataset).
+    "sensors": Source("IoT sensor readings (CSV or JSON lines) + --sensors SENSORS.csv + --dataset ID (a real, "
+                      "non-synthetic dataset; a new one gets its entry in <pack>/catalog.d/<dataset>.toml)", "",
+                      _read_sensors, command=_ingest_sensors),
     "csv": Source("an officer's own CSV export (see the csv options below); also writes its catalogue entry "
                   "to <pack>/catalog.d/<dataset>.toml", "", _read_csv, command=command_ingest_csv),
 }

@@ -9,6 +9,7 @@ import re
 
 from PIL import Image, ImageChops
 
+from app_pages import AXE_SCRIPT
 from conftest import distinct_colours, save_artifact, wait_for_app
 
 MAP = '[data-testid="stDeckGlJsonChart"]'
@@ -105,3 +106,62 @@ def test_a_metric_change_updates_the_page_and_footfall_downloads_hide_small_coun
     assert page.page.query_selector('[data-testid="stException"]') is None
     assert page.console_errors == []
     assert page.external_requests == []
+
+
+HEADINGS = """() => [...document.querySelectorAll('[data-testid="stMain"] h1, [data-testid="stMain"] h2, '
+  + '[data-testid="stMain"] h3, [data-testid="stMain"] h4, [data-testid="stMain"] h5, [data-testid="stMain"] h6')]
+  .filter(heading => heading.offsetParent !== null)
+  .map(heading => [Number(heading.tagName[1]), heading.innerText.trim()])"""
+
+
+def assert_headings_in_order(page) -> None:
+    headings = page.evaluate(HEADINGS)
+    assert headings and headings[0] == [1, "Street sensors"], headings
+    assert [level for level, text in headings].count(1) == 1, headings
+    for (before, before_text), (level, text) in zip(headings, headings[1:]):
+        assert level <= before + 1, f"{before_text!r} (h{before}) is followed by {text!r} (h{level})"
+    if not page.evaluate("() => typeof axe !== 'undefined'"):
+        page.add_script_tag(path=str(AXE_SCRIPT))
+    results = page.evaluate(
+        "() => axe.run(document, {runOnly: {type: 'rule', values: ['heading-order']}, resultTypes: ['violations']})")
+    assert results["violations"] == [], [node["html"] for node in results["violations"][0]["nodes"]]
+
+
+def test_headings_go_down_one_level_at_a_time(page, served_app):
+    """st.title is h1, st.header h2, st.subheader h3: no level is skipped, for noise or footfall."""
+    open_sensors(page, served_app)
+    wait_for_app(page.page)
+    assert_headings_in_order(page.page)
+    choose_footfall(page.page)
+    assert_headings_in_order(page.page)
+
+
+def download(page, button: str) -> bytes:
+    with page.expect_download(timeout=30_000) as download_info:
+        page.get_by_role("button", name=button).click()
+    return download_info.value.path().read_bytes()
+
+
+def test_the_daily_footfall_download_holds_no_count_under_ten(page, served_app):
+    open_sensors(page, served_app)
+    choose_footfall(page.page)
+    page.page.wait_for_timeout(1500)
+    content = download(page.page, "Download the daily figures (CSV)")
+    save_artifact("sensors-footfall-daily-by-borough.csv", content)
+    rows = list(csv.DictReader(io.StringIO(content.decode("utf-8"))))
+    assert rows and "Footfall (people)" in rows[0] and "Note" in rows[0]
+    for row in rows:
+        shown = row["Footfall (people)"]
+        if shown == "<10":
+            assert row["Note"] == "under 10: not shown"
+        elif shown == "suppressed":
+            assert "total" in row["Note"], row
+        else:
+            assert float(shown.replace(",", "")) == 0 or float(shown.replace(",", "")) >= 10, row
+    profile = download(page.page, "Download the daily profile (CSV)")
+    for row in csv.DictReader(io.StringIO(profile.decode("utf-8"))):
+        shown = row["Average reading (people)"]
+        assert shown in ("<10", "suppressed", "no data") or float(shown.replace(",", "")) == 0 \
+            or float(shown.replace(",", "")) >= 10, row
+    assert page.page.query_selector('[data-testid="stException"]') is None
+    assert page.console_errors == []
