@@ -30,6 +30,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import pydeck as pdk
 import shapely
+import shapely.errors
 from shapely.geometry import shape
 
 from citydash import charts
@@ -221,14 +222,23 @@ def _zone_geometry(path: str, modified_ns: int) -> shapely.Geometry:
         document = json.loads(Path(path).read_text(encoding="utf-8-sig"))
     except (OSError, ValueError) as error:
         raise ValueError(f"{Path(path).name}: cannot read the zone boundary ({error})") from error
+    # A user supplies this file (docs/environment.md): anything that is not GeoJSON polygons is
+    # reported naming the file, never raised as a traceback onto the page.
+    if not isinstance(document, dict):
+        raise ValueError(f"{Path(path).name}: the zone file is not a GeoJSON object")
     if document.get("type") == "FeatureCollection":
-        geometries = [feature.get("geometry") for feature in document.get("features", [])]
+        features = document.get("features")
+        geometries = [feature.get("geometry") for feature in features if isinstance(feature, dict)] \
+            if isinstance(features, list) else []
     elif document.get("type") == "Feature":
         geometries = [document.get("geometry")]
     else:
         geometries = [document]
-    polygons = [shapely.make_valid(shape(geometry)) for geometry in geometries
-                if isinstance(geometry, dict) and geometry.get("type") in ("Polygon", "MultiPolygon")]
+    try:
+        polygons = [shapely.make_valid(shape(geometry)) for geometry in geometries
+                    if isinstance(geometry, dict) and geometry.get("type") in ("Polygon", "MultiPolygon")]
+    except (ValueError, TypeError, IndexError, KeyError, AttributeError, shapely.errors.ShapelyError) as error:
+        raise ValueError(f"{Path(path).name}: a polygon in the zone file is not valid GeoJSON ({error})") from error
     if not polygons:
         raise ValueError(f"{Path(path).name}: the zone file has no polygons")
     zone = shapely.union_all(polygons)

@@ -325,6 +325,14 @@ def test_a_zone_file_without_polygons_is_refused_naming_it(tmp_path):
     broken.write_text("{not json")
     with pytest.raises(ValueError, match="broken.geojson: cannot read"):
         env.load_zone(broken)
+    listed = tmp_path / "list.geojson"
+    listed.write_text("[1, 2]")
+    with pytest.raises(ValueError, match="list.geojson: the zone file is not a GeoJSON object"):
+        env.load_zone(listed)
+    bad_ring = tmp_path / "bad_ring.geojson"
+    bad_ring.write_text(json.dumps({"type": "Polygon", "coordinates": [[[0, 51], "north"]]}))
+    with pytest.raises(ValueError, match="bad_ring.geojson: a polygon in the zone file is not valid"):
+        env.load_zone(bad_ring)
 
 
 def test_the_real_ulez_boundary_holds_central_but_not_outer_london():
