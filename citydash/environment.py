@@ -286,17 +286,18 @@ def daqi_query_params(daqi: Daqi, min_coverage: float = DEFAULT_MIN_COVERAGE) ->
     }
 
 
-def choice_from_param(text: str | None, options: list[str], default: str,
-                      what: str) -> tuple[str, tuple[str, ...]]:
+def choice_from_param(text: str | None, options: list[str], default: str, what: str,
+                      default_label: str | None = None) -> tuple[str, tuple[str, ...]]:
     """One of `options` from a link's parameter; anything else (unknown, stale or injected text)
-    gives `default`, with a notice. The notice names the default, not the link's text, so nothing
-    a link carries is echoed onto the page."""
+    gives `default`, with a notice. The notice names the default (by `default_label` if given),
+    not the link's text, so nothing a link carries is echoed onto the page."""
     if text is None or not str(text).strip():
         return default, ()
     value = str(text)[:MAX_PARAM_LENGTH].strip()
     if value in options:
         return value, ()
-    return default, (f"The link's {what} is not one this page offers, so it shows {default!r} instead.",)
+    shown = default_label or repr(default)
+    return default, (f"The link's {what} is not one this page offers, so it shows {shown} instead.",)
 
 
 def overlaps(first_day: date | None, last_day: date | None, start: date, end: date) -> bool:

@@ -40,7 +40,8 @@ first_choice = env.default_dataset(options, filters.dataset_id)
 notices: tuple[str, ...] = ()
 if len(options) > 1:
     notices += ui.widget_from_link("air_dataset", "environment_dataset",
-                                   lambda text: env.choice_from_param(text, list(by_id), first_choice.id, "dataset"))
+                                   lambda text: env.choice_from_param(text, list(by_id), first_choice.id, "dataset",
+                                                                      first_choice.title))
     if st.session_state.get("environment_dataset") not in by_id:
         # A dataset chosen earlier in the session that is no longer published.
         st.session_state["environment_dataset"] = first_choice.id
@@ -59,7 +60,8 @@ dataset = by_id[dataset_id]
 pollutants = {metric.id: metric for metric in env.daqi_pollutants(dataset, daqi)}
 first_pollutant = filters.metric_id if filters.metric_id in pollutants else next(iter(pollutants))
 notices += ui.widget_from_link("air_pollutant", "environment_pollutant",
-                               lambda text: env.choice_from_param(text, list(pollutants), first_pollutant, "pollutant"))
+                               lambda text: env.choice_from_param(text, list(pollutants), first_pollutant, "pollutant",
+                                                                  pollutants[first_pollutant].label))
 if st.session_state.get("environment_pollutant") not in pollutants:
     # The dataset just chosen does not measure the pollutant chosen before it.
     st.session_state["environment_pollutant"] = first_pollutant
@@ -188,7 +190,8 @@ else:
             band_table = env.band_days_table(band_days, daqi)
             st.dataframe(band_table, hide_index=True, key="environment_band_days_table", column_config={
                 "borough_name": st.column_config.TextColumn(area_label.capitalize()),
-                **{heading: st.column_config.NumberColumn(heading, format="%d") for heading in band_table.columns[1:-1]},
+                **{heading: st.column_config.NumberColumn(heading, format="%d")
+                   for heading in band_table.columns[1:-1]},
                 "days_with_index": st.column_config.NumberColumn("Days with an index", format="%d")})
             st.download_button("Download days per band (CSV)", band_days.to_csv(index=False).encode("utf-8"),
                                file_name=f"{dataset.id}_daqi_band_days_{filters.start}_{filters.end}.csv",

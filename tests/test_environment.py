@@ -485,6 +485,8 @@ def test_a_choice_in_a_link_is_taken_only_when_it_is_an_option(text, chosen, not
     assert bool(notices) == noticed
     # The notice names the default and never repeats what the link carried.
     assert all("'no2'" in notice and "<" not in notice and "xxx" not in notice for notice in notices)
+    labelled = env.choice_from_param(text, ["no2", "pm25"], "no2", "pollutant", "Nitrogen dioxide (NO₂)")[1]
+    assert all(notice.endswith("so it shows Nitrogen dioxide (NO₂) instead.") for notice in labelled)
 
 
 def test_reference_lines_are_drawn_at_the_catalogue_values_with_their_averaging_period():
