@@ -30,12 +30,14 @@ import pandas as pd
 import plotly.graph_objects as go
 import pydeck as pdk
 import shapely
+import shapely.errors
 from shapely.geometry import shape
 
 from citydash import charts
 from citydash.airquality import DAQI_METRIC, DEFAULT_MIN_COVERAGE, Band, Daqi, daqi_band
 from citydash.catalog import CatalogError, Dataset, Licence, Metric
 from citydash.maps import NO_DATA, SEQUENTIAL, format_value
+from citydash.state import MAX_PARAM_LENGTH
 
 # A colour-blind-safe banded DAQI palette (index 1..10): blues for Low, yellow to orange for
 # Moderate, reds darkening for High, deep purple for Very High. Every pair of colours differs by
@@ -220,14 +222,23 @@ def _zone_geometry(path: str, modified_ns: int) -> shapely.Geometry:
         document = json.loads(Path(path).read_text(encoding="utf-8-sig"))
     except (OSError, ValueError) as error:
         raise ValueError(f"{Path(path).name}: cannot read the zone boundary ({error})") from error
+    # A user supplies this file (docs/environment.md): anything that is not GeoJSON polygons is
+    # reported naming the file, never raised as a traceback onto the page.
+    if not isinstance(document, dict):
+        raise ValueError(f"{Path(path).name}: the zone file is not a GeoJSON object")
     if document.get("type") == "FeatureCollection":
-        geometries = [feature.get("geometry") for feature in document.get("features", [])]
+        features = document.get("features")
+        geometries = [feature.get("geometry") for feature in features if isinstance(feature, dict)] \
+            if isinstance(features, list) else []
     elif document.get("type") == "Feature":
         geometries = [document.get("geometry")]
     else:
         geometries = [document]
-    polygons = [shapely.make_valid(shape(geometry)) for geometry in geometries
-                if isinstance(geometry, dict) and geometry.get("type") in ("Polygon", "MultiPolygon")]
+    try:
+        polygons = [shapely.make_valid(shape(geometry)) for geometry in geometries
+                    if isinstance(geometry, dict) and geometry.get("type") in ("Polygon", "MultiPolygon")]
+    except (ValueError, TypeError, IndexError, KeyError, AttributeError, shapely.errors.ShapelyError) as error:
+        raise ValueError(f"{Path(path).name}: a polygon in the zone file is not valid GeoJSON ({error})") from error
     if not polygons:
         raise ValueError(f"{Path(path).name}: the zone file has no polygons")
     zone = shapely.union_all(polygons)
@@ -273,6 +284,20 @@ def daqi_query_params(daqi: Daqi, min_coverage: float = DEFAULT_MIN_COVERAGE) ->
                          for pollutant, bounds in daqi.upper_bounds.items()],
         "min_coverage": float(min_coverage),
     }
+
+
+def choice_from_param(text: str | None, options: list[str], default: str, what: str,
+                      default_label: str | None = None) -> tuple[str, tuple[str, ...]]:
+    """One of `options` from a link's parameter; anything else (unknown, stale or injected text)
+    gives `default`, with a notice. The notice names the default (by `default_label` if given),
+    not the link's text, so nothing a link carries is echoed onto the page."""
+    if text is None or not str(text).strip():
+        return default, ()
+    value = str(text)[:MAX_PARAM_LENGTH].strip()
+    if value in options:
+        return value, ()
+    shown = default_label or repr(default)
+    return default, (f"The link's {what} is not one this page offers, so it shows {shown} instead.",)
 
 
 def overlaps(first_day: date | None, last_day: date | None, start: date, end: date) -> bool:
@@ -402,6 +427,22 @@ def band_days(daily: pd.DataFrame, borough_names: pd.DataFrame, daqi: Daqi) -> p
              "share": float(counts.loc[code, band.name] / totals[code])}
             for code in order for band in daqi.bands]
     return pd.DataFrame(rows, columns=columns)
+
+
+def band_days_table(frame: pd.DataFrame, daqi: Daqi) -> pd.DataFrame:
+    """The band-days chart as a table: one row per borough in the chart's order, the days in each
+    band as columns headed like the chart's legend ("Low (1-3)"), then the days with an index."""
+    headings = {band.name: f"{band.name} ({band.first}-{band.last})" if band.first != band.last
+                else f"{band.name} ({band.first})" for band in daqi.bands}
+    columns = ["borough_name", *headings.values(), "days_with_index"]
+    if frame.empty:
+        return pd.DataFrame(columns=columns)
+    table = frame.pivot_table(index=["borough_code", "borough_name"], columns="band", values="days",
+                              aggfunc="sum", sort=False).reindex(columns=list(headings), fill_value=0)
+    order = list(dict.fromkeys(zip(frame["borough_code"], frame["borough_name"])))
+    table = table.reindex(order).fillna(0).astype("int64").rename(columns=headings)
+    table["days_with_index"] = table.sum(axis=1)
+    return table.reset_index()[columns]
 
 
 @dataclass(frozen=True)
@@ -549,24 +590,6 @@ def zone_comparison(site_means: pd.DataFrame, zone: shapely.Geometry) -> pd.Data
 # Map
 
 
-def site_view(sites: pd.DataFrame, default_view: dict, max_zoom: float = 13.0) -> dict:
-    """A view that fits the sites, or the city's view when they spread as wide as the city."""
-    located = sites.dropna(subset=["lat", "lon"])
-    if located.empty:
-        return dict(default_view)
-    lat_low, lat_high = located["lat"].min(), located["lat"].max()
-    lon_low, lon_high = located["lon"].min(), located["lon"].max()
-    latitude = (lat_low + lat_high) / 2
-    # deck.gl's world is 512 px wide at zoom 0; fit the spread, with a margin, in about 400 x 400 px
-    # (the map's column on a laptop screen).
-    lon_span = max(lon_high - lon_low, 0.01) * 1.5
-    lat_span = max(lat_high - lat_low, 0.01) * 1.5 / math.cos(math.radians(latitude))
-    zoom = min(math.log2(400 * 360 / (512 * lon_span)), math.log2(400 * 360 / (512 * lat_span)), max_zoom)
-    if zoom <= default_view["zoom"]:
-        return dict(default_view)
-    return {"latitude": float(latitude), "longitude": float((lon_low + lon_high) / 2), "zoom": float(zoom)}
-
-
 def _map_rows(site_index: pd.DataFrame, daqi: Daqi) -> pd.DataFrame:
     rows = site_index.copy()
     fills = [index_colour(value) for value in rows["max_index"]]
@@ -585,18 +608,31 @@ def _map_rows(site_index: pd.DataFrame, daqi: Daqi) -> pd.DataFrame:
     return rows[keep].astype({"name": "object", "kind": "object", "borough_name": "object"})
 
 
+SELECTED_AREA_FILL = [203, 210, 217, 200]
+SELECTED_AREA_LINE = [62, 76, 89, 255]
+OTHER_AREA_FILL = [246, 247, 249, 120]
+OTHER_AREA_LINE = [154, 165, 177, 255]
+
+
 def _area_outlines(areas_geojson: dict, selected: tuple[str, ...]) -> pdk.Layer:
-    """The city's areas as a faint backdrop (there is no basemap), the selected ones shaded."""
+    """The city's areas as a faint backdrop (there is no basemap), the selected ones shaded and
+    outlined darker: the map keeps the city's view whatever the selection (see site_map), so the
+    selection is shown by shading, not by zooming to it."""
     features = [{
         "type": "Feature", "geometry": feature["geometry"],
-        "properties": {"fill": [228, 231, 235, 160] if feature["properties"]["code"] in selected
-                       else [246, 247, 249, 120]},
+        "properties": ({"fill": SELECTED_AREA_FILL, "line": SELECTED_AREA_LINE, "width": 500}
+                       if feature["properties"]["code"] in selected else
+                       {"fill": OTHER_AREA_FILL, "line": OTHER_AREA_LINE, "width": 40}),
     } for feature in areas_geojson["features"]]
+    # Selected areas last, so that their darker outline is drawn over their neighbours' lighter one.
+    features.sort(key=lambda feature: feature["properties"]["width"])
     return pdk.Layer(
         "GeoJsonLayer", {"type": "FeatureCollection", "features": features}, id="areas",
         pickable=False, stroked=True, filled=True, get_fill_color="properties.fill",
-        get_line_color=[154, 165, 177, 255], get_line_width=1, line_width_min_pixels=1,
-        line_width_max_pixels=1,
+        # Widths in metres held between pixel bounds (about 2 px for a selected area at the city's
+        # zoom): pydeck would turn a "pixels" units string into an accessor expression.
+        get_line_color="properties.line", get_line_width="properties.width",
+        line_width_min_pixels=1, line_width_max_pixels=3,
     )
 
 
@@ -606,7 +642,11 @@ def site_map(site_index: pd.DataFrame, view: dict, daqi: Daqi, areas_geojson: di
 
     Size shows the site class (roadside biggest), a filled disc a reference monitor and a ring a
     low-cost sensor. One layer per class and grade, so that each has its own pixel size. The
-    city's areas are drawn underneath so that the sites have a place.
+    city's areas are drawn underneath so that the sites have a place, the `selected` ones shaded.
+
+    Pass the same `view` on every rerun (the page passes the city's): Streamlit keeps a reader's
+    pan and zoom only while the initial view it is given stays the same, and a view fitted to the
+    selection would throw the reader's view away at every filter change.
     """
     rows = _map_rows(site_index.dropna(subset=["lat", "lon"]), daqi)
     layers = [_area_outlines(areas_geojson, selected)]

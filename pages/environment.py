@@ -32,25 +32,46 @@ if not options:
             icon=":material/info:")
     st.stop()
 
+# The page's own choices are in the link (air_dataset, air_pollutant) beside the shared filters, so a
+# shared link opens on the same dataset and pollutant; a value that is not an option falls back to
+# the default with a notice. The widgets take their value from session state, never an index.
 by_id = {dataset.id: dataset for dataset in options}
 first_choice = env.default_dataset(options, filters.dataset_id)
+notices: tuple[str, ...] = ()
 if len(options) > 1:
+    notices += ui.widget_from_link("air_dataset", "environment_dataset",
+                                   lambda text: env.choice_from_param(text, list(by_id), first_choice.id, "dataset",
+                                                                      first_choice.title))
+    if st.session_state.get("environment_dataset") not in by_id:
+        # A dataset chosen earlier in the session that is no longer published.
+        st.session_state["environment_dataset"] = first_choice.id
     dataset_column, pollutant_column = st.columns(2)
     dataset_id = dataset_column.radio(
-        "Dataset", options=list(by_id), index=list(by_id).index(first_choice.id), horizontal=True,
-        key="environment_dataset",
+        "Dataset", options=list(by_id), horizontal=True, key="environment_dataset",
         format_func=lambda key: f"{by_id[key].title}{' (synthetic)' if by_id[key].synthetic else ''}",
         help="Real measurements are listed first; synthetic demo data is marked.")
+    ui.widget_to_link("air_dataset", dataset_id)
 else:
     pollutant_column = st.container()
     dataset_id = first_choice.id
+    # With one dataset there is nothing to choose: a dataset named by an older link is dropped.
+    ui.widget_to_link("air_dataset", "")
 dataset = by_id[dataset_id]
 pollutants = {metric.id: metric for metric in env.daqi_pollutants(dataset, daqi)}
+first_pollutant = filters.metric_id if filters.metric_id in pollutants else next(iter(pollutants))
+notices += ui.widget_from_link("air_pollutant", "environment_pollutant",
+                               lambda text: env.choice_from_param(text, list(pollutants), first_pollutant, "pollutant",
+                                                                  pollutants[first_pollutant].label))
+if st.session_state.get("environment_pollutant") not in pollutants:
+    # The dataset just chosen does not measure the pollutant chosen before it.
+    st.session_state["environment_pollutant"] = first_pollutant
 pollutant_id = pollutant_column.radio(
     "Pollutant for the charts", options=list(pollutants), horizontal=True, key="environment_pollutant",
-    index=list(pollutants).index(filters.metric_id) if filters.metric_id in pollutants else 0,
     format_func=lambda key: pollutants[key].label)
+ui.widget_to_link("air_pollutant", pollutant_id)
 metric = pollutants[pollutant_id]
+for notice in notices:
+    st.info(notice, icon=":material/link:")
 if filters.dataset_id not in by_id or filters.metric_id not in pollutants:
     st.caption(f"The sidebar's metric is not one of this page's air pollutants, so the charts start with "
                f"{next(iter(pollutants.values())).label}; choose another pollutant above.")
@@ -116,14 +137,21 @@ else:
                f"{str(summary.pollutant).upper()}. **Everyone:** {summary.band.advice_general} "
                f"**At-risk individuals:** {summary.band.advice_at_risk}", icon=":material/health_and_safety:")
 
+    st.header("Monitoring sites")
     map_column, table_column = st.columns([3, 2], gap="large")
     with map_column:
         st.subheader("Map: highest daily index at each monitoring site")
-        view = env.site_view(sites, catalog.city.map_view)
-        st.pydeck_chart(env.site_map(site_index, view, daqi, areas_geojson(catalog.city.boundaries), filters.boroughs),
+        # Always the city's view: a view fitted to the selection would reset the reader's pan and
+        # zoom at every filter change. The selected areas are shaded instead.
+        st.pydeck_chart(env.site_map(site_index, catalog.city.map_view, daqi, areas_geojson(catalog.city.boundaries),
+                                     filters.boroughs),
                         height=480, key="environment_map")
         st.html(env.site_map_legend_html(daqi, has_missing=bool(site_index["max_index"].isna().any())))
         st.caption(env.site_map_sentence(site_index, daqi, area_plural))
+        if filters.boroughs:
+            st.caption(f"The selected {area_plural if len(filters.boroughs) > 1 else area_label} "
+                       f"{'are' if len(filters.boroughs) > 1 else 'is'} shaded darker. The map keeps its view "
+                       "when the filters change: drag to pan and scroll or pinch to zoom.")
         ui.source_note(catalog, dataset)
     with table_column:
         st.subheader("Table: sites by highest daily index")
@@ -149,27 +177,36 @@ else:
                            file_name=f"{dataset.id}_daqi_daily_{filters.start}_{filters.end}.csv", mime="text/csv",
                            key="environment_download_daily_index", icon=":material/download:")
 
-    st.subheader(f"Days in each DAQI band by {area_label}")
+    st.header(f"Days in each DAQI band by {area_label}")
     st.caption(f"A {area_label}'s index for a day is its highest site's that day.")
     if band_days.empty:
         st.info(f"No {area_label} has a daily index between {period}.", icon=":material/info:")
     else:
-        st.plotly_chart(env.band_days_chart(band_days, daqi), key="environment_band_days",
-                        config={"displaylogo": False})
+        chart_tab, table_tab = st.tabs(["Chart", "Table"])
+        with chart_tab:
+            st.plotly_chart(env.band_days_chart(band_days, daqi), key="environment_band_days",
+                            config={"displaylogo": False})
+        with table_tab:
+            band_table = env.band_days_table(band_days, daqi)
+            st.dataframe(band_table, hide_index=True, key="environment_band_days_table", column_config={
+                "borough_name": st.column_config.TextColumn(area_label.capitalize()),
+                **{heading: st.column_config.NumberColumn(heading, format="%d")
+                   for heading in band_table.columns[1:-1]},
+                "days_with_index": st.column_config.NumberColumn("Days with an index", format="%d")})
+            st.download_button("Download days per band (CSV)", band_days.to_csv(index=False).encode("utf-8"),
+                               file_name=f"{dataset.id}_daqi_band_days_{filters.start}_{filters.end}.csv",
+                               mime="text/csv", key="environment_download_band_days", icon=":material/download:")
         st.caption(env.band_days_sentence(band_days, daqi, area_label))
-        st.download_button("Download days per band (CSV)", band_days.to_csv(index=False).encode("utf-8"),
-                           file_name=f"{dataset.id}_daqi_band_days_{filters.start}_{filters.end}.csv", mime="text/csv",
-                           key="environment_download_band_days", icon=":material/download:")
     ui.source_note(catalog, dataset)
 
-    st.subheader("Health advice for each DAQI band")
+    st.header("Health advice for each DAQI band")
     st.table(env.advice_table(daqi).rename(columns={
         "band": "Band", "indices": "Index", "advice_general": "Everyone",
         "advice_at_risk": "At-risk individuals (lung or heart problems, older people)"}).set_index("Band"))
     st.caption(catalog.indices.get("daqi", {}).get("attribution", ""))
 
     references = settings.references_for(metric.id)
-    st.subheader(f"{metric.label}: daily mean by {area_label}")
+    st.header(f"{metric.label}: daily mean by {area_label}")
     everyone = f"All {area_plural}" if not filters.boroughs else f"All {len(filters.boroughs)} selected {area_plural}"
     lines = env.trend_by_scope(borough_daily, metric.id, MAX_TREND_LINES, everyone)
     if lines.empty:
@@ -193,21 +230,30 @@ else:
                            mime="text/csv", key="environment_download_trend", icon=":material/download:")
     ui.source_note(catalog, dataset)
 
-    st.subheader(f"{metric.label}: roadside against background sites, daily mean")
+    st.header(f"{metric.label}: roadside against background sites, daily mean")
     by_class = env.class_daily(site_types, metric.id)
     if by_class.empty:
         st.info(f"No {metric.label} readings in the selection between {period}.", icon=":material/info:")
     else:
-        st.plotly_chart(env.class_chart(by_class, metric, references), key="environment_classes",
-                        config={"displaylogo": False})
+        chart_tab, table_tab = st.tabs(["Chart", "Table"])
+        with chart_tab:
+            st.plotly_chart(env.class_chart(by_class, metric, references), key="environment_classes",
+                            config={"displaylogo": False})
+        with table_tab:
+            st.dataframe(by_class, hide_index=True, key="environment_classes_table", column_config={
+                "site_class": st.column_config.TextColumn("Site type"),
+                "day": st.column_config.DateColumn("Day", format="DD/MM/YYYY"),
+                "value": st.column_config.NumberColumn(f"Daily mean ({metric.unit})", format="%.1f"),
+                "readings": st.column_config.NumberColumn("Hourly readings", format="%d"),
+                "sites": st.column_config.NumberColumn("Sites", format="%d", help="Sites with readings that day")})
+            st.download_button("Download the site-type means (CSV)", by_class.to_csv(index=False).encode("utf-8"),
+                               file_name=f"{dataset.id}_{metric.id}_by_site_type_{filters.start}_{filters.end}.csv",
+                               mime="text/csv", key="environment_download_classes", icon=":material/download:")
         st.caption(env.class_sentence(env.class_means(site_types, metric.id), metric)
                    + " Roadside includes kerbside sites; background includes urban background and suburban sites.")
-        st.download_button("Download the site-type means (CSV)", by_class.to_csv(index=False).encode("utf-8"),
-                           file_name=f"{dataset.id}_{metric.id}_by_site_type_{filters.start}_{filters.end}.csv",
-                           mime="text/csv", key="environment_download_classes", icon=":material/download:")
     ui.source_note(catalog, dataset)
 
-    st.subheader(f"{metric.label} by day of the week and hour of the day")
+    st.header(f"{metric.label} by day of the week and hour of the day")
     try:
         hourly = ui.run("air_hour_by_weekday", **common, metric=metric.id, tz=timezone)
     except QueryError as error:
@@ -217,18 +263,31 @@ else:
             st.info(f"No {metric.label} readings in the selection between {period}.", icon=":material/info:")
         else:
             week_table = env.weekday_hour_table(hourly)
-            st.plotly_chart(env.weekday_hour_heatmap(week_table, metric), key="environment_week",
-                            config={"displaylogo": False})
-            st.caption(env.heatmap_sentence(week_table, metric) + f" Hours are {catalog.city.name} local time.")
-            st.download_button("Download the hour-by-weekday means (CSV)", hourly.to_csv(index=False).encode("utf-8"),
-                               file_name=f"{dataset.id}_{metric.id}_hour_weekday_{filters.start}_{filters.end}.csv",
-                               mime="text/csv", key="environment_download_week", icon=":material/download:")
+            chart_tab, table_tab = st.tabs(["Chart", "Table"])
+            with chart_tab:
+                st.plotly_chart(env.weekday_hour_heatmap(week_table, metric), key="environment_week",
+                                config={"displaylogo": False})
+            with table_tab:
+                # Hours down the page as in the chart, one column a weekday.
+                hours_by_day = week_table.T.rename_axis("hour").reset_index()
+                hours_by_day["hour"] = [f"{hour:02d}:00" for hour in hours_by_day["hour"]]
+                st.dataframe(hours_by_day, hide_index=True, key="environment_week_table", height=400,
+                             column_config={"hour": st.column_config.TextColumn("Hour starting"),
+                                            **{day: st.column_config.NumberColumn(day, format="%.1f")
+                                               for day in week_table.index}})
+                st.download_button("Download the hour-by-weekday means (CSV)",
+                                   hourly.to_csv(index=False).encode("utf-8"),
+                                   file_name=f"{dataset.id}_{metric.id}_hour_weekday_{filters.start}_"
+                                             f"{filters.end}.csv",
+                                   mime="text/csv", key="environment_download_week", icon=":material/download:")
+            st.caption(env.heatmap_sentence(week_table, metric) + f" Hours are {catalog.city.name} local time, "
+                       f"means in {metric.unit}.")
     ui.source_note(catalog, dataset)
 
     limit = settings.hourly_limit
     if limit is not None and limit.metric in {candidate.id for candidate in dataset.metrics}:
         limit_metric = dataset.metric(limit.metric)
-        st.subheader(f"Hours above the hourly {limit_metric.label} limit")
+        st.header(f"Hours above the hourly {limit_metric.label} limit")
         st.markdown(f"An hourly mean above {limit.value:g} {limit_metric.unit} is allowed on at most "
                     f"{limit.allowed_hours_per_year} hours in a calendar year ({limit.source}).")
         try:
@@ -265,7 +324,7 @@ else:
         ui.source_note(catalog, dataset)
 
     for zone in settings.zones.values():
-        st.subheader(f"Inside and outside the {zone.title}")
+        st.header(f"Inside and outside the {zone.title}")
         if not zone.available():
             st.info(f"This comparison needs the zone's boundary, which this app does not ship "
                     f"({zone.licence.title if zone.licence else 'its licence'}). {zone.how_to_get} "
@@ -280,15 +339,28 @@ else:
         if compared[compared["metric"] == metric.id].empty:
             st.info(f"No site in the selection measured {metric.label} between {period}.", icon=":material/info:")
             continue
-        st.plotly_chart(env.zone_chart(compared, metric), key=f"environment_zone_{zone.id}",
-                        config={"displaylogo": False})
+        chart_tab, table_tab = st.tabs(["Chart", "Table"])
+        with chart_tab:
+            st.plotly_chart(env.zone_chart(compared, metric), key=f"environment_zone_{zone.id}",
+                            config={"displaylogo": False})
+        with table_tab:
+            st.dataframe(compared[compared["metric"] == metric.id][["site_class", "zone", "value", "sites"]],
+                         hide_index=True, key=f"environment_zone_{zone.id}_table", column_config={
+                             "site_class": st.column_config.TextColumn("Site type"),
+                             "zone": st.column_config.TextColumn("Inside or outside"),
+                             "value": st.column_config.NumberColumn(f"Mean of site means ({metric.unit})",
+                                                                    format="%.1f"),
+                             "sites": st.column_config.NumberColumn("Sites", format="%d")})
+            # The file has every pollutant, so one download serves whichever is chosen above.
+            st.download_button("Download the zone comparison, every pollutant (CSV)",
+                               compared.to_csv(index=False).encode("utf-8"),
+                               file_name=f"{dataset.id}_{zone.id}_comparison_{filters.start}_{filters.end}.csv",
+                               mime="text/csv", key=f"environment_download_zone_{zone.id}",
+                               icon=":material/download:")
         st.caption(env.zone_sentence(compared, metric, zone.title) + " Bars are the mean of the site means: each "
                    "site counts once. This compares places, "
                    "not before and after the zone; roadside and background sites are kept apart because "
                    "their levels differ for reasons other than the zone.")
-        st.download_button("Download the zone comparison (CSV)", compared.to_csv(index=False).encode("utf-8"),
-                           file_name=f"{dataset.id}_{zone.id}_comparison_{filters.start}_{filters.end}.csv",
-                           mime="text/csv", key=f"environment_download_zone_{zone.id}", icon=":material/download:")
         ui.source_note(catalog, dataset)
         licence = f" · Licence: {zone.licence.title}" if zone.licence else ""
         st.caption(f"Zone boundary: {zone.publisher}, {zone.title}{licence} · {zone.attribution}")

@@ -325,6 +325,14 @@ def test_a_zone_file_without_polygons_is_refused_naming_it(tmp_path):
     broken.write_text("{not json")
     with pytest.raises(ValueError, match="broken.geojson: cannot read"):
         env.load_zone(broken)
+    listed = tmp_path / "list.geojson"
+    listed.write_text("[1, 2]")
+    with pytest.raises(ValueError, match="list.geojson: the zone file is not a GeoJSON object"):
+        env.load_zone(listed)
+    bad_ring = tmp_path / "bad_ring.geojson"
+    bad_ring.write_text(json.dumps({"type": "Polygon", "coordinates": [[[0, 51], "north"]]}))
+    with pytest.raises(ValueError, match="bad_ring.geojson: a polygon in the zone file is not valid"):
+        env.load_zone(bad_ring)
 
 
 def test_the_real_ulez_boundary_holds_central_but_not_outer_london():
@@ -447,13 +455,38 @@ def test_the_map_sentence_says_what_the_colours_show():
     assert "1 site had too few readings" in sentence
 
 
-def test_the_view_fits_a_few_sites_but_keeps_the_city_view_for_sites_across_the_city():
-    city = CATALOG.city.map_view
-    assert env.site_view(SITES, city) != city
-    zoomed = env.site_view(SITES.iloc[:2], city)
-    assert zoomed["zoom"] > city["zoom"] and zoomed["latitude"] == pytest.approx((51.539 + 51.545) / 2)
-    spread = pd.DataFrame({"lat": [51.29, 51.69], "lon": [-0.51, 0.33]})
-    assert env.site_view(spread, city) == city
+def test_the_map_shades_and_outlines_the_selected_areas_without_moving_its_view():
+    site_index = env.site_period_index(DAILY, SITES, DAQI)
+    square = {"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 1], [0, 0]]]}
+    areas = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "geometry": square, "properties": {"code": code}} for code in ("E09000007", "E09000006")]}
+    views, shading = [], []
+    for selected in ((), ("E09000006",)):
+        deck = json.loads(env.site_map(site_index, CATALOG.city.map_view, DAQI, areas, selected).to_json())
+        views.append(deck["initialViewState"])
+        outlines = next(layer for layer in deck["layers"] if layer["id"] == "areas")["data"]["features"]
+        shading.append([(feature["properties"]["fill"], feature["properties"]["width"]) for feature in outlines])
+    assert views[0] == views[1]
+    assert views[0]["latitude"] == CATALOG.city.map_view["latitude"]
+    assert views[0]["zoom"] == CATALOG.city.map_view["zoom"]
+    assert shading[0] == [(env.OTHER_AREA_FILL, 40)] * 2
+    # The selected area comes last, so that its darker outline is drawn on top.
+    assert shading[1] == [(env.OTHER_AREA_FILL, 40), (env.SELECTED_AREA_FILL, 500)]
+
+
+@pytest.mark.parametrize(("text", "chosen", "noticed"), [
+    (None, "no2", False), ("", "no2", False), ("pm25", "pm25", False), (" pm25 ", "pm25", False),
+    ("so2", "no2", True), ("<script>alert(1)</script>", "no2", True), ("pm25' or '1'='1", "no2", True),
+    ("x" * 5000, "no2", True),
+])
+def test_a_choice_in_a_link_is_taken_only_when_it_is_an_option(text, chosen, noticed):
+    value, notices = env.choice_from_param(text, ["no2", "pm25"], "no2", "pollutant")
+    assert value == chosen
+    assert bool(notices) == noticed
+    # The notice names the default and never repeats what the link carried.
+    assert all("'no2'" in notice and "<" not in notice and "xxx" not in notice for notice in notices)
+    labelled = env.choice_from_param(text, ["no2", "pm25"], "no2", "pollutant", "Nitrogen dioxide (NO₂)")[1]
+    assert all(notice.endswith("so it shows Nitrogen dioxide (NO₂) instead.") for notice in labelled)
 
 
 def test_reference_lines_are_drawn_at_the_catalogue_values_with_their_averaging_period():
@@ -464,6 +497,16 @@ def test_reference_lines_are_drawn_at_the_catalogue_values_with_their_averaging_
     labels = [annotation.text for annotation in figure.layout.annotations]
     assert "UK legal limit, annual mean: 40" in labels and "WHO 2021 guideline, 24-hour mean: 25" in labels
     assert figure.layout.yaxis.range[1] > 40
+
+
+def test_the_band_days_table_has_the_charts_rows_and_bands_with_each_boroughs_total():
+    frame = env.band_days(DAILY, BOROUGHS, DAQI)
+    table = env.band_days_table(frame, DAQI)
+    assert list(table.columns) == ["borough_name", "Low (1-3)", "Moderate (4-6)", "High (7-9)", "Very High (10)",
+                                   "days_with_index"]
+    # Camden first, as in the chart: most days above Low.
+    assert table.values.tolist() == [["Camden", 0, 1, 2, 0, 3], ["Bromley", 2, 0, 0, 1, 3]]
+    assert env.band_days_table(frame.iloc[0:0], DAQI).empty
 
 
 def test_band_days_chart_stacks_the_bands_with_the_days_printed():
@@ -505,7 +548,8 @@ def test_ingesting_a_json_file_of_another_shape_exits_2(tmp_path):
 
 def page_text(app: AppTest) -> str:
     parts = [element.value for element in app.markdown] + [element.value for element in app.caption]
-    parts += [element.value for element in app.title] + [element.value for element in app.subheader]
+    parts += [element.value for element in app.title] + [element.value for element in app.header]
+    parts += [element.value for element in app.subheader]
     parts += [element.value for element in app.info] + [element.value for element in app.warning]
     parts += [element.value for element in app.success]
     return "\n".join(str(part) for part in parts)
@@ -565,7 +609,7 @@ def test_the_borough_filter_and_pollutant_choice_change_the_page(demo_extracts, 
     assert set(camden["borough_name"]) == {"Camden"} and len(camden) < len(everywhere)
     app.radio(key="environment_pollutant").set_value("pm25").run()
     assert not app.exception
-    assert any("Fine particles (PM2.5): daily mean" in subheader.value for subheader in app.subheader)
+    assert any("Fine particles (PM2.5): daily mean" in header.value for header in app.header)
     assert "WHO 2021 guideline, 24-hour mean: 15" in page_text(app)
 
 
@@ -576,6 +620,10 @@ def test_the_ulez_comparison_appears_when_the_boundary_file_is_there(demo_extrac
     assert "Inside and outside the Ultra Low Emission Zone (as extended in 2021)" in text
     assert "does not ship" not in text
     assert "inside (" in text and "Powered by TfL Open Data" in text
+    zone_table = next(frame.value for frame in app.dataframe if list(frame.value.columns) ==
+                      ["site_class", "zone", "value", "sites"])
+    assert set(zone_table["zone"]) <= {env.INSIDE, env.OUTSIDE} and (zone_table["sites"] > 0).all()
+    assert "environment_download_zone_ulez" in {button.key for button in app.get("download_button")}
 
 
 def test_the_real_laqn_sample_ingests_and_shows_27_sites_without_the_demo_banner(copy_of_demo, monkeypatch):
@@ -600,3 +648,111 @@ def test_the_real_laqn_sample_ingests_and_shows_27_sites_without_the_demo_banner
     assert "London Air Quality Network (LondonAir) (real)" in page_text(app)
     app.radio(key="environment_dataset").set_value("air_quality").run()
     assert any("Demo data" in warning.value for warning in app.warning)
+
+
+def test_every_chart_has_a_chart_tab_and_a_table_tab_with_its_csv(demo_extracts, monkeypatch):
+    app = open_page(demo_extracts, monkeypatch)
+    labels = [tab.label for tab in app.tabs]
+    # Days per band, the trend's neighbours (roadside against background) and the week heatmap.
+    assert labels.count("Chart") >= 3 and labels.count("Chart") == labels.count("Table")
+    columns = [list(frame.value.columns) for frame in app.dataframe]
+    assert ["borough_name", "Low (1-3)", "Moderate (4-6)", "High (7-9)", "Very High (10)",
+            "days_with_index"] in columns
+    assert ["site_class", "day", "value", "readings", "sites"] in columns
+    assert ["hour", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"] in columns
+    band_table = next(frame.value for frame in app.dataframe if "Low (1-3)" in frame.value.columns)
+    assert (band_table.iloc[:, 1:5].sum(axis=1) == band_table["days_with_index"]).all()
+    keys = {button.key for button in app.get("download_button")}
+    assert {"environment_download_band_days", "environment_download_classes", "environment_download_week"} <= keys
+
+
+def test_every_section_is_an_h2_under_the_h1_and_the_map_and_its_table_h3s_under_theirs(demo_extracts, monkeypatch):
+    app = open_page(demo_extracts, monkeypatch)
+    assert [title.value for title in app.title] == ["Air quality in London"]
+    headers = [header.value for header in app.header]
+    assert headers[:3] == ["Monitoring sites", "Days in each DAQI band by borough", "Health advice for each DAQI band"]
+    assert [subheader.value for subheader in app.subheader] == [
+        "Map: highest daily index at each monitoring site", "Table: sites by highest daily index"]
+
+
+def test_the_map_keeps_its_view_when_the_borough_filter_changes(demo_extracts, monkeypatch):
+    app = open_page(demo_extracts, monkeypatch)
+
+    def deck() -> dict:
+        [chart] = app.get("deck_gl_json_chart")
+        return json.loads(chart.proto.json)
+
+    before = deck()
+    app.sidebar.multiselect(key="filters_boroughs").set_value(["E09000007"]).run()
+    assert not app.exception
+    after = deck()
+    # Streamlit keeps the reader's pan and zoom while the initial view it is given is unchanged.
+    assert after["initialViewState"] == before["initialViewState"]
+    assert after["initialViewState"]["zoom"] == CATALOG.city.map_view["zoom"]
+    areas = next(layer for layer in after["layers"] if layer["id"] == "areas")["data"]["features"]
+    assert [feature["properties"]["fill"] for feature in areas].count(env.SELECTED_AREA_FILL) == 1
+    assert "shaded darker" in page_text(app)
+
+
+def open_link(extracts: Path, monkeypatch, params: dict[str, str]) -> AppTest:
+    monkeypatch.setenv("CITYDASH_EXTRACTS", str(extracts))
+    monkeypatch.chdir(REPO)
+    app = AppTest.from_file(str(ENTRY), default_timeout=120)
+    for key, value in params.items():
+        app.query_params[key] = value
+    app.switch_page(str(PAGE)).run()
+    assert not app.exception, [exception.value for exception in app.exception]
+    return app
+
+
+def link_of(app: AppTest) -> dict[str, str]:
+    """The address bar's parameters (AppTest may hold each as a one-item list)."""
+    return {key: value[0] if isinstance(value, list) else value for key, value in app.query_params.items()}
+
+
+@pytest.fixture
+def two_air_datasets(copy_of_demo) -> Path:
+    """The demo extracts with the LondonAir fixture published beside them: two datasets to choose from."""
+    result = run_cli("ingest", "laqn", str(LAQN_FIXTURES / "nested_clean.json"), "--extracts", str(copy_of_demo))
+    assert result.returncode == 0, result.stderr
+    return copy_of_demo
+
+
+def test_a_link_reproduces_the_dataset_and_pollutant_and_the_page_writes_them_back(two_air_datasets, monkeypatch):
+    app = open_link(two_air_datasets, monkeypatch, {"air_dataset": "air_quality", "air_pollutant": "pm10"})
+    assert app.radio(key="environment_dataset").value == "air_quality"
+    assert app.radio(key="environment_pollutant").value == "pm10"
+    assert link_of(app)["air_dataset"] == "air_quality" and link_of(app)["air_pollutant"] == "pm10"
+    assert not any("link" in info.value for info in app.info)
+
+    # State -> link: a new choice goes into the address bar ...
+    app.radio(key="environment_pollutant").set_value("o3").run()
+    assert not app.exception
+    shared = link_of(app)
+    assert shared["air_pollutant"] == "o3" and shared["air_dataset"] == "air_quality"
+    # ... and link -> state: that address opened afresh shows the same view.
+    reopened = open_link(two_air_datasets, monkeypatch, shared)
+    assert reopened.radio(key="environment_dataset").value == "air_quality"
+    assert reopened.radio(key="environment_pollutant").value == "o3"
+    assert any(header.value.startswith("Ozone (O₃): daily mean") for header in reopened.header)
+    assert link_of(reopened) == shared
+
+
+def test_a_hostile_or_stale_link_falls_back_to_the_defaults_with_a_notice(two_air_datasets, monkeypatch):
+    plain = open_link(two_air_datasets, monkeypatch, {})
+    defaults = (plain.radio(key="environment_dataset").value, plain.radio(key="environment_pollutant").value)
+    assert defaults[0] == "laqn", "real data is the default"
+    hostile = open_link(two_air_datasets, monkeypatch, {
+        "air_dataset": "<img src=x onerror=alert(1)>", "air_pollutant": "no2'; drop table observations; --"})
+    assert (hostile.radio(key="environment_dataset").value,
+            hostile.radio(key="environment_pollutant").value) == defaults
+    notices = [info.value for info in hostile.info if "link's" in info.value]
+    assert len(notices) == 2 and "dataset" in notices[0] and "pollutant" in notices[1]
+    assert "onerror" not in page_text(hostile) and "drop table" not in page_text(hostile)
+    # The address bar now holds the view shown, not what the link carried.
+    assert link_of(hostile)["air_dataset"] == defaults[0] and link_of(hostile)["air_pollutant"] == defaults[1]
+    # A pollutant the dataset does not measure (so2 is not in the DAQI) is stale, not an error.
+    stale = open_link(two_air_datasets, monkeypatch, {"air_dataset": "air_quality", "air_pollutant": "so2"})
+    assert stale.radio(key="environment_dataset").value == "air_quality"
+    assert stale.radio(key="environment_pollutant").value in {"no2", "pm25", "pm10", "o3"}
+    assert any("pollutant is not one this page offers" in info.value for info in stale.info)

@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import copy
 import json
+import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from citydash.data import read_table
 from citydash.ingest.errors import IngestError
+from citydash.ingest.publish import reason_group
 from citydash.ingest.laqn import SPECIES_TO_METRIC, read_laqn
 from conftest import assert_extract_contract
 
+REPO = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "laqn"
 LONDON = Path(__file__).resolve().parents[2] / "shared" / "data" / "london"
 REAL_SAMPLE = LONDON / "air-quality" / "laqn_api_2026-03-01_06.json"
@@ -218,3 +225,127 @@ def test_real_sample_readings(real_sample):
     gr8_pm10 = [m for s, p, m in _real_measurements(document)
                 if s["site_code"] == "GR8" and p["species_code"] == "PM10" and m["@Value"] != ""]
     assert len(duplicates) == len(gr8_pm10) // 2
+
+
+# ---------------------------------------------------------------------------------
+# The command: python -m citydash ingest laqn FILE... (run as a user runs it, in a subprocess)
+
+
+def run_ingest(*args: object) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "citydash", "ingest", "laqn", *map(str, args)], cwd=REPO,
+                          capture_output=True, text=True, timeout=300)
+
+
+def published(extracts: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The published observations and entities, in a fixed order so two publications compare equal."""
+    observations = read_table(extracts / "laqn.parquet").sort_values(["entity_id", "metric", "ts"])
+    entities = read_table(extracts / "laqn_entities.parquet").sort_values("entity_id")
+    return observations.reset_index(drop=True), entities.reset_index(drop=True)
+
+
+@pytest.mark.parametrize("sample", ["fixture", "real sample"])
+def test_ingesting_the_same_file_again_through_the_command_adds_nothing(sample, tmp_path):
+    if sample == "real sample" and not LONDON.is_dir():
+        pytest.skip("../shared/data/london not present: real-sample test needs it")
+    path = FIXTURES / "nested_clean.json" if sample == "fixture" else REAL_SAMPLE
+    extracts = tmp_path / "extracts"
+    first = run_ingest(path, "--extracts", extracts)
+    assert first.returncode == 0, first.stderr
+    observations, entities = published(extracts)
+    assert len(observations) > 0
+    assert f"{len(observations):,} new" in first.stdout
+
+    again = run_ingest(path, "--extracts", extracts)
+    assert again.returncode == 0, again.stderr
+    assert f"0 new, {len(observations):,} published in all, {len(entities)} entities" in again.stdout
+    observations_after, entities_after = published(extracts)
+    pd.testing.assert_frame_equal(observations_after, observations)
+    pd.testing.assert_frame_equal(entities_after, entities)
+
+
+def file_with_bad_rows(folder: Path) -> Path:
+    """The clean fixture with bad readings at several hours, and a site in Paris (outside the city)."""
+    document = json.loads((FIXTURES / "nested_clean.json").read_text(encoding="utf-8"))
+    no2 = document["boroughs"]["Camden"][0]["pollutants_measured"][0]["measurements"]
+    no2 += [{"@MeasurementDateGMT": stamp, "@Value": value} for stamp, value in [
+        ("2026-03-01 03:00:00", "-5"), ("2026-03-01 04:00:00", "-7.5"),
+        ("2026-03-01 05:30:00", "30"), ("2026-03-01 06:15:00", "31"), ("2026-03-01 07:45:00", "32"),
+        ("2026-03-01 08:00:00", "n/a"), ("2026-03-01 09:00:00", "x")]]
+    paris = copy.deepcopy(document["boroughs"]["Camden"][0])
+    paris.update(site_code="ZZ1", site_name="Paris - Chatelet", latitude="48.8566", longitude="2.3522",
+                 pollutants_measured=[{"species_code": "NO2", "measurements": [
+                     {"@MeasurementDateGMT": "2026-03-01 00:00:00", "@Value": "40"}]}])
+    document["boroughs"]["Camden"].append(paris)
+    path = folder / "laqn_with_bad_rows.json"
+    path.write_text(json.dumps(document), encoding="utf-8")
+    return path
+
+
+def test_the_command_quarantines_each_bad_row_with_its_reason_and_groups_the_summary(tmp_path):
+    extracts = tmp_path / "pack" / "extracts"
+    result = run_ingest(file_with_bad_rows(tmp_path), "--extracts", extracts)
+    assert result.returncode == 0, result.stderr
+    # The good rows are published: the clean fixture's four readings at its two sites.
+    observations, entities = published(extracts)
+    assert len(observations) == 4 and list(entities["entity_id"]) == ["BL0", "GN0"]
+
+    named = re.search(r"Rejected rows and their reasons: (\S+)", result.stdout)
+    assert named, result.stdout
+    quarantine = Path(named.group(1))
+    assert quarantine.parent == tmp_path / "pack" / "quarantine"
+    assert re.fullmatch(r"laqn-\d{8}T\d{6}-[0-9a-f]+\.csv", quarantine.name)
+    rows = pd.read_csv(quarantine, dtype=str, keep_default_na=False)
+    assert list(rows.columns) == ["source", "record", "reason", "raw"]
+    measurement = "boroughs.Camden[0].pollutants_measured[0].measurements"
+    # One row per bad row: seven bad readings, the Paris site, and its reading (of a rejected site).
+    assert sorted(zip(rows["record"], rows["reason"])) == sorted([
+        (f"{measurement}[3]", "negative concentration -5"),
+        (f"{measurement}[4]", "negative concentration -7.5"),
+        (f"{measurement}[5]", "timestamp '2026-03-01 05:30:00' is not on the hour (LondonAir readings are hourly)"),
+        (f"{measurement}[6]", "timestamp '2026-03-01 06:15:00' is not on the hour (LondonAir readings are hourly)"),
+        (f"{measurement}[7]", "timestamp '2026-03-01 07:45:00' is not on the hour (LondonAir readings are hourly)"),
+        (f"{measurement}[8]", "value 'n/a' is not a number"),
+        (f"{measurement}[9]", "value 'x' is not a number"),
+        ("ZZ1", "outside the city: point (48.85660, 2.35220) is in no borough"),
+        ("ZZ1", "unknown or rejected entity"),
+    ])
+    assert (rows["raw"] != "").all()
+
+    # The summary counts rows under their reason, whatever hour or value each one quotes.
+    summary = [line.split(maxsplit=1) for line in result.stdout.splitlines() if line.startswith("  ")]
+    assert sorted((reason, int(count)) for count, reason in summary) == sorted([
+        ("timestamp '…' is not on the hour (LondonAir readings are hourly)", 3),
+        ("negative concentration …", 2),
+        ("value '…' is not a number", 2),
+        ("outside the city", 1),
+        ("unknown or rejected entity", 1),
+    ])
+    assert "9 rows rejected" in result.stdout
+
+
+def test_the_dry_run_groups_reasons_the_same_way_and_writes_nothing(tmp_path):
+    extracts = tmp_path / "pack" / "extracts"
+    result = run_ingest(file_with_bad_rows(tmp_path), "--extracts", extracts, "--dry-run")
+    assert result.returncode == 0, result.stderr
+    assert re.search(r"\n +3  timestamp '…' is not on the hour", result.stdout)
+    assert re.search(r"\n +2  negative concentration …", result.stdout)
+    assert not (tmp_path / "pack").exists()
+
+
+@pytest.mark.parametrize(("reason", "group"), [
+    # A reason that starts with a timestamp is grouped by what it says, not by the hour.
+    ("2024-01-01 00:00: value -5 below range", "value … below range"),
+    ("2024-01-01 01:00: value -7.5 below range", "value … below range"),
+    ("duplicate reading for site GR8, PM10 at 2026-03-01 00:00:00: kept the first",
+     "duplicate reading for site GR8, PM10 at …"),
+    ("timestamp '01/03/2026 03:00' is not a date and time 'YYYY-MM-DD HH:MM:SS'",
+     "timestamp '…' is not a date and time '…'"),
+    ("negative concentration -0.4", "negative concentration …"),
+    # The stated range is the same for every row and stays; the value after the colon goes.
+    ("value out of range for no2 [0, 1000]: 1500.0", "value out of range for no2 [0, 1000]"),
+    ("site record rejected (site TH9: latitude 'north' is not a number)", "site record rejected"),
+    ("outside the city: point (48.85660, 2.35220) is in no borough", "outside the city"),
+    ("unknown or rejected entity", "unknown or rejected entity"),
+])
+def test_rejected_rows_are_summarised_by_reason_without_what_varies_per_row(reason, group):
+    assert reason_group(reason) == group

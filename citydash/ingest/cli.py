@@ -184,7 +184,7 @@ def register_source(name: str, source: Source) -> None:
 
 
 def command_ingest(args: argparse.Namespace) -> int:
-    from citydash.ingest.publish import publish
+    from citydash.ingest.publish import publish, reason_group
 
     source = SOURCES[args.source]
     if source.command is not None:
@@ -205,7 +205,7 @@ def command_ingest(args: argparse.Namespace) -> int:
         if args.dry_run:
             print(f"Dry run, nothing written. {args.source} read {len(extract.entities):,} entities, "
                   f"{len(extract.observations):,} observations, {len(extract.rejects):,} rejected rows.")
-            for reason, count in extract.rejects["reason"].str.split(":").str[0].value_counts().items():
+            for reason, count in extract.rejects["reason"].map(reason_group).value_counts().items():
                 print(f"  {count:>8,}  {reason}")
             return 0
         report = publish(extract, dataset_id, catalog)

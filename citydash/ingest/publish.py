@@ -21,6 +21,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import re
 import secrets
 import shutil
 import time
@@ -71,9 +72,38 @@ class PublishReport:
         return "\n".join(lines)
 
 
-def _reason_key(reason: str) -> str:
-    """Group reasons that differ only by the value they quote, for the summary."""
-    return reason.split(":")[0]
+# What varies from row to row inside a reason, masked before grouping: dates and times first (their
+# colons would otherwise split the reason), then quoted values, then bare numbers. A number touching
+# a bracket is kept: it is part of a stated range ("[0, 1000]"), the same for every row.
+_VARYING = (
+    re.compile(r"\b\d{4}-\d{2}-\d{2}(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?"),
+    re.compile(r"\b\d{1,2}/\d{1,2}/\d{2,4}(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?"),
+    re.compile(r"\b\d{1,2}:\d{2}(?::\d{2})?\b"),
+    re.compile(r"'[^']*'|\"[^\"]*\""),
+    re.compile(r"(?<![\w.\[])[-+]?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?(?![\w.\]])"),
+)
+_MASKS = ("…", "…", "…", "'…'", "…")
+
+
+def reason_group(reason: str) -> str:
+    """The summary line a rejected row is counted under: its reason without what varies per row.
+
+    A reason reads "what went wrong: the detail". Values, dates and times are masked so that rows
+    differing only by them share a line ("2024-01-01 00:00: value -5 below range" and the same at
+    01:00 both count under "value … below range"); then the first part that says something is kept.
+    An unclosed bracket left by the cut (a nested reason) is dropped with what follows it.
+    """
+    masked = str(reason)
+    for pattern, mask in zip(_VARYING, _MASKS):
+        masked = pattern.sub(mask, masked)
+    parts = [part.strip() for part in masked.split(":")]
+    telling = [part for part in parts if part.strip(" …'\",;()[]")]
+    if not telling:
+        return masked.strip()
+    first = telling[0]
+    while first.count("(") > first.count(")"):
+        first = first[:first.rfind("(")].rstrip()
+    return first or telling[0]
 
 
 def _reject_rows(frame: pd.DataFrame, mask: np.ndarray, source: str, reason_of) -> list[dict]:
@@ -269,7 +299,7 @@ def _publish(extract: Extract, dataset_id: str, catalog: Catalog, replace: bool,
     return PublishReport(
         dataset=dataset_id, observations_read=len(extract.observations),
         observations_published=len(observations), observations_added=len(observations) - before,
-        entities_published=len(entities), rejected=Counter(_reason_key(row["reason"]) for row in reject_rows),
+        entities_published=len(entities), rejected=Counter(reason_group(row["reason"]) for row in reject_rows),
         outside_city=outside, quarantine_file=quarantine,
     )
 
@@ -370,7 +400,7 @@ def _publish_parts(parts: Iterable[Extract], dataset_id: str, catalog: Catalog, 
         published = data.merge_parts(valid_parts, staged["observations"], ["metric", "ts", "entity_id"],
                                      parts_dir, memory_limit)
         rejected = Counter(data.reject_counts(reject_parts))
-        rejected.update(_reason_key(row["reason"]) for row in entity_rejects)
+        rejected.update(reason_group(row["reason"]) for row in entity_rejects)
 
         def quarantine() -> Path | None:
             if not sum(rejected.values()):

@@ -1,8 +1,10 @@
-"""The Environment page in a real browser: the site map draws, the page reacts to the filters, and
-nothing is fetched from the internet."""
+"""The Environment page in a real browser: the site map draws and keeps the reader's pan when the
+filters change, the page reacts to the filters and to a shared link, every chart has its table,
+headings go down one level at a time, and nothing is fetched from the internet."""
 
 from __future__ import annotations
 
+from app_pages import AXE_SCRIPT
 from conftest import distinct_colours, save_artifact, wait_for_app
 
 
@@ -56,3 +58,102 @@ def test_choosing_a_borough_and_a_pollutant_updates_the_page(page, served_app):
     assert page.page.query_selector('[data-testid="stException"]') is None
     assert page.console_errors == []
     assert page.external_requests == []
+
+
+HEADING_LEVELS = """() => Array.from(document.querySelectorAll('[data-testid="stMain"] h1, [data-testid="stMain"] h2, '
+                                       + '[data-testid="stMain"] h3, [data-testid="stMain"] h4'))
+  .map(heading => [Number(heading.tagName[1]), heading.innerText.trim()])"""
+
+
+def test_headings_go_down_one_level_at_a_time(page, served_app):
+    open_environment(page.page, served_app)
+    levels = page.page.evaluate(HEADING_LEVELS)
+    assert levels[0] == [1, "Air quality in London"]
+    for (previous, _), (level, text) in zip(levels, levels[1:]):
+        assert level <= previous + 1, f"{text!r} is an h{level} after an h{previous}"
+    assert [text for level, text in levels if level == 3] == [
+        "Map: highest daily index at each monitoring site", "Table: sites by highest daily index"]
+    page.page.add_script_tag(path=str(AXE_SCRIPT))
+    results = page.page.evaluate("() => axe.run(document, {runOnly: {type: 'rule', values: ['heading-order']}})")
+    assert results["violations"] == [], results["violations"]
+
+
+def test_the_table_tab_shows_the_numbers_behind_the_band_chart(page, served_app):
+    open_environment(page.page, served_app)
+    section = page.page.locator('[data-testid="stMain"] [data-testid="stTabs"]').first
+    section.get_by_role("tab", name="Table").click()
+    table = section.locator('[data-testid="stDataFrame"]')
+    table.wait_for(state="visible", timeout=30_000)
+    assert "Days with an index" in table.inner_text() or table.locator("canvas").count() > 0
+    assert section.get_by_role("button", name="Download days per band (CSV)").is_visible()
+    page.page.wait_for_timeout(500)
+    save_artifact("environment-band-days-table.png", section.screenshot())
+    section.get_by_role("tab", name="Chart").click()
+    section.locator(".js-plotly-plot").wait_for(state="visible", timeout=30_000)
+    assert page.console_errors == []
+
+
+def test_a_shared_link_opens_on_its_pollutant_and_a_hostile_one_on_the_default(page, served_app):
+    page.page.goto(f"{served_app}/environment?air_pollutant=pm25")
+    wait_for_app(page.page)
+    assert page.page.get_by_role("radio", name="Fine particles (PM2.5)").is_checked()
+    assert "Fine particles (PM2.5): daily mean by borough" in page.page.inner_text("body")
+    page.page.get_by_text("Ozone (O₃)", exact=True).first.click()
+    page.page.wait_for_url("**air_pollutant=o3**", timeout=30_000)
+    wait_for_app(page.page)
+    assert "Ozone (O₃): daily mean by borough" in page.page.inner_text("body")
+
+    page.page.goto(f"{served_app}/environment?air_pollutant=%3Cimg%20src%3Dx%20onerror%3Dalert(1)%3E")
+    wait_for_app(page.page)
+    body = page.page.inner_text("body")
+    assert "The link's pollutant is not one this page offers" in body and "onerror" not in body
+    assert page.page.query_selector('[data-testid="stException"]') is None
+    assert "air_pollutant=no2" in page.page.url
+    assert page.external_requests == []
+
+
+def _outline_pixels(png: bytes):
+    """Where the canvas shows the areas' grey outlines: the same set for the same view."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+    pixels = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"), dtype="int16")
+    return (np.abs(pixels - np.array([154, 165, 177])).sum(axis=2) < 45)
+
+
+def _overlap(first, second) -> float:
+    return float((first & second).sum() / max((first | second).sum(), 1))
+
+
+def test_the_map_keeps_the_readers_pan_when_the_borough_filter_changes(page, served_app):
+    open_environment(page.page, served_app)
+    canvas = page.page.wait_for_selector('[data-testid="stDeckGlJsonChart"] canvas', timeout=30_000)
+    canvas.scroll_into_view_if_needed()
+    page.page.wait_for_timeout(1500)
+    original = _outline_pixels(canvas.screenshot())
+    box = canvas.bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.page.mouse.move(x, y)
+    page.page.mouse.down()
+    page.page.mouse.move(x + 140, y + 60, steps=12)
+    page.page.mouse.up()
+    page.page.wait_for_timeout(1000)
+    panned = _outline_pixels(canvas.screenshot())
+    assert _overlap(original, panned) < 0.2, "the drag did not pan the map"
+
+    borough_input = page.page.locator('[data-testid="stSidebar"] [data-testid="stMultiSelect"] input')
+    borough_input.click()
+    borough_input.fill("Camden")
+    page.page.keyboard.press("Enter")
+    page.page.keyboard.press("Escape")
+    page.page.wait_for_function("() => document.body.innerText.includes('1 selected borough')", timeout=30_000)
+    wait_for_app(page.page)
+    canvas = page.page.wait_for_selector('[data-testid="stDeckGlJsonChart"] canvas', timeout=30_000)
+    canvas.scroll_into_view_if_needed()
+    page.page.wait_for_timeout(1500)
+    picture = canvas.screenshot()
+    save_artifact("environment-map-panned-after-filter.png", picture)
+    after = _outline_pixels(picture)
+    assert _overlap(panned, after) > 0.5, "the filter change threw away the reader's pan"
+    assert _overlap(panned, after) > 3 * _overlap(original, after)
