@@ -8,6 +8,7 @@ import re
 import time
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from app_pages import ConsoleWatch, axe_report, blocking, describe, run_axe, served, settle
 from citydash import kiosk
@@ -94,20 +95,33 @@ def test_the_pause_button_stops_and_restarts_the_tour_from_the_keyboard(screen, 
     page.goto(kiosk_app)
     wait_for_view(page, 1)
     pause = page.get_by_role("button", name="Pause the tour")
-    for _ in range(20):
-        page.keyboard.press("Tab")
-        if pause.evaluate("button => button === document.activeElement"):
+    # A press that lands just as the tour switches page belongs to the page being left and can be
+    # lost; a presenter would press again on the new view, and so does this (at most three times).
+    for _ in range(3):
+        page.wait_for_function(f"() => /, playing$/.test((document.querySelector('{PROGRESS}') || {{}}).innerText || '')",
+                               timeout=180_000, polling=200)
+        for _ in range(20):
+            page.keyboard.press("Tab")
+            if pause.evaluate("button => button === document.activeElement"):
+                break
+        assert pause.evaluate("button => button === document.activeElement"), "Tab never reached the pause button"
+        page.keyboard.press("Enter")
+        try:
+            page.wait_for_function(f"() => /, paused$/.test((document.querySelector('{PROGRESS}') || {{}}).innerText || '')",
+                                   timeout=20_000, polling=200)
             break
-    assert pause.evaluate("button => button === document.activeElement"), "Tab never reached the pause button"
-    page.keyboard.press("Enter")
-    wait_for_view(page, 1, "paused", timeout_ms=30_000)
+        except PlaywrightTimeout:
+            continue
+    paused = progress(page)
+    assert paused.endswith(", paused"), f"the tour did not pause: {paused!r}"
+    number = int(re.match(r"View (\d+) of", paused).group(1))
     assert page.get_by_role("button", name="Resume the tour").is_visible()
     page.wait_for_timeout(2 * PACE_S * 1000)
-    assert progress(page) == f"View 1 of {len(LONDON_TOUR.views)}, paused", "a paused tour moved on"
+    assert progress(page) == paused, "a paused tour moved on"
     resume = page.get_by_role("button", name="Resume the tour")
     resume.focus()
     page.keyboard.press("Space")
-    wait_for_view(page, 2)
+    wait_for_view(page, number % len(LONDON_TOUR.views) + 1)
 
 
 @pytest.fixture(scope="module")
