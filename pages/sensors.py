@@ -10,6 +10,7 @@ from citydash import sensors_view as view
 from citydash import ui
 from citydash.data import QueryError
 from citydash.geo import areas_geojson
+from citydash.text import escape_markdown
 
 catalog = ui.catalog()
 filters = ui.filters()
@@ -116,7 +117,7 @@ def latest_readings() -> None:
         deck = view.live_map(feed, areas_geojson(catalog.city.boundaries), catalog.city.map_view, metric, tz, boroughs)
         st.pydeck_chart(deck, height=480, key="sensors_map", alt=sentence)
         st.html(view.live_legend_html(feed, metric, rhythm))
-        st.caption(sentence)
+        st.caption(escape_markdown(sentence))
         ui.source_note(catalog, dataset)
     with table_column:
         st.subheader("Table: latest reading of each sensor")
