@@ -8,6 +8,7 @@ from citydash.airquality import DEFAULT_MIN_COVERAGE, load_daqi
 from citydash.catalog import CatalogError
 from citydash.data import QueryError
 from citydash.geo import areas_geojson
+from citydash.text import escape_markdown
 
 catalog = ui.catalog()
 filters = ui.filters()
@@ -133,7 +134,8 @@ else:
     if summary.highest:
         advice = st.warning if summary.highest >= daqi.bands[1].first else st.success
         advice(f"**Highest band reached: {summary.band.name}** ({summary.band.first}-{summary.band.last}), at "
-               f"{summary.site_name} ({summary.borough_name}) on {summary.day:%d %b %Y}, set by "
+               f"{escape_markdown(summary.site_name)} ({escape_markdown(summary.borough_name)}) "
+               f"on {summary.day:%d %b %Y}, set by "
                f"{str(summary.pollutant).upper()}. **Everyone:** {summary.band.advice_general} "
                f"**At-risk individuals:** {summary.band.advice_at_risk}", icon=":material/health_and_safety:")
 
@@ -147,7 +149,7 @@ else:
                                      filters.boroughs),
                         height=480, key="environment_map")
         st.html(env.site_map_legend_html(daqi, has_missing=bool(site_index["max_index"].isna().any())))
-        st.caption(env.site_map_sentence(site_index, daqi, area_plural))
+        st.caption(escape_markdown(env.site_map_sentence(site_index, daqi, area_plural)))
         if filters.boroughs:
             st.caption(f"The selected {area_plural if len(filters.boroughs) > 1 else area_label} "
                        f"{'are' if len(filters.boroughs) > 1 else 'is'} shaded darker. The map keeps its view "
@@ -304,7 +306,7 @@ else:
                                "per calendar year; the table lists every site.")
                     st.plotly_chart(env.hours_above_chart(above, limit, limit_metric.unit),
                                     key="environment_hours_above", config={"displaylogo": False})
-                st.caption(env.hours_above_sentence(above, limit, limit_metric.unit))
+                st.caption(escape_markdown(env.hours_above_sentence(above, limit, limit_metric.unit)))
                 shown = above[["name", "borough_name", "kind", "year", "hours_above", "hours_measured", "highest",
                                "over_allowance", "entity_id"]]
                 st.dataframe(shown, hide_index=True, key="environment_hours_above_table", height=260, column_config={

@@ -11,6 +11,7 @@ from citydash import ui
 from citydash.data import QueryError
 from citydash.geo import areas_geojson
 from citydash.sensors import load_sensor_thresholds, thresholds_for
+from citydash.text import escape_markdown
 
 catalog = ui.catalog()
 filters = ui.filters()
@@ -134,7 +135,7 @@ def latest_readings() -> None:
         deck = view.live_map(feed, areas_geojson(catalog.city.boundaries), catalog.city.map_view, metric, tz, boroughs)
         st.pydeck_chart(deck, height=480, key="sensors_map", alt=sentence)
         st.html(view.live_legend_html(feed, metric, rhythm, thresholds))
-        st.caption(sentence)
+        st.caption(escape_markdown(sentence))
         ui.source_note(catalog, dataset)
     with table_column:
         st.subheader("Table: latest reading of each sensor")

@@ -6,6 +6,7 @@ import streamlit as st
 from citydash import maps, transport, ui
 from citydash.data import QueryError
 from citydash.geo import areas_geojson
+from citydash.text import escape_markdown
 
 catalog = ui.catalog()
 filters = ui.filters()
@@ -25,7 +26,7 @@ selection = (f"all {city.area_label_plural}" if not boroughs else ", ".join(name
              if len(boroughs) <= 3 else f"{len(boroughs)} {city.area_label_plural}")
 
 st.title(f"Transport in {city.name}")
-st.markdown(f"Stations, cycle hire and road traffic in **{selection}**, {period}. Maps show every "
+st.markdown(f"Stations, cycle hire and road traffic in **{escape_markdown(selection)}**, {period}. Maps show every "
             f"{city.area_label}; points outside the selection are faded. The metric chosen in the sidebar "
             "does not apply here: each section uses its own measures, named in its headings.")
 
@@ -190,9 +191,9 @@ elif has_data(station_source, coverage, period):
         st.html(transport.category_legend_html("Station mode", [(mode, colour, int(counts.get(mode, 0)))
                                                                 for mode, colour in colours.items()], "stations"))
         if not stations.empty:
-            st.caption(transport.size_note("entries and exits on an average day (" + basis + ")",
-                                           stations["name"].iloc[0], f"{stations['per_day'].iloc[0]:,.0f} a day",
-                                           bool(boroughs)))
+            st.caption(escape_markdown(transport.size_note(
+                "entries and exits on an average day (" + basis + ")", stations["name"].iloc[0],
+                f"{stations['per_day'].iloc[0]:,.0f} a day", bool(boroughs))))
     with table_tab:
         table_with_download(
             transport.mapped_table(stations, boroughs),
@@ -200,7 +201,7 @@ elif has_data(station_source, coverage, period):
              "per_day": ("Entries + exits a day", "%,.0f"), "weekday": ("Weekday", "%,.0f"),
              "weekend": ("Weekend day", "%,.0f")},
             "stations", f"{station_source.id}_stations", file_suffix, in_selection_label)
-    st.caption(station_sentence)
+    st.caption(escape_markdown(station_sentence))
     ui.source_note(catalog, station_source)
 
     st.subheader(f"Busiest stations in {selection}")
@@ -333,8 +334,9 @@ elif has_data(dock_source, coverage, period):
         st.html(maps.legend_html(f"{legend_title} ({legend_unit})", bins, legend_unit,
                                  has_missing=bool(colour_values.isna().any())))
         if not docks.empty:
-            st.caption(transport.size_note("docking points", docks["name"].iloc[0],
-                                           f"{docks['capacity'].iloc[0]:,.0f} docking points", bool(boroughs)))
+            st.caption(escape_markdown(transport.size_note(
+                "docking points", docks["name"].iloc[0], f"{docks['capacity'].iloc[0]:,.0f} docking points",
+                bool(boroughs))))
     with table_tab:
         mapped_docks = transport.mapped_table(docks, boroughs)
         table_with_download(mapped_docks.assign(occupancy_percent=100 * mapped_docks["occupancy"]),
@@ -342,7 +344,7 @@ elif has_data(dock_source, coverage, period):
                              "capacity": ("Docking points", "%d"), "hires_per_day": ("Hires a day", "%,.1f"),
                              "bikes": ("Bikes docked", "%,.1f"), "occupancy_percent": ("Holding a bike", "%.0f%%")},
                             "docks", f"{dock_source.id}_docks", file_suffix, in_selection_label)
-    st.caption(dock_sentence)
+    st.caption(escape_markdown(dock_sentence))
     ui.source_note(catalog, dock_source)
 
     st.subheader("Hires by hour and day of the week")
@@ -427,8 +429,9 @@ elif has_data(traffic_source, coverage, period):
         st.html(maps.legend_html("Cycles as a share of cars and cycles (%)", bins, "%",
                                  has_missing=bool(shares.isna().any())))
         if not points_table.empty:
-            st.caption(transport.size_note("motor vehicles per count", points_table["name"].iloc[0],
-                                           f"{points_table['motor_vehicles'].iloc[0]:,.0f} a count", bool(boroughs)))
+            st.caption(escape_markdown(transport.size_note(
+                "motor vehicles per count", points_table["name"].iloc[0],
+                f"{points_table['motor_vehicles'].iloc[0]:,.0f} a count", bool(boroughs))))
     with table_tab:
         mapped_points = transport.mapped_table(points_table, boroughs)
         table_with_download(mapped_points.assign(cycle_percent=100 * mapped_points["cycle_share"]),
@@ -437,7 +440,7 @@ elif has_data(traffic_source, coverage, period):
                              "pedal_cycles": ("Cycles per count", "%,.0f"),
                              "cycle_percent": ("Cycles % of cars + cycles", "%.1f%%")},
                             "count_points", f"{traffic_source.id}_count_points", file_suffix, in_selection_label)
-    st.caption(traffic_sentence)
+    st.caption(escape_markdown(traffic_sentence))
     ui.source_note(catalog, traffic_source)
 
     st.subheader(f"Cycles against cars by {city.area_label}")

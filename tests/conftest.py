@@ -159,6 +159,32 @@ def demo_extracts(tmp_path_factory) -> Path:
     return out
 
 
+# Text that runs script, draws an image, makes a link or formats text wherever data is shown unescaped
+# as HTML or markdown (issue 10).
+HOSTILE_TEXTS = ("<img src=x onerror=alert(1)>", "<script>window.__pwned=1</script>",
+                 "[click](javascript:alert(1))", "**bold**", "$x$")
+
+
+def hostile_name(index: int, label: str) -> str:
+    """All the hostile texts, rotated by index so that each leads some names (where a string starts
+    matters to markdown), then a plain tag so the names stay distinct."""
+    shift = index % len(HOSTILE_TEXTS)
+    return " ".join(HOSTILE_TEXTS[shift:] + HOSTILE_TEXTS[:shift]) + f" {label} {index + 1}"
+
+
+def write_hostile_extracts(out: Path) -> Path:
+    """A small demo pack's extracts (30 days) in which every entity of every dataset (monitoring
+    sites, stations, docks, count points, sensors) has a hostile name, so whichever entity a page
+    names, it names a hostile one."""
+    catalog = load_catalog(PACK, extracts_dir=out)
+    for dataset_id in demo.DEMO_DATASETS:
+        extract = demo.generate(catalog, dataset_id, seed=7, scale=DEMO_SCALE, days=30)
+        extract.entities = extract.entities.assign(
+            name=[hostile_name(index, dataset_id) for index in range(len(extract.entities))])
+        publish(extract, dataset_id, catalog, replace=True)
+    return out
+
+
 @pytest.fixture(scope="session")
 def demo_catalog(demo_extracts) -> Catalog:
     return load_catalog(PACK, extracts_dir=demo_extracts)
