@@ -172,12 +172,12 @@ else:
             "entity_id": st.column_config.TextColumn("Code"),
             "lat": None, "lon": None,
         })
-        st.download_button("Download the sites table (CSV)", site_table.to_csv(index=False).encode("utf-8"),
-                           file_name=f"{dataset.id}_daqi_sites_{filters.start}_{filters.end}.csv", mime="text/csv",
-                           key="environment_download_sites", icon=":material/download:")
-        st.download_button("Download every site's daily index (CSV)", daily.to_csv(index=False).encode("utf-8"),
-                           file_name=f"{dataset.id}_daqi_daily_{filters.start}_{filters.end}.csv", mime="text/csv",
-                           key="environment_download_daily_index", icon=":material/download:")
+        ui.csv_download("Download the sites table (CSV)", site_table,
+                        file_name=f"{dataset.id}_daqi_sites_{filters.start}_{filters.end}.csv",
+                        key="environment_download_sites")
+        ui.csv_download("Download every site's daily index (CSV)", daily,
+                        file_name=f"{dataset.id}_daqi_daily_{filters.start}_{filters.end}.csv",
+                        key="environment_download_daily_index")
 
     st.header(f"Days in each DAQI band by {area_label}")
     st.caption(f"A {area_label}'s index for a day is its highest site's that day.")
@@ -195,9 +195,9 @@ else:
                 **{heading: st.column_config.NumberColumn(heading, format="%d")
                    for heading in band_table.columns[1:-1]},
                 "days_with_index": st.column_config.NumberColumn("Days with an index", format="%d")})
-            st.download_button("Download days per band (CSV)", band_days.to_csv(index=False).encode("utf-8"),
-                               file_name=f"{dataset.id}_daqi_band_days_{filters.start}_{filters.end}.csv",
-                               mime="text/csv", key="environment_download_band_days", icon=":material/download:")
+            ui.csv_download("Download days per band (CSV)", band_days,
+                            file_name=f"{dataset.id}_daqi_band_days_{filters.start}_{filters.end}.csv",
+                            key="environment_download_band_days")
         st.caption(env.band_days_sentence(band_days, daqi, area_label))
     ui.source_note(catalog, dataset)
 
@@ -227,9 +227,9 @@ else:
                          "value": st.column_config.NumberColumn(f"Mean over the period ({metric.unit})", format="%.1f"),
                          "days": st.column_config.NumberColumn("Days", format="%d"),
                          "readings": st.column_config.NumberColumn("Hourly readings", format="%d")})
-        st.download_button("Download the daily means (CSV)", lines.to_csv(index=False).encode("utf-8"),
-                           file_name=f"{dataset.id}_{metric.id}_daily_{filters.start}_{filters.end}.csv",
-                           mime="text/csv", key="environment_download_trend", icon=":material/download:")
+        ui.csv_download("Download the daily means (CSV)", lines,
+                        file_name=f"{dataset.id}_{metric.id}_daily_{filters.start}_{filters.end}.csv",
+                        key="environment_download_trend")
     ui.source_note(catalog, dataset)
 
     st.header(f"{metric.label}: roadside against background sites, daily mean")
@@ -248,9 +248,9 @@ else:
                 "value": st.column_config.NumberColumn(f"Daily mean ({metric.unit})", format="%.1f"),
                 "readings": st.column_config.NumberColumn("Hourly readings", format="%d"),
                 "sites": st.column_config.NumberColumn("Sites", format="%d", help="Sites with readings that day")})
-            st.download_button("Download the site-type means (CSV)", by_class.to_csv(index=False).encode("utf-8"),
-                               file_name=f"{dataset.id}_{metric.id}_by_site_type_{filters.start}_{filters.end}.csv",
-                               mime="text/csv", key="environment_download_classes", icon=":material/download:")
+            ui.csv_download("Download the site-type means (CSV)", by_class,
+                            file_name=f"{dataset.id}_{metric.id}_by_site_type_{filters.start}_{filters.end}.csv",
+                            key="environment_download_classes")
         st.caption(env.class_sentence(env.class_means(site_types, metric.id), metric)
                    + " Roadside includes kerbside sites; background includes urban background and suburban sites.")
     ui.source_note(catalog, dataset)
@@ -277,11 +277,10 @@ else:
                              column_config={"hour": st.column_config.TextColumn("Hour starting"),
                                             **{day: st.column_config.NumberColumn(day, format="%.1f")
                                                for day in week_table.index}})
-                st.download_button("Download the hour-by-weekday means (CSV)",
-                                   hourly.to_csv(index=False).encode("utf-8"),
-                                   file_name=f"{dataset.id}_{metric.id}_hour_weekday_{filters.start}_"
+                ui.csv_download("Download the hour-by-weekday means (CSV)", hourly,
+                                file_name=f"{dataset.id}_{metric.id}_hour_weekday_{filters.start}_"
                                              f"{filters.end}.csv",
-                                   mime="text/csv", key="environment_download_week", icon=":material/download:")
+                                key="environment_download_week")
             st.caption(env.heatmap_sentence(week_table, metric) + f" Hours are {catalog.city.name} local time, "
                        f"means in {metric.unit}.")
     ui.source_note(catalog, dataset)
@@ -319,10 +318,10 @@ else:
                     "highest": st.column_config.NumberColumn(f"Highest hour ({limit_metric.unit})", format="%.1f"),
                     "over_allowance": st.column_config.CheckboxColumn(f"Over {limit.allowed_hours_per_year}"),
                     "entity_id": st.column_config.TextColumn("Code")})
-                st.download_button("Download hours above the limit (CSV)", shown.to_csv(index=False).encode("utf-8"),
-                                   file_name=f"{dataset.id}_{limit.metric}_hours_above_{filters.start}_"
+                ui.csv_download("Download hours above the limit (CSV)", shown,
+                                file_name=f"{dataset.id}_{limit.metric}_hours_above_{filters.start}_"
                                              f"{filters.end}.csv",
-                                   mime="text/csv", key="environment_download_hours_above", icon=":material/download:")
+                                key="environment_download_hours_above")
         ui.source_note(catalog, dataset)
 
     for zone in settings.zones.values():
@@ -354,11 +353,9 @@ else:
                                                                     format="%.1f"),
                              "sites": st.column_config.NumberColumn("Sites", format="%d")})
             # The file has every pollutant, so one download serves whichever is chosen above.
-            st.download_button("Download the zone comparison, every pollutant (CSV)",
-                               compared.to_csv(index=False).encode("utf-8"),
-                               file_name=f"{dataset.id}_{zone.id}_comparison_{filters.start}_{filters.end}.csv",
-                               mime="text/csv", key=f"environment_download_zone_{zone.id}",
-                               icon=":material/download:")
+            ui.csv_download("Download the zone comparison, every pollutant (CSV)", compared,
+                            file_name=f"{dataset.id}_{zone.id}_comparison_{filters.start}_{filters.end}.csv",
+                            key=f"environment_download_zone_{zone.id}")
         st.caption(env.zone_sentence(compared, metric, zone.title) + " Bars are the mean of the site means: each "
                    "site counts once. This compares places, "
                    "not before and after the zone; roadside and background sites are kept apart because "

@@ -188,18 +188,17 @@ else:
                          help="200 if dead, 40 if silent, 30 if stuck, 20 (+1 per reading, up to 10) if out of "
                               "range, 0.5 per point of uptime under 100%."),
                  })
-st.download_button("Download this list (CSV)", view.csv_bytes(attention),
-                   file_name=f"{dataset.id}_attention_{filters.start}_{filters.end}.csv", mime="text/csv",
-                   key="sensors_download_attention", icon=":material/download:")
+ui.csv_download("Download this list (CSV)", attention,
+                file_name=f"{dataset.id}_attention_{filters.start}_{filters.end}.csv",
+                key="sensors_download_attention")
 ui.source_note(catalog, dataset)
 
 st.subheader(f"Healthy sensors by {catalog.city.area_label}")
 st.plotly_chart(view.borough_health_figure(shares), key="sensors_health_by_borough", config={"displaylogo": False})
 st.caption(view.health_sentence(summary, shares, period))
-st.download_button(f"Download health by {catalog.city.area_label} (CSV)",
-                   view.csv_bytes(view.borough_health_table(shares)),
-                   file_name=f"{dataset.id}_health_by_borough_{filters.start}_{filters.end}.csv", mime="text/csv",
-                   key="sensors_download_health_boroughs", icon=":material/download:")
+ui.csv_download(f"Download health by {catalog.city.area_label} (CSV)", view.borough_health_table(shares),
+                file_name=f"{dataset.id}_health_by_borough_{filters.start}_{filters.end}.csv",
+                key="sensors_download_health_boroughs")
 ui.source_note(catalog, dataset)
 
 # ---------------------------------------------------------------------------------------
@@ -231,15 +230,15 @@ else:
         st.caption(f"Darker means more of the day's readings were above {top_text}; a blank cell is a "
                    "day without readings then. Hover for the counts, or download them.")
         ui.source_note(catalog, dataset)
-        st.download_button("Download readings above thresholds by borough and day (CSV)", view.csv_bytes(days),
-                           file_name=f"{dataset.id}_{metric.id}_above_thresholds_daily_{filters.start}_{filters.end}.csv",
-                           mime="text/csv", key="sensors_download_exceedance_days", icon=":material/download:")
+        ui.csv_download("Download readings above thresholds by borough and day (CSV)", days,
+                        file_name=f"{dataset.id}_{metric.id}_above_thresholds_daily_{filters.start}_{filters.end}.csv",
+                        key="sensors_download_exceedance_days")
         st.subheader(f"Readings above the thresholds by {catalog.city.area_label}")
         st.dataframe(by_borough, hide_index=True, key="sensors_exceedance_table")
         st.caption(view.exceedance_sentence(by_borough, metric, thresholds))
-        st.download_button("Download this table (CSV)", view.csv_bytes(by_borough),
-                           file_name=f"{dataset.id}_{metric.id}_above_thresholds_{filters.start}_{filters.end}.csv",
-                           mime="text/csv", key="sensors_download_exceedance_boroughs", icon=":material/download:")
+        ui.csv_download("Download this table (CSV)", by_borough,
+                        file_name=f"{dataset.id}_{metric.id}_above_thresholds_{filters.start}_{filters.end}.csv",
+                        key="sensors_download_exceedance_boroughs")
         ui.source_note(catalog, dataset)
 
 # ---------------------------------------------------------------------------------------
@@ -260,18 +259,18 @@ st.plotly_chart(view.borough_series_figure(series, metric, thresholds), key="sen
                 config={"displaylogo": False})
 if len(boroughs) == 0 or len(boroughs) > view.MAX_BOROUGH_LINES:
     st.caption(f"One line per {catalog.city.area_label} when up to {view.MAX_BOROUGH_LINES} are selected in the sidebar.")
-st.download_button("Download the daily figures (CSV)", view.csv_bytes(view.series_table(series, metric)),
-                   file_name=f"{dataset.id}_{metric.id}_daily_by_borough_{filters.start}_{filters.end}.csv",
-                   mime="text/csv", key="sensors_download_borough_series", icon=":material/download:")
+ui.csv_download("Download the daily figures (CSV)", view.series_table(series, metric),
+                file_name=f"{dataset.id}_{metric.id}_daily_by_borough_{filters.start}_{filters.end}.csv",
+                key="sensors_download_borough_series")
 ui.source_note(catalog, dataset)
 
 profile = view.daily_profile(profile_rows, metric)
 st.plotly_chart(view.profile_figure(profile, metric, rhythm.interval, thresholds), key="sensors_profile",
                 config={"displaylogo": False})
 st.caption(view.profile_sentence(profile, metric))
-st.download_button("Download the daily profile (CSV)", view.csv_bytes(view.profile_table(profile, metric)),
-                   file_name=f"{dataset.id}_{metric.id}_profile_{filters.start}_{filters.end}.csv",
-                   mime="text/csv", key="sensors_download_profile", icon=":material/download:")
+ui.csv_download("Download the daily profile (CSV)", view.profile_table(profile, metric),
+                file_name=f"{dataset.id}_{metric.id}_profile_{filters.start}_{filters.end}.csv",
+                key="sensors_download_profile")
 ui.source_note(catalog, dataset)
 
 if sensor_list.empty:
@@ -302,8 +301,7 @@ else:
                     config={"displaylogo": False})
     st.caption(f"Every reading from {view.local_text(from_ts, tz)} to the end of the period"
                f"{' (its last 31 days)' if from_ts > period_start else ''}.")
-    st.download_button("Download this sensor's readings (CSV)",
-                       view.csv_bytes(view.sensor_series_table(readings_shown, metric)),
-                       file_name=f"{dataset.id}_{metric.id}_{entity_id}_{filters.start}_{filters.end}.csv",
-                       mime="text/csv", key="sensors_download_sensor_series", icon=":material/download:")
+    ui.csv_download("Download this sensor's readings (CSV)", view.sensor_series_table(readings_shown, metric),
+                    file_name=f"{dataset.id}_{metric.id}_{entity_id}_{filters.start}_{filters.end}.csv",
+                    key="sensors_download_sensor_series")
     ui.source_note(catalog, dataset)

@@ -128,9 +128,9 @@ def table_with_download(frame: pd.DataFrame, columns: dict, key: str, file_name:
     config = {column: column_config(label, number_format) for column, (label, number_format) in columns.items()}
     st.dataframe(frame[list(columns)], hide_index=True, column_config=config, key=f"transport_{key}_table",
                  height=height or "auto", placeholder="–")
-    st.download_button("Download this table (CSV)", frame.to_csv(index=False).encode("utf-8"),
-                       file_name=f"{file_name}_{file_suffix}.csv", mime="text/csv",
-                       key=f"transport_{key}_download", icon=":material/download:")
+    ui.csv_download("Download this table (CSV)", frame,
+                    file_name=f"{file_name}_{file_suffix}.csv",
+                    key=f"transport_{key}_download")
 
 
 def show_views(views: list[transport.ChartView], dataset_id: str, file_suffix: str) -> None:
