@@ -12,6 +12,7 @@ import pandas as pd
 from citydash.catalog import Catalog, CatalogError, load_catalog
 from citydash.data import TABLES, Database
 from citydash.geo import load_areas
+from citydash.sensors import load_sensor_thresholds
 
 
 @dataclass
@@ -100,6 +101,12 @@ def check_pack(pack_dir: Path, extracts_dir: Path | None = None, now: datetime |
         report.problems.append(str(error))
         return report
     report.lines.append(f"Catalogue {pack_dir / 'catalog.toml'}: {len(catalog.datasets)} datasets.")
+    try:
+        thresholds = load_sensor_thresholds(pack_dir)
+        if thresholds:
+            report.lines.append(f"Sensor thresholds: {', '.join(sorted(thresholds))}.")
+    except CatalogError as error:
+        report.problems.append(str(error))
     try:
         areas = load_areas(catalog.city.boundaries)
         report.lines.append(f"Boundaries {catalog.city.boundaries.name}: {len(areas)} {catalog.city.area_label_plural}.")

@@ -410,6 +410,15 @@ def test_check_reports_imports_quarantine_stale_data_and_corrupt_extracts(capsys
     assert "library_visits: library_visits_entities.parquet cannot be read as parquet" in text
 
 
+def test_check_reports_a_malformed_sensor_threshold_table(capsys, pack):
+    (pack / "catalog.d").mkdir(exist_ok=True)
+    (pack / "catalog.d" / "thresholds.toml").write_text(
+        '[[sensor_thresholds.noise_db]]\nvalue = "loud"\nlevel = 1\nsource = "ours"\n', encoding="utf-8")
+    assert main(["check", "--pack", str(pack)]) == 1
+    text = capsys.readouterr().out
+    assert "thresholds.toml [[sensor_thresholds.noise_db]] #1: value must be a number" in text
+
+
 def test_real_laei_borough_no2_becomes_a_dataset(capsys, pack):
     source = require_shared() / "air-quality" / "laei2019_borough_no2.csv"
     code, out, err = ingest(capsys, pack, source, "--dataset", "laei_no2", "--title", "Annual mean NO₂ by borough (LAEI 2019)",
