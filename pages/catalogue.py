@@ -59,7 +59,7 @@ for entry in broken:
     st.error(f"**{view.md(entry.dataset.title)} cannot be loaded.** {view.md(entry.problem)} "
              "Every other dataset keeps working.", icon=":material/error:")
 
-st.subheader("All datasets")
+st.header("All datasets")
 st.dataframe(
     table.drop(columns=["Attribution", "Source"]), hide_index=True, key="catalogue_table",
     column_config={
@@ -75,7 +75,7 @@ st.download_button("Download the catalogue (CSV, with attribution and source lin
                    key="catalogue_download_table", icon=":material/download:")
 
 if published:
-    st.subheader(f"Where each dataset has places, by {catalog.city.area_label}")
+    st.header(f"Where each dataset has places, by {catalog.city.area_label}")
     by_id = {entry.dataset.id: entry for entry in published}
     chosen = st.selectbox("Dataset", options=list(by_id), key="catalogue_coverage_dataset",
                           format_func=lambda key: by_id[key].dataset.title)
@@ -102,11 +102,11 @@ if published:
                            file_name=f"{chosen}_places_by_{catalog.city.area_label}.csv", mime="text/csv",
                            key="catalogue_download_coverage", icon=":material/download:")
 
-st.subheader("Each dataset")
+st.header("Each dataset")
 for entry in entries:
     dataset = entry.dataset
     with st.container(border=True, key=f"catalogue_dataset_{dataset.id}"):
-        st.markdown(f"#### {view.md(dataset.title)}")
+        st.markdown(f"### {view.md(dataset.title)}")
         text, colour, icon = view.status_badge(entry)
         st.markdown(f":{colour}-badge[{icon} {text}] :blue-badge[{view.md(entry.kind)}] "
                     f":gray-badge[Access: {dataset.access}] :gray-badge[{view.md(dataset.domain.capitalize())}]")
