@@ -173,3 +173,35 @@ def reveal(page, element) -> None:
         if element.is_visible():
             settle(page)
             return
+
+
+# Streamlit scrolls inside its own panel ([data-testid="stMain"], or stAppViewContainer around it),
+# not the document, so Playwright's full_page screenshot stops at the window's height. The height the
+# page needs is the tallest scroll height among the document and those panels.
+PAGE_HEIGHT = """() => Math.max(document.documentElement.scrollHeight,
+  ...['stMain', 'stAppViewContainer', 'stAppScrollToBottomContainer', 'stSidebarContent']
+     .map(id => document.querySelector(`[data-testid="${id}"]`))
+     .filter(element => element !== null).map(element => element.scrollHeight))"""
+MAX_SCREENSHOT_PX = 16_000  # Chromium cannot capture much more than 16,384 px in one image
+
+
+def whole_page_screenshot(page) -> bytes:
+    """A PNG of the whole page, however long: the window is made as tall as the page's content
+    (until that height stops changing, as charts re-lay themselves out), captured, then restored."""
+    viewport = page.viewport_size
+    height = viewport["height"]
+    try:
+        for _ in range(4):
+            needed = min(MAX_SCREENSHOT_PX, max(viewport["height"], page.evaluate(PAGE_HEIGHT)))
+            if needed == height:
+                break
+            height = needed
+            page.set_viewport_size({"width": viewport["width"], "height": height})
+            page.wait_for_timeout(800)
+        page.evaluate("""() => ['stMain', 'stAppViewContainer'].forEach(id => {
+            const element = document.querySelector(`[data-testid="${id}"]`);
+            if (element) element.scrollTop = 0; })""")
+        page.wait_for_timeout(300)
+        return page.screenshot(full_page=True)
+    finally:
+        page.set_viewport_size(viewport)

@@ -13,7 +13,7 @@ import tomllib
 import pytest
 
 from app_pages import (AXE_SCRIPT, AXE_TAGS, PAGES, ConsoleWatch, axe_report, blocking, describe, open_expanders, page_id,
-                       path_of, run_axe, settle)
+                       path_of, run_axe, settle, whole_page_screenshot)
 from citydash import charts
 from conftest import REPO, save_artifact
 
@@ -97,7 +97,7 @@ def test_at_phone_width_the_page_reflows_without_sideways_scrolling_and_passes_a
     page = new_page(PHONE)
     page.goto(f"{served_app}/{path_of(registered)}")
     settle(page)
-    save_artifact(f"page-{registered.url_path}-390.png", page.screenshot(full_page=True))
+    save_artifact(f"page-{registered.url_path}-390.png", whole_page_screenshot(page))
     widths = page.evaluate("""() => ({page: document.documentElement.scrollWidth,
                                       main: document.querySelector('[data-testid="stMain"]').scrollWidth,
                                       viewport: window.innerWidth})""")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 
 from app_pages import (FILTERS_IGNORED, MAP_SECTIONS, PAGES, ConsoleWatch, main_text, open_expanders, page_id,
-                       path_of, reveal, served, settle)
+                       path_of, reveal, served, settle, whole_page_screenshot)
 from conftest import REPO, distinct_colours, save_artifact
 
 DESKTOP = {"width": 1280, "height": 2600}
@@ -73,7 +73,7 @@ def test_page_loads_with_its_title_one_h1_its_maps_drawn_and_their_text_alternat
         assert section["tables"] >= 1, f"{where}: a map without a table of its values beside it"
         assert section["summaries"], f"{where}: a map without a one-sentence summary"
 
-    save_artifact(f"page-{registered.url_path}-1280.png", page.screenshot(full_page=True))
+    save_artifact(f"page-{registered.url_path}-1280.png", whole_page_screenshot(page))
     assert watch.unexpected_errors(registered.url_path) == []
     assert watch.external == []
 
