@@ -213,11 +213,21 @@ def coverage_sentence(values: pd.DataFrame, dataset_title: str, area_label_plura
     total = len(values)
     if covered.empty:
         return f"{dataset_title} has no places in any of the {total} {area_label_plural}."
-    top = covered.iloc[0]
+    most = int(covered["value"].max())
+    leaders = covered[covered["value"] == most]["borough_name"].tolist()
     places = int(covered["value"].sum())
     uncovered = "" if len(covered) == total else f" {area_label_plural.capitalize()} in grey have none."
+    # A tie is said as one: naming the first of 33 equal areas alphabetically would say it has the most.
+    if len(leaders) == 1:
+        where = f"the most are in {leaders[0]} ({most:,})"
+    elif len(leaders) == len(covered):
+        where = f"each has {count_text(most, 'places')}"
+    elif len(leaders) <= 3:
+        where = f"the most ({most:,} each) are in {', '.join(leaders[:-1])} and {leaders[-1]}"
+    else:
+        where = f"the most ({most:,} each) are in {len(leaders)} {area_label_plural}"
     return (f"{dataset_title} has {count_text(places, 'places')} in {len(covered)} of the {total} "
-            f"{area_label_plural}; the most are in {top['borough_name']} ({int(top['value']):,}).{uncovered}")
+            f"{area_label_plural}; {where}.{uncovered}")
 
 
 def count_bins(values: pd.Series, count: int = 5) -> list[ColourBin]:

@@ -52,7 +52,7 @@ tiles[2].metric("Stale", f"{len(stale):,}", border=True,
                 help="Published longer ago than the dataset's expected refresh interval.")
 tiles[3].metric("Not ingested yet", f"{len(waiting):,}", border=True,
                 help="In the catalogue, but no data has been ingested.")
-tiles[4].metric("Cannot be loaded", f"{len(broken):,}", border=True,
+tiles[4].metric("Cannot load", f"{len(broken):,}", border=True,
                 help="Extract files missing or damaged: see the messages below.")
 
 for entry in broken:

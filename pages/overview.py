@@ -52,10 +52,9 @@ if by_area["value"].isna().all():
     st.stop()
 
 sentence = narrative.ranking_sentence(by_area, metric, catalog.city.name, area_label, city_value)
-st.header(f"{metric.label} by {area_label}")
+st.header(f"{metric.label} by {area_label}: map and table")
 map_column, table_column = st.columns([3, 2], gap="large")
 with map_column:
-    st.subheader("On the map")
     bins = maps.colour_bins(by_area["value"])
     deck = maps.choropleth(areas_geojson(catalog.city.boundaries), by_area, metric.unit,
                            catalog.city.map_view, bins, filters.boroughs)
@@ -69,7 +68,6 @@ with map_column:
     st.caption(f"{sentence} Click a {area_label} for its profile.")
     ui.source_note(catalog, dataset)
 with table_column:
-    st.subheader("In a table")
     table = narrative.rank_table(by_area)
     st.dataframe(
         table[["rank", "value", "borough_name", "entities"]],

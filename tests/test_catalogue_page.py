@@ -85,6 +85,20 @@ def test_coverage_values_list_every_area_and_the_sentence_describes_the_map():
         "Libraries has 7 places in 2 of the 3 boroughs; the most are in Crail (5). Boroughs in grey have none.")
 
 
+def test_the_coverage_sentence_says_a_tie_as_a_tie_not_the_first_name_alphabetically():
+    areas = pd.DataFrame({"borough_code": ["A", "B", "C", "D"], "borough_name": ["Ayr", "Bute", "Crail", "Dunoon"]})
+
+    def sentence(counts):
+        coverage = pd.DataFrame({"dataset": "d", "borough_code": list(counts), "entities": list(counts.values()),
+                                 "observations": 10})
+        return view.coverage_sentence(view.coverage_values(coverage, "d", areas), "Libraries", "boroughs")
+
+    assert sentence({"A": 1, "B": 1, "C": 1, "D": 1}) == "Libraries has 4 places in 4 of the 4 boroughs; each has 1 place."
+    assert sentence({"A": 2, "B": 2, "C": 1}) == (
+        "Libraries has 5 places in 3 of the 4 boroughs; the most (2 each) are in Ayr and Bute. "
+        "Boroughs in grey have none.")
+
+
 def test_catalogue_text_cannot_become_markup_or_a_script_link():
     assert view.md("[click](javascript:alert(1))") == "\\[click\\]\\(javascript\\:alert\\(1\\)\\)"
     assert view.md(":red[alarm]").startswith("\\:red\\[")
