@@ -620,6 +620,10 @@ def small_chart(series: pd.DataFrame, metric: Metric, labels: Mapping[str, str],
 # ---------------------------------------------------------------------------------
 # The borough's sites on a map
 
+# The profile's sites map is drawn this size, and the borough fitted into it. The width is the
+# narrowest column it is drawn in (a phone), so the borough is whole at every width.
+SITES_MAP_WIDTH_PX, SITES_MAP_HEIGHT_PX = 360, 440
+
 
 def _mercator_y(latitude: float) -> float:
     """0 at the top of the world, 1 at the bottom (Web Mercator)."""
