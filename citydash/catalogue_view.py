@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 import pydeck as pdk
 
+from citydash import state
 from citydash.catalog import Catalog, Dataset, Manifest
 from citydash.ingest.errors import IngestError
 from citydash.ingest.importer import ImportRequest, MetricSpec, parse_metric_spec
@@ -339,6 +340,19 @@ def request_from_form(path: Path, form: ImportForm, city_timezone: str) -> Impor
         access=form.access, refresh_days=form.refresh_days, description=form.description.strip() or None,
         reading=reading,
     )
+
+
+COVERAGE_PARAM = "coverage"  # the link's parameter for the dataset on the coverage map
+
+
+def coverage_choice_from_param(text: str | None, dataset_ids: list[str], default: str) -> tuple[str, tuple[str, ...]]:
+    """The coverage map's dataset from a link: a published dataset's id, else `default` with a notice."""
+    if text is None or not str(text).strip():
+        return default, ()
+    wanted = str(text)[:state.MAX_PARAM_LENGTH].strip()
+    if wanted in dataset_ids:
+        return wanted, ()
+    return default, (f"Ignored the dataset {state._short(wanted)!r} in the link: no published dataset has that id.",)
 
 
 def import_refusal(access: str) -> str | None:

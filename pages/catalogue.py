@@ -77,8 +77,15 @@ st.download_button("Download the catalogue (CSV, with attribution and source lin
 if published:
     st.header(f"Where each dataset has places, by {catalog.city.area_label}")
     by_id = {entry.dataset.id: entry for entry in published}
+    if st.session_state.get("catalogue_coverage_dataset", next(iter(by_id))) not in by_id:
+        del st.session_state["catalogue_coverage_dataset"]  # no longer published: the link decides again
+    notices = ui.widget_from_link(view.COVERAGE_PARAM, "catalogue_coverage_dataset",
+                                  lambda text: view.coverage_choice_from_param(text, list(by_id), next(iter(by_id))))
+    for notice in notices:
+        st.info(notice, icon=":material/link:")
     chosen = st.selectbox("Dataset", options=list(by_id), key="catalogue_coverage_dataset",
                           format_func=lambda key: by_id[key].dataset.title)
+    ui.widget_to_link(view.COVERAGE_PARAM, chosen)
     dataset = by_id[chosen].dataset
     values = view.coverage_values(coverage, chosen, areas)
     bins = view.count_bins(values["value"])

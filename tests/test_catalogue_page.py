@@ -275,6 +275,44 @@ def test_the_coverage_map_follows_the_chosen_dataset(pack):
     assert any("Cycle hire docks (demo) has" in caption.value for caption in app.caption)
 
 
+def test_the_coverage_choice_round_trips_through_the_link(pack):
+    app = catalogue_page()
+    assert app.query_params["coverage"] in ("air_quality", ["air_quality"]), "the default is in the link too"
+    app.selectbox(key="catalogue_coverage_dataset").set_value("cycle_hire").run()
+    assert app.query_params["coverage"] in ("cycle_hire", ["cycle_hire"])
+    assert "coverage=cycle_hire" in app.sidebar.code[0].value, "the link to share carries the choice"
+
+    opened = AppTest.from_file(str(ENTRY), default_timeout=90)
+    opened.query_params["coverage"] = "cycle_hire"
+    opened.switch_page(PAGE).run()
+    assert not opened.exception, [exception.value for exception in opened.exception]
+    assert opened.selectbox(key="catalogue_coverage_dataset").value == "cycle_hire"
+    assert any("Cycle hire docks (demo) has" in caption.value for caption in opened.caption)
+    assert not any("in the link" in info.value for info in opened.info)
+
+
+@pytest.mark.parametrize("hostile", ["<script>alert(1)</script>", "laqn", "x" * 5000, "air_quality'--"])
+def test_a_hostile_or_unpublished_coverage_choice_in_a_link_falls_back_with_a_notice(pack, hostile):
+    app = AppTest.from_file(str(ENTRY), default_timeout=90)
+    app.query_params["coverage"] = hostile
+    app.switch_page(PAGE).run()
+    assert not app.exception, [exception.value for exception in app.exception]
+    assert app.selectbox(key="catalogue_coverage_dataset").value == "air_quality"
+    notices = [info.value for info in app.info if "in the link" in info.value]
+    assert len(notices) == 1 and "no published dataset has that id" in notices[0]
+    assert "<script>" not in notices[0] and len(notices[0]) < 200
+    assert app.query_params["coverage"] in ("air_quality", ["air_quality"])
+
+
+def test_the_coverage_choice_from_a_link_on_literal_values():
+    ids = ["air", "bikes"]
+    assert view.coverage_choice_from_param(None, ids, "air") == ("air", ())
+    assert view.coverage_choice_from_param(" bikes ", ids, "air") == ("bikes", ())
+    choice, notices = view.coverage_choice_from_param("[x](javascript:1)", ids, "air")
+    assert choice == "air" and notices == ("Ignored the dataset '?x??javascript:1?' in the link: no published "
+                                           "dataset has that id.",)
+
+
 def fill_upload_form(app: AppTest, name: str, content: bytes, **fields) -> AppTest:
     app.get("file_uploader")[0].set_value((name, content, "text/csv"))
     for key, value in fields.items():
