@@ -93,6 +93,8 @@ def test_choosing_another_borough_updates_the_page_and_the_link(page, served_app
 
 
 def click_on_map(page, canvas, view: dict, code: str) -> None:
+    canvas.scroll_into_view_if_needed()  # a click below the window's fold is lost
+    page.page.wait_for_timeout(300)
     box = canvas.bounding_box()
     lat, lon = interior(code)
     x, y = project(lat, lon, view, box["width"], box["height"])
