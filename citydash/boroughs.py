@@ -401,9 +401,9 @@ def overall_sentence(table: pd.DataFrame, borough_name: str, when: str) -> str:
     worst = [label for label, position in placed if position > 2 / 3]
     parts = [f"{borough_name} has data on {len(with_data)} of the {len(table)} headline figures {when}"]
     if placed:
-        parts.append(f"among the best third of boroughs on {len(best)}"
+        parts.append(f"among the best third of boroughs on {len(best) or 'none'}"
                      + (f" ({', '.join(lower_first(label) for label in best)})" if best else ""))
-        parts.append(f"among the worst third on {len(worst)}"
+        parts.append(f"among the worst third on {len(worst) or 'none'}"
                      + (f" ({', '.join(lower_first(label) for label in worst)})" if worst else ""))
     missing = table[table["value"].isna()]["label"].tolist()
     sentence = "; ".join(parts) + "."
