@@ -58,6 +58,22 @@ MAP_SECTIONS = """() => {
   return sections.filter(candidate => candidate.maps > 0);
 }"""
 
+# Per Plotly chart (issue 6: a PNG of every chart): is it drawn, and does its mode bar offer the PNG
+# download? The mode bar's buttons are in the page from the first draw (shown on hover), unless the
+# chart's config hides the mode bar or removes the button, or makes the download another format.
+PLOTLY_PNG = """() => Array.from(document.querySelectorAll('[data-testid="stPlotlyChart"]')).map((chart, index) => {
+  const plot = chart.querySelector('.js-plotly-plot');
+  const config = (plot && plot._context) || {};
+  const title = plot && plot.querySelector('.gtitle');
+  return {chart: index + 1, title: title ? title.textContent : '', drawn: plot !== null,
+          mode_bar: config.displayModeBar === undefined ? 'hover' : config.displayModeBar,
+          removed: (config.modeBarButtonsToRemove || []).filter(name => /toImage/i.test(name)),
+          format: (config.toImageButtonOptions || {}).format || 'png',
+          button: plot !== null && plot.querySelector('.modebar-btn[data-title*="png" i]') !== null};
+})"""
+PLOTLY_DRAWN = """() => Array.from(document.querySelectorAll('[data-testid="stPlotlyChart"]'))
+  .every(chart => chart.querySelector('.js-plotly-plot .modebar-container') !== null)"""
+
 
 def path_of(registered: RegisteredPage) -> str:
     """The page's address below the app's root: the default page is the root itself."""
