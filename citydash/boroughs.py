@@ -825,7 +825,8 @@ def compare_bars(values: pd.DataFrame, metric: Metric, average: float | None, av
 def compare_lines(daily: pd.DataFrame, metric: Metric, names: Mapping[str, str], order: Sequence[str]) -> go.Figure:
     """One small chart per compared area, side by side, all on the same y axis from zero."""
     columns = max(1, len(order))
-    figure = make_subplots(rows=1, cols=columns, shared_yaxes=True, horizontal_spacing=0.03,
+    # Gaps wide enough that one chart's last date label does not run into the next one's first.
+    figure = make_subplots(rows=1, cols=columns, shared_yaxes=True, horizontal_spacing=0.08,
                            subplot_titles=[_escape(names[code]) for code in order])
     for index, code in enumerate(order):
         rows = daily[daily["borough_code"] == code]
@@ -836,7 +837,7 @@ def compare_lines(daily: pd.DataFrame, metric: Metric, names: Mapping[str, str],
                           + "</extra>"), row=1, col=index + 1)
     figure.update_yaxes(rangemode="tozero", gridcolor="#E4E7EB", zerolinecolor="#CBD2D9")
     figure.update_yaxes(title_text=_escape(metric.unit), row=1, col=1)
-    figure.update_xaxes(tickformat="%d %b", nticks=4, gridcolor="#E4E7EB")
+    figure.update_xaxes(tickformat="%d %b", nticks=3, gridcolor="#E4E7EB")
     figure.update_layout(font=FONT, height=320, margin=dict(l=10, r=10, t=80, b=10), plot_bgcolor="white",
                          paper_bgcolor="white", title=dict(text=_escape(f"{metric.label}, day by day, same scale"),
                                                            font=dict(size=16)))

@@ -193,10 +193,12 @@ def reveal(page, element) -> None:
 
 # Streamlit scrolls inside its own panel ([data-testid="stMain"], or stAppViewContainer around it),
 # not the document, so Playwright's full_page screenshot stops at the window's height. The height the
-# page needs is the tallest scroll height among the document and those panels.
+# page needs is the tallest scroll height among the document and those panels, and the sidebar's when
+# it is open (collapsed at phone width, its squeezed content is thousands of pixels tall, unseen).
 PAGE_HEIGHT = """() => Math.max(document.documentElement.scrollHeight,
-  ...['stMain', 'stAppViewContainer', 'stAppScrollToBottomContainer', 'stSidebarContent']
-     .map(id => document.querySelector(`[data-testid="${id}"]`))
+  ...['[data-testid="stMain"]', '[data-testid="stAppViewContainer"]', '[data-testid="stAppScrollToBottomContainer"]',
+      '[data-testid="stSidebar"][aria-expanded="true"] [data-testid="stSidebarContent"]']
+     .map(selector => document.querySelector(selector))
      .filter(element => element !== null).map(element => element.scrollHeight))"""
 MAX_SCREENSHOT_PX = 16_000  # Chromium cannot capture much more than 16,384 px in one image
 
