@@ -401,9 +401,9 @@ def overall_sentence(table: pd.DataFrame, borough_name: str, when: str) -> str:
     worst = [label for label, position in placed if position > 2 / 3]
     parts = [f"{borough_name} has data on {len(with_data)} of the {len(table)} headline figures {when}"]
     if placed:
-        parts.append(f"among the best third of boroughs on {len(best)}"
+        parts.append(f"among the best third of boroughs on {len(best) or 'none'}"
                      + (f" ({', '.join(lower_first(label) for label in best)})" if best else ""))
-        parts.append(f"among the worst third on {len(worst)}"
+        parts.append(f"among the worst third on {len(worst) or 'none'}"
                      + (f" ({', '.join(lower_first(label) for label in worst)})" if worst else ""))
     missing = table[table["value"].isna()]["label"].tolist()
     sentence = "; ".join(parts) + "."
@@ -620,6 +620,10 @@ def small_chart(series: pd.DataFrame, metric: Metric, labels: Mapping[str, str],
 # ---------------------------------------------------------------------------------
 # The borough's sites on a map
 
+# The profile's sites map is drawn this size, and the borough fitted into it. The width is the
+# narrowest column it is drawn in (a phone), so the borough is whole at every width.
+SITES_MAP_WIDTH_PX, SITES_MAP_HEIGHT_PX = 360, 440
+
 
 def _mercator_y(latitude: float) -> float:
     """0 at the top of the world, 1 at the bottom (Web Mercator)."""
@@ -821,7 +825,8 @@ def compare_bars(values: pd.DataFrame, metric: Metric, average: float | None, av
 def compare_lines(daily: pd.DataFrame, metric: Metric, names: Mapping[str, str], order: Sequence[str]) -> go.Figure:
     """One small chart per compared area, side by side, all on the same y axis from zero."""
     columns = max(1, len(order))
-    figure = make_subplots(rows=1, cols=columns, shared_yaxes=True, horizontal_spacing=0.03,
+    # Gaps wide enough that one chart's last date label does not run into the next one's first.
+    figure = make_subplots(rows=1, cols=columns, shared_yaxes=True, horizontal_spacing=0.08,
                            subplot_titles=[_escape(names[code]) for code in order])
     for index, code in enumerate(order):
         rows = daily[daily["borough_code"] == code]
@@ -832,7 +837,7 @@ def compare_lines(daily: pd.DataFrame, metric: Metric, names: Mapping[str, str],
                           + "</extra>"), row=1, col=index + 1)
     figure.update_yaxes(rangemode="tozero", gridcolor="#E4E7EB", zerolinecolor="#CBD2D9")
     figure.update_yaxes(title_text=_escape(metric.unit), row=1, col=1)
-    figure.update_xaxes(tickformat="%d %b", nticks=4, gridcolor="#E4E7EB")
+    figure.update_xaxes(tickformat="%d %b", nticks=3, gridcolor="#E4E7EB")
     figure.update_layout(font=FONT, height=320, margin=dict(l=10, r=10, t=80, b=10), plot_bgcolor="white",
                          paper_bgcolor="white", title=dict(text=_escape(f"{metric.label}, day by day, same scale"),
                                                            font=dict(size=16)))

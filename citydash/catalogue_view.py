@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 import pydeck as pdk
 
+from citydash import state
 from citydash.catalog import Catalog, Dataset, Manifest
 from citydash.ingest.errors import IngestError
 from citydash.ingest.importer import ImportRequest, MetricSpec, parse_metric_spec
@@ -213,11 +214,21 @@ def coverage_sentence(values: pd.DataFrame, dataset_title: str, area_label_plura
     total = len(values)
     if covered.empty:
         return f"{dataset_title} has no places in any of the {total} {area_label_plural}."
-    top = covered.iloc[0]
+    most = int(covered["value"].max())
+    leaders = covered[covered["value"] == most]["borough_name"].tolist()
     places = int(covered["value"].sum())
     uncovered = "" if len(covered) == total else f" {area_label_plural.capitalize()} in grey have none."
+    # A tie is said as one: naming the first of 33 equal areas alphabetically would say it has the most.
+    if len(leaders) == 1:
+        where = f"the most are in {leaders[0]} ({most:,})"
+    elif len(leaders) == len(covered):
+        where = f"each has {count_text(most, 'places')}"
+    elif len(leaders) <= 3:
+        where = f"the most ({most:,} each) are in {', '.join(leaders[:-1])} and {leaders[-1]}"
+    else:
+        where = f"the most ({most:,} each) are in {len(leaders)} {area_label_plural}"
     return (f"{dataset_title} has {count_text(places, 'places')} in {len(covered)} of the {total} "
-            f"{area_label_plural}; the most are in {top['borough_name']} ({int(top['value']):,}).{uncovered}")
+            f"{area_label_plural}; {where}.{uncovered}")
 
 
 def count_bins(values: pd.Series, count: int = 5) -> list[ColourBin]:
@@ -329,6 +340,19 @@ def request_from_form(path: Path, form: ImportForm, city_timezone: str) -> Impor
         access=form.access, refresh_days=form.refresh_days, description=form.description.strip() or None,
         reading=reading,
     )
+
+
+COVERAGE_PARAM = "coverage"  # the link's parameter for the dataset on the coverage map
+
+
+def coverage_choice_from_param(text: str | None, dataset_ids: list[str], default: str) -> tuple[str, tuple[str, ...]]:
+    """The coverage map's dataset from a link: a published dataset's id, else `default` with a notice."""
+    if text is None or not str(text).strip():
+        return default, ()
+    wanted = str(text)[:state.MAX_PARAM_LENGTH].strip()
+    if wanted in dataset_ids:
+        return wanted, ()
+    return default, (f"Ignored the dataset {state._short(wanted)!r} in the link: no published dataset has that id.",)
 
 
 def import_refusal(access: str) -> str | None:

@@ -11,9 +11,9 @@ from citydash.data import QueryError
 from citydash.geo import areas_geojson
 from citydash.text import escape_markdown
 
-# The sites map is fitted to the narrowest column it is drawn in (a phone), so the borough is whole everywhere.
-MAP_WIDTH_PX, MAP_HEIGHT_PX = 360, 440
+MAP_WIDTH_PX, MAP_HEIGHT_PX = boroughs.SITES_MAP_WIDTH_PX, boroughs.SITES_MAP_HEIGHT_PX
 MAX_EXTRA_METRICS = 8
+SITE_ROWS_BESIDE_MAP = MAP_HEIGHT_PX // 35 - 1  # st.dataframe rows are 35 px, the header row too
 
 catalog = ui.catalog()
 database = ui.database()
@@ -190,7 +190,9 @@ with map_column:
     st.caption(escape_markdown(sites_text) + f" Click another {area_label} to see its profile.")
 with list_column:
     site_table = sites.assign(dataset=sites["dataset"].map(titles))
-    st.dataframe(site_table[["name", "dataset", "kind", "readings"]], hide_index=True, height=MAP_HEIGHT_PX,
+    # As tall as the map, unless it has fewer rows than that holds (no blank rows under a short list).
+    st.dataframe(site_table[["name", "dataset", "kind", "readings"]], hide_index=True,
+                 height=MAP_HEIGHT_PX if len(site_table) > SITE_ROWS_BESIDE_MAP else "auto",
                  key="borough_sites_table",
                  column_config={"name": st.column_config.TextColumn("Site", width="medium"),
                                 "dataset": st.column_config.TextColumn("Dataset"),

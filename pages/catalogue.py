@@ -52,14 +52,14 @@ tiles[2].metric("Stale", f"{len(stale):,}", border=True,
                 help="Published longer ago than the dataset's expected refresh interval.")
 tiles[3].metric("Not ingested yet", f"{len(waiting):,}", border=True,
                 help="In the catalogue, but no data has been ingested.")
-tiles[4].metric("Cannot be loaded", f"{len(broken):,}", border=True,
+tiles[4].metric("Cannot load", f"{len(broken):,}", border=True,
                 help="Extract files missing or damaged: see the messages below.")
 
 for entry in broken:
     st.error(f"**{view.md(entry.dataset.title)} cannot be loaded.** {view.md(entry.problem)} "
              "Every other dataset keeps working.", icon=":material/error:")
 
-st.subheader("All datasets")
+st.header("All datasets")
 st.dataframe(
     table.drop(columns=["Attribution", "Source"]), hide_index=True, key="catalogue_table",
     column_config={
@@ -75,10 +75,17 @@ st.download_button("Download the catalogue (CSV, with attribution and source lin
                    key="catalogue_download_table", icon=":material/download:")
 
 if published:
-    st.subheader(f"Where each dataset has places, by {catalog.city.area_label}")
+    st.header(f"Where each dataset has places, by {catalog.city.area_label}")
     by_id = {entry.dataset.id: entry for entry in published}
+    if st.session_state.get("catalogue_coverage_dataset", next(iter(by_id))) not in by_id:
+        del st.session_state["catalogue_coverage_dataset"]  # no longer published: the link decides again
+    notices = ui.widget_from_link(view.COVERAGE_PARAM, "catalogue_coverage_dataset",
+                                  lambda text: view.coverage_choice_from_param(text, list(by_id), next(iter(by_id))))
+    for notice in notices:
+        st.info(notice, icon=":material/link:")
     chosen = st.selectbox("Dataset", options=list(by_id), key="catalogue_coverage_dataset",
                           format_func=lambda key: by_id[key].dataset.title)
+    ui.widget_to_link(view.COVERAGE_PARAM, chosen)
     dataset = by_id[chosen].dataset
     values = view.coverage_values(coverage, chosen, areas)
     bins = view.count_bins(values["value"])
@@ -102,11 +109,11 @@ if published:
                            file_name=f"{chosen}_places_by_{catalog.city.area_label}.csv", mime="text/csv",
                            key="catalogue_download_coverage", icon=":material/download:")
 
-st.subheader("Each dataset")
+st.header("Each dataset")
 for entry in entries:
     dataset = entry.dataset
     with st.container(border=True, key=f"catalogue_dataset_{dataset.id}"):
-        st.markdown(f"#### {view.md(dataset.title)}")
+        st.markdown(f"### {view.md(dataset.title)}")
         text, colour, icon = view.status_badge(entry)
         st.markdown(f":{colour}-badge[{icon} {text}] :blue-badge[{view.md(entry.kind)}] "
                     f":gray-badge[Access: {dataset.access}] :gray-badge[{view.md(dataset.domain.capitalize())}]")

@@ -63,7 +63,7 @@ else:
     average_label = f"Average {city.name} {area_label}"
     file_stem = f"compare_{metric.dataset}_{metric.id}_{filters.start}_{filters.end}"
 
-    st.subheader("In words")
+    st.header("In words")
     st.markdown("\n".join(f"- {escape_markdown(sentence)}"
                           for sentence in boroughs.compare_sentences(compared, metric, when)))
     ranked_count = int(by_area["value"].notna().sum())
@@ -72,6 +72,7 @@ else:
         f"{escape_markdown(boroughs.rank_phrase(row['rank'], ranked_count, len(by_area), False, area_labels))} "
         f"({boroughs.better_phrase(metric.better)})" for row in compared.to_dict("records")))
 
+    st.header("Side by side")
     st.plotly_chart(boroughs.compare_bars(compared, metric, average, average_label), key="compare_bars",
                     config=ui.chart_config(f"{file_stem}_bars"))
     ui.source_note(catalog, dataset)
@@ -90,6 +91,7 @@ else:
                        file_name=f"{file_stem}.csv", mime="text/csv", key="compare_download_table",
                        icon=":material/download:")
 
+    st.header("Day by day")
     st.plotly_chart(boroughs.compare_lines(daily, metric, names, chosen), key="compare_lines",
                     config=ui.chart_config(f"{file_stem}_daily"))
     st.caption(escape_markdown(

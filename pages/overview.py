@@ -52,9 +52,9 @@ if by_area["value"].isna().all():
     st.stop()
 
 sentence = narrative.ranking_sentence(by_area, metric, catalog.city.name, area_label, city_value)
+st.header(f"{metric.label} by {area_label}: map and table")
 map_column, table_column = st.columns([3, 2], gap="large")
 with map_column:
-    st.subheader(f"Map: {metric.label} by {area_label}")
     bins = maps.colour_bins(by_area["value"])
     deck = maps.choropleth(areas_geojson(catalog.city.boundaries), by_area, metric.unit,
                            catalog.city.map_view, bins, filters.boroughs)
@@ -68,7 +68,6 @@ with map_column:
     st.caption(f"{sentence} Click a {area_label} for its profile.")
     ui.source_note(catalog, dataset)
 with table_column:
-    st.subheader(f"Table: {metric.label} by {area_label}")
     table = narrative.rank_table(by_area)
     st.dataframe(
         table[["rank", "value", "borough_name", "entities"]],
@@ -85,13 +84,17 @@ with table_column:
                        file_name=f"{metric.dataset}_{metric.id}_by_{area_label}_{filters.start}_{filters.end}.csv",
                        mime="text/csv", key="overview_download_table", icon=":material/download:")
 
+st.header(f"Ranking of the {catalog.city.area_label_plural}")
 st.plotly_chart(charts.ranking_bar(by_area, metric, filters.boroughs, area_label),
-                key="overview_ranking", config={"displaylogo": False})
+                key="overview_ranking",
+                config=ui.chart_config(f"{metric.dataset}_{metric.id}_ranking_{filters.start}_{filters.end}"))
 ui.source_note(catalog, dataset)
 
+st.header("Day by day")
 labels = {"city": f"{catalog.city.name} (all {catalog.city.area_label_plural})", "selected": selection_label}
 trend = daily if not all_selected else daily[daily["scope"] == "city"]
-st.plotly_chart(charts.trend_lines(trend, metric, labels), key="overview_trend", config={"displaylogo": False})
+st.plotly_chart(charts.trend_lines(trend, metric, labels), key="overview_trend",
+                config=ui.chart_config(f"{metric.dataset}_{metric.id}_daily_{filters.start}_{filters.end}"))
 st.download_button("Download the daily figures (CSV)", trend.to_csv(index=False).encode("utf-8"),
                    file_name=f"{metric.dataset}_{metric.id}_daily_{filters.start}_{filters.end}.csv",
                    mime="text/csv", key="overview_download_daily", icon=":material/download:")

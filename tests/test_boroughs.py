@@ -191,7 +191,7 @@ def test_the_overall_sentence_counts_best_and_worst_thirds_by_the_better_directi
     sentence = boroughs.overall_sentence(table, "Dart", "in March 2026")
     # D has the highest NO2 and lower is better: the worst third. It has no entries data.
     assert "among the worst third on 1 (nitrogen dioxide (NO₂))" in sentence
-    assert "among the best third of boroughs on 0" in sentence
+    assert "among the best third of boroughs on none;" in sentence, "not 'on 0'"
     assert "No data here for: entries." in sentence
 
 

@@ -85,6 +85,20 @@ def test_coverage_values_list_every_area_and_the_sentence_describes_the_map():
         "Libraries has 7 places in 2 of the 3 boroughs; the most are in Crail (5). Boroughs in grey have none.")
 
 
+def test_the_coverage_sentence_says_a_tie_as_a_tie_not_the_first_name_alphabetically():
+    areas = pd.DataFrame({"borough_code": ["A", "B", "C", "D"], "borough_name": ["Ayr", "Bute", "Crail", "Dunoon"]})
+
+    def sentence(counts):
+        coverage = pd.DataFrame({"dataset": "d", "borough_code": list(counts), "entities": list(counts.values()),
+                                 "observations": 10})
+        return view.coverage_sentence(view.coverage_values(coverage, "d", areas), "Libraries", "boroughs")
+
+    assert sentence({"A": 1, "B": 1, "C": 1, "D": 1}) == "Libraries has 4 places in 4 of the 4 boroughs; each has 1 place."
+    assert sentence({"A": 2, "B": 2, "C": 1}) == (
+        "Libraries has 5 places in 3 of the 4 boroughs; the most (2 each) are in Ayr and Bute. "
+        "Boroughs in grey have none.")
+
+
 def test_catalogue_text_cannot_become_markup_or_a_script_link():
     assert view.md("[click](javascript:alert(1))") == "\\[click\\]\\(javascript\\:alert\\(1\\)\\)"
     assert view.md(":red[alarm]").startswith("\\:red\\[")
@@ -259,6 +273,44 @@ def test_the_coverage_map_follows_the_chosen_dataset(pack):
     table = app.dataframe[1].value
     assert 0 < (table["entities"] > 0).sum() < 33, "demo cycle hire is in inner London only"
     assert any("Cycle hire docks (demo) has" in caption.value for caption in app.caption)
+
+
+def test_the_coverage_choice_round_trips_through_the_link(pack):
+    app = catalogue_page()
+    assert app.query_params["coverage"] in ("air_quality", ["air_quality"]), "the default is in the link too"
+    app.selectbox(key="catalogue_coverage_dataset").set_value("cycle_hire").run()
+    assert app.query_params["coverage"] in ("cycle_hire", ["cycle_hire"])
+    assert "coverage=cycle_hire" in app.sidebar.code[0].value, "the link to share carries the choice"
+
+    opened = AppTest.from_file(str(ENTRY), default_timeout=90)
+    opened.query_params["coverage"] = "cycle_hire"
+    opened.switch_page(PAGE).run()
+    assert not opened.exception, [exception.value for exception in opened.exception]
+    assert opened.selectbox(key="catalogue_coverage_dataset").value == "cycle_hire"
+    assert any("Cycle hire docks (demo) has" in caption.value for caption in opened.caption)
+    assert not any("in the link" in info.value for info in opened.info)
+
+
+@pytest.mark.parametrize("hostile", ["<script>alert(1)</script>", "laqn", "x" * 5000, "air_quality'--"])
+def test_a_hostile_or_unpublished_coverage_choice_in_a_link_falls_back_with_a_notice(pack, hostile):
+    app = AppTest.from_file(str(ENTRY), default_timeout=90)
+    app.query_params["coverage"] = hostile
+    app.switch_page(PAGE).run()
+    assert not app.exception, [exception.value for exception in app.exception]
+    assert app.selectbox(key="catalogue_coverage_dataset").value == "air_quality"
+    notices = [info.value for info in app.info if "in the link" in info.value]
+    assert len(notices) == 1 and "no published dataset has that id" in notices[0]
+    assert "<script>" not in notices[0] and len(notices[0]) < 200
+    assert app.query_params["coverage"] in ("air_quality", ["air_quality"])
+
+
+def test_the_coverage_choice_from_a_link_on_literal_values():
+    ids = ["air", "bikes"]
+    assert view.coverage_choice_from_param(None, ids, "air") == ("air", ())
+    assert view.coverage_choice_from_param(" bikes ", ids, "air") == ("bikes", ())
+    choice, notices = view.coverage_choice_from_param("[x](javascript:1)", ids, "air")
+    assert choice == "air" and notices == ("Ignored the dataset '?x??javascript:1?' in the link: no published "
+                                           "dataset has that id.",)
 
 
 def fill_upload_form(app: AppTest, name: str, content: bytes, **fields) -> AppTest:

@@ -58,6 +58,22 @@ MAP_SECTIONS = """() => {
   return sections.filter(candidate => candidate.maps > 0);
 }"""
 
+# Per Plotly chart (issue 6: a PNG of every chart): is it drawn, and does its mode bar offer the PNG
+# download? The mode bar's buttons are in the page from the first draw (shown on hover), unless the
+# chart's config hides the mode bar or removes the button, or makes the download another format.
+PLOTLY_PNG = """() => Array.from(document.querySelectorAll('[data-testid="stPlotlyChart"]')).map((chart, index) => {
+  const plot = chart.querySelector('.js-plotly-plot');
+  const config = (plot && plot._context) || {};
+  const title = plot && plot.querySelector('.gtitle');
+  return {chart: index + 1, title: title ? title.textContent : '', drawn: plot !== null,
+          mode_bar: config.displayModeBar === undefined ? 'hover' : config.displayModeBar,
+          removed: (config.modeBarButtonsToRemove || []).filter(name => /toImage/i.test(name)),
+          format: (config.toImageButtonOptions || {}).format || 'png',
+          button: plot !== null && plot.querySelector('.modebar-btn[data-title*="png" i]') !== null};
+})"""
+PLOTLY_DRAWN = """() => Array.from(document.querySelectorAll('[data-testid="stPlotlyChart"]'))
+  .every(chart => chart.querySelector('.js-plotly-plot .modebar-container') !== null)"""
+
 
 def path_of(registered: RegisteredPage) -> str:
     """The page's address below the app's root: the default page is the root itself."""
@@ -173,3 +189,37 @@ def reveal(page, element) -> None:
         if element.is_visible():
             settle(page)
             return
+
+
+# Streamlit scrolls inside its own panel ([data-testid="stMain"], or stAppViewContainer around it),
+# not the document, so Playwright's full_page screenshot stops at the window's height. The height the
+# page needs is the tallest scroll height among the document and those panels, and the sidebar's when
+# it is open (collapsed at phone width, its squeezed content is thousands of pixels tall, unseen).
+PAGE_HEIGHT = """() => Math.max(document.documentElement.scrollHeight,
+  ...['[data-testid="stMain"]', '[data-testid="stAppViewContainer"]', '[data-testid="stAppScrollToBottomContainer"]',
+      '[data-testid="stSidebar"][aria-expanded="true"] [data-testid="stSidebarContent"]']
+     .map(selector => document.querySelector(selector))
+     .filter(element => element !== null).map(element => element.scrollHeight))"""
+MAX_SCREENSHOT_PX = 16_000  # Chromium cannot capture much more than 16,384 px in one image
+
+
+def whole_page_screenshot(page) -> bytes:
+    """A PNG of the whole page, however long: the window is made as tall as the page's content
+    (until that height stops changing, as charts re-lay themselves out), captured, then restored."""
+    viewport = page.viewport_size
+    height = viewport["height"]
+    try:
+        for _ in range(4):
+            needed = min(MAX_SCREENSHOT_PX, max(viewport["height"], page.evaluate(PAGE_HEIGHT)))
+            if needed == height:
+                break
+            height = needed
+            page.set_viewport_size({"width": viewport["width"], "height": height})
+            page.wait_for_timeout(800)
+        page.evaluate("""() => ['stMain', 'stAppViewContainer'].forEach(id => {
+            const element = document.querySelector(`[data-testid="${id}"]`);
+            if (element) element.scrollTop = 0; })""")
+        page.wait_for_timeout(300)
+        return page.screenshot(full_page=True)
+    finally:
+        page.set_viewport_size(viewport)

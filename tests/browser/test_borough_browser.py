@@ -8,7 +8,8 @@ import re
 
 from shapely.geometry import Point
 
-from citydash.boroughs import borough_bounds, fit_view, project
+from app_pages import whole_page_screenshot
+from citydash.boroughs import SITES_MAP_HEIGHT_PX, SITES_MAP_WIDTH_PX, borough_bounds, fit_view, project
 from citydash.catalog import load_catalog
 from citydash.geo import areas_geojson, load_areas
 from conftest import PACK, distinct_colours, save_artifact, wait_for_app
@@ -74,7 +75,7 @@ def test_a_shared_profile_link_reproduces_borough_dates_and_metric(page, served_
     save_artifact("borough-map.png", map_png)
     assert distinct_colours(map_png) > 5, "the sites map is blank"
     assert page.page.locator(".js-plotly-plot").count() >= 1
-    save_artifact("borough-1280.png", page.page.screenshot(full_page=True))
+    save_artifact("borough-1280.png", whole_page_screenshot(page.page))
     assert_clean(page, failed)
 
 
@@ -92,6 +93,8 @@ def test_choosing_another_borough_updates_the_page_and_the_link(page, served_app
 
 
 def click_on_map(page, canvas, view: dict, code: str) -> None:
+    canvas.scroll_into_view_if_needed()  # a click below the window's fold is lost
+    page.page.wait_for_timeout(300)
     box = canvas.bounding_box()
     lat, lon = interior(code)
     x, y = project(lat, lon, view, box["width"], box["height"])
@@ -120,9 +123,11 @@ def test_clicking_a_neighbouring_borough_on_the_profile_map_opens_its_profile(pa
     canvas = page.page.wait_for_selector('[data-testid="stDeckGlJsonChart"] canvas', timeout=30_000)
     canvas.scroll_into_view_if_needed()
     page.page.wait_for_timeout(1500)
-    # The page fits Camden's bounds into a 620 x 440 view; the canvas may be narrower, and the
-    # deck keeps the view's centre and zoom, so project with the canvas's own size.
-    view = fit_view(borough_bounds(areas_geojson(CATALOG.city.boundaries), "E09000007"), 620, 440)
+    # The page fits Camden's bounds into a view of the size it names (citydash.boroughs); the canvas
+    # is drawn at its column's width, and the deck keeps the view's centre and zoom, so project with
+    # the canvas's own size.
+    view = fit_view(borough_bounds(areas_geojson(CATALOG.city.boundaries), "E09000007"),
+                    SITES_MAP_WIDTH_PX, SITES_MAP_HEIGHT_PX)
     lat, lon = interior("E09000007")
     box = canvas.bounding_box()
     inside_x, inside_y = project(lat, lon, view, box["width"], box["height"])
@@ -162,5 +167,5 @@ def test_a_shared_compare_link_reproduces_the_comparison_with_png_buttons(page, 
     assert plots.count() == 2
     plots.first.hover()
     assert page.page.locator('.modebar-btn[data-title="Download plot as a PNG"]').count() >= 1
-    save_artifact("compare-1280.png", page.page.screenshot(full_page=True))
+    save_artifact("compare-1280.png", whole_page_screenshot(page.page))
     assert_clean(page, failed)

@@ -1,7 +1,7 @@
 """Every page registered in dashboard.py, in a real browser: it loads without an exception or a console
 error, fetches nothing from the internet, has a meaningful title and one h1, each map draws and has
-a table and a one-sentence summary beside it, and a filter change updates it. (Phone width and
-accessibility: test_accessibility.py.)
+a table and a one-sentence summary beside it, each Plotly chart offers its PNG download in its mode
+bar (issue 6), and a filter change updates it. (Phone width and accessibility: test_accessibility.py.)
 
 The pages come from dashboard.py's st.Page list (app_pages.PAGES), checked against the links in the
 app's own navigation, so a new page is covered as soon as it is registered.
@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import pytest
 
-from app_pages import (FILTERS_IGNORED, MAP_SECTIONS, PAGES, ConsoleWatch, main_text, open_expanders, page_id,
-                       path_of, reveal, served, settle)
+from app_pages import (FILTERS_IGNORED, MAP_SECTIONS, PAGES, PLOTLY_DRAWN, PLOTLY_PNG, ConsoleWatch, main_text,
+                       open_expanders, page_id, path_of, reveal, served, settle, whole_page_screenshot)
 from conftest import REPO, distinct_colours, save_artifact
 
 DESKTOP = {"width": 1280, "height": 2600}
@@ -46,8 +46,8 @@ def test_the_navigation_lists_exactly_the_registered_pages(context_at, served_ap
 
 
 @pytest.mark.parametrize("registered", PAGES, ids=page_id)
-def test_page_loads_with_its_title_one_h1_its_maps_drawn_and_their_text_alternatives(context_at, served_app,
-                                                                                    registered):
+def test_page_loads_with_its_title_one_h1_its_maps_drawn_their_text_alternatives_and_png_charts(
+        context_at, served_app, registered):
     page = context_at(DESKTOP)
     watch = ConsoleWatch(served_app).attach(page)
     page.goto(f"{served_app}/{path_of(registered)}")
@@ -73,7 +73,13 @@ def test_page_loads_with_its_title_one_h1_its_maps_drawn_and_their_text_alternat
         assert section["tables"] >= 1, f"{where}: a map without a table of its values beside it"
         assert section["summaries"], f"{where}: a map without a one-sentence summary"
 
-    save_artifact(f"page-{registered.url_path}-1280.png", page.screenshot(full_page=True))
+    page.wait_for_function(PLOTLY_DRAWN, timeout=30_000, polling=250)
+    for chart in page.evaluate(PLOTLY_PNG):
+        where = f"{registered.title}, chart {chart['chart']} {chart['title']!r}"
+        assert chart["mode_bar"] is not False and not chart["removed"], f"{where}: the PNG download is switched off"
+        assert chart["format"] == "png" and chart["button"], f"{where}: no 'Download plot as a PNG' in the mode bar"
+
+    save_artifact(f"page-{registered.url_path}-1280.png", whole_page_screenshot(page))
     assert watch.unexpected_errors(registered.url_path) == []
     assert watch.external == []
 
