@@ -31,9 +31,9 @@ st.dataframe(sources, hide_index=True, key="about_sources", column_config={
     "refreshed": st.column_config.TextColumn("Refreshed", width="medium"),
     "source": st.column_config.LinkColumn("Source", display_text="publisher's page"),
 })
-st.download_button("Download the list of sources (CSV)", sources.to_csv(index=False).encode("utf-8"),
-                   file_name=f"{city.id}_dashboard_sources.csv", mime="text/csv", key="about_download_sources",
-                   icon=":material/download:")
+ui.csv_download("Download the list of sources (CSV)", sources,
+                file_name=f"{city.id}_dashboard_sources.csv",
+                key="about_download_sources")
 st.caption(f"{city.area_label_plural.capitalize()} boundaries: {city.boundaries_attribution}")
 
 st.header(f"What the {metric.label} figures can tell you")

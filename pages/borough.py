@@ -51,7 +51,7 @@ notices += ui.widget_from_link("extra", "borough_extra_metrics",
                                lambda text: state.metric_keys_from_param(text, extra_options, MAX_EXTRA_METRICS))
 code = st.session_state["borough_code"]
 name = names[code]
-st.title(f"{name}: {area_label} profile")
+st.title(f"{escape_markdown(name)}: {area_label} profile")
 for notice in notices:
     st.info(notice, icon=":material/link:")
 
@@ -137,10 +137,9 @@ st.dataframe(
         **{column: st.column_config.TextColumn(f"Average {group_labels.get(group, group)} {area_label}")
            for column in group_columns for group in [column.removeprefix("average_")]},
     })
-st.download_button("Download the headline figures (CSV)",
-                   boroughs.standings_export(table, metrics).to_csv(index=False).encode("utf-8"),
-                   file_name=f"{file_stem}_headline.csv", mime="text/csv", key="borough_download_headline",
-                   icon=":material/download:")
+ui.csv_download("Download the headline figures (CSV)", boroughs.standings_export(table, metrics),
+                file_name=f"{file_stem}_headline.csv",
+                key="borough_download_headline")
 
 # --- Trends -------------------------------------------------------------------------------
 st.header("Trends", anchor="trends")
@@ -163,10 +162,9 @@ else:
     trend_words = [boroughs.trend_sentence(series[series["metric_key"] == key], metrics[key], name, bucket_days)
                    for key in keys if key in set(series["metric_key"])]
     st.markdown("\n".join(f"- {escape_markdown(sentence)}" for sentence in trend_words))
-    st.download_button("Download the trend figures (CSV)",
-                       series.assign(scope=series["scope"].map(labels)).to_csv(index=False).encode("utf-8"),
-                       file_name=f"{file_stem}_trends.csv", mime="text/csv", key="borough_download_trends",
-                       icon=":material/download:")
+    ui.csv_download("Download the trend figures (CSV)", series.assign(scope=series["scope"].map(labels)),
+                    file_name=f"{file_stem}_trends.csv",
+                    key="borough_download_trends")
 for dataset_id in datasets:
     ui.record_shown(dataset_id)
 st.caption(boroughs.sources_caption([
@@ -174,7 +172,7 @@ st.caption(boroughs.sources_caption([
     for dataset in (catalog.datasets[dataset_id] for dataset_id in datasets)]))
 
 # --- Sites on the map ---------------------------------------------------------------------
-st.header(f"Sites in {name}", anchor="sites")
+st.header(f"Sites in {escape_markdown(name)}", anchor="sites")
 titles = {dataset_id: dataset.title for dataset_id, dataset in catalog.datasets.items()}
 colours = boroughs.dataset_colours(sorted(database.available))
 geojson = areas_geojson(city.boundaries)
@@ -199,9 +197,9 @@ with list_column:
                                 "kind": st.column_config.TextColumn("Kind"),
                                 "readings": st.column_config.NumberColumn("Readings", format="%d",
                                                                           help=f"Readings in {period_text}")})
-    st.download_button("Download the sites (CSV)", site_table.to_csv(index=False).encode("utf-8"),
-                       file_name=f"{file_stem}_sites.csv", mime="text/csv", key="borough_download_sites",
-                       icon=":material/download:")
+    ui.csv_download("Download the sites (CSV)", site_table,
+                    file_name=f"{file_stem}_sites.csv",
+                    key="borough_download_sites")
 for dataset_id in counts.index:
     ui.record_shown(dataset_id)
 st.caption(boroughs.sources_caption([
@@ -230,10 +228,9 @@ st.dataframe(neighbour_shown, hide_index=True, key="borough_neighbours_table",
                             "distance": st.column_config.NumberColumn("Distance", format="%.2f",
                                                                       help="0 = identical on every indicator"),
                             **{key: st.column_config.TextColumn(metrics[key].label) for key in keys}})
-st.download_button("Download the neighbours table (CSV)",
-                   boroughs.neighbours_export(neighbour_rows, metrics, keys).to_csv(index=False).encode("utf-8"),
-                   file_name=f"{file_stem}_neighbours.csv", mime="text/csv", key="borough_download_neighbours",
-                   icon=":material/download:")
+ui.csv_download("Download the neighbours table (CSV)", boroughs.neighbours_export(neighbour_rows, metrics, keys),
+                file_name=f"{file_stem}_neighbours.csv",
+                key="borough_download_neighbours")
 st.page_link(Path(__file__).resolve().parent / "compare.py", label=f"Compare {name} with its three nearest neighbours",
              icon=":material/compare_arrows:",
              query_params={**state.filters_to_params(filters),
@@ -246,7 +243,7 @@ sources = [brief.Source(title=dataset.title, publisher=dataset.publisher, licenc
                         source_url=dataset.source_url, synthetic=dataset.synthetic,
                         refreshed=ui.freshness_text(catalog, dataset))
            for dataset in (catalog.datasets[dataset_id] for dataset_id in datasets)]
-document = brief.render_brief(brief.Brief(
+contents = brief.Brief(
     city_name=city.name, area_label=area_label, area_label_plural=area_labels, borough_name=name,
     group_label=group_label, area_ha=float(own_area["area_ha"]), period_text=period_text,
     previous_text=previous_text, snapshot=ui.snapshot(catalog, database),
@@ -256,9 +253,10 @@ document = brief.render_brief(brief.Brief(
     neighbours=neighbour_rows, neighbour_sentences=neighbour_words[1:], neighbour_method=boroughs.neighbour_method(
         name, len(neighbours), area_labels, list(city.groups.values()), [], short=True),
     sites_sentence=sites_text, sources=sources, boundaries_attribution=city.boundaries_attribution,
-    link=ui.view_link(catalog, database)))
+    link=ui.view_link(catalog, database))
 st.markdown(f"One page for {escape_markdown(name)}: the headline figures with small trend lines, the neighbours, "
             "the sites, and the sources and licences. Open the file in a browser and print it (A4).")
-st.download_button(f"Download the {area_label} brief (HTML, printable)", document.encode("utf-8"),
-                   file_name=f"{file_stem}_brief.html", mime="text/html", key="borough_download_brief",
-                   icon=":material/print:")
+# Rendered when someone asks for it, not on every rerun of the profile.
+st.download_button(f"Download the {area_label} brief (HTML, printable)",
+                   lambda: brief.render_brief(contents).encode("utf-8"), file_name=f"{file_stem}_brief.html",
+                   mime="text/html", key="borough_download_brief", on_click="ignore", icon=":material/print:")

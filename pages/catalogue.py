@@ -70,9 +70,9 @@ st.dataframe(
         "Areas covered": st.column_config.TextColumn(f"{area_plural.capitalize()} covered"),
     },
 )
-st.download_button("Download the catalogue (CSV, with attribution and source links)",
-                   table.to_csv(index=False).encode("utf-8"), file_name="data_catalogue.csv", mime="text/csv",
-                   key="catalogue_download_table", icon=":material/download:")
+ui.csv_download("Download the catalogue (CSV, with attribution and source links)", table,
+                file_name="data_catalogue.csv",
+                key="catalogue_download_table")
 
 if published:
     st.header(f"Where each dataset has places, by {catalog.city.area_label}")
@@ -105,9 +105,9 @@ if published:
             "entities": st.column_config.NumberColumn("Places", format="localized"),
             "observations": st.column_config.NumberColumn("Observations", format="localized"),
         })
-        st.download_button("Download this table (CSV)", shown.to_csv(index=False).encode("utf-8"),
-                           file_name=f"{chosen}_places_by_{catalog.city.area_label}.csv", mime="text/csv",
-                           key="catalogue_download_coverage", icon=":material/download:")
+        ui.csv_download("Download this table (CSV)", shown,
+                        file_name=f"{chosen}_places_by_{catalog.city.area_label}.csv",
+                        key="catalogue_download_coverage")
 
 st.header("Each dataset")
 for entry in entries:

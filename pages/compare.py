@@ -87,9 +87,9 @@ else:
                                                            help=f"1 = highest of the {area_labels} with data"),
                      "entities": st.column_config.NumberColumn("Sites", format="%d",
                                                                help="Sites reporting in the period")})
-    st.download_button("Download this table (CSV)", table.drop(columns="shown").to_csv(index=False).encode("utf-8"),
-                       file_name=f"{file_stem}.csv", mime="text/csv", key="compare_download_table",
-                       icon=":material/download:")
+    ui.csv_download("Download this table (CSV)", table.drop(columns="shown"),
+                    file_name=f"{file_stem}.csv",
+                    key="compare_download_table")
 
     st.header("Day by day")
     st.plotly_chart(boroughs.compare_lines(daily, metric, names, chosen), key="compare_lines",
@@ -99,9 +99,9 @@ else:
     ui.source_note(catalog, dataset)
     daily_shown = daily.assign(borough_name=daily["borough_code"].map(names),
                                value=boroughs.suppress_small(daily["value"].astype("float64"), metric))
-    st.download_button("Download the daily figures (CSV)", daily_shown.to_csv(index=False).encode("utf-8"),
-                       file_name=f"{file_stem}_daily.csv", mime="text/csv", key="compare_download_daily",
-                       icon=":material/download:")
+    ui.csv_download("Download the daily figures (CSV)", daily_shown,
+                    file_name=f"{file_stem}_daily.csv",
+                    key="compare_download_daily")
     st.page_link(Path(__file__).resolve().parent / "borough.py", label=f"Open the profile of {names[chosen[0]]}",
                  icon=":material/location_city:",
                  query_params={**state.filters_to_params(filters), "borough": state.area_to_param(chosen[0])})

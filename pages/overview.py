@@ -7,6 +7,7 @@ import streamlit as st
 from citydash import boroughs, charts, maps, narrative, state, ui
 from citydash.data import QueryError
 from citydash.geo import areas_geojson
+from citydash.text import escape_markdown
 
 catalog = ui.catalog()
 filters = ui.filters()
@@ -65,7 +66,7 @@ with map_column:
                        query_params={**state.filters_to_params(filters), "borough": state.area_to_param(picked)})
     st.html(maps.legend_html(f"{metric.label} ({metric.unit})", bins, metric.unit,
                              has_missing=bool(by_area["value"].isna().any())))
-    st.caption(f"{sentence} Click a {area_label} for its profile.")
+    st.caption(f"{escape_markdown(sentence)} Click a {area_label} for its profile.")
     ui.source_note(catalog, dataset)
 with table_column:
     table = narrative.rank_table(by_area)
@@ -80,9 +81,9 @@ with table_column:
                                                       width=50),
         },
     )
-    st.download_button("Download this table (CSV)", table.to_csv(index=False).encode("utf-8"),
-                       file_name=f"{metric.dataset}_{metric.id}_by_{area_label}_{filters.start}_{filters.end}.csv",
-                       mime="text/csv", key="overview_download_table", icon=":material/download:")
+    ui.csv_download("Download this table (CSV)", table,
+                    file_name=f"{metric.dataset}_{metric.id}_by_{area_label}_{filters.start}_{filters.end}.csv",
+                    key="overview_download_table")
 
 st.header(f"Ranking of the {catalog.city.area_label_plural}")
 st.plotly_chart(charts.ranking_bar(by_area, metric, filters.boroughs, area_label),
@@ -95,7 +96,7 @@ labels = {"city": f"{catalog.city.name} (all {catalog.city.area_label_plural})",
 trend = daily if not all_selected else daily[daily["scope"] == "city"]
 st.plotly_chart(charts.trend_lines(trend, metric, labels), key="overview_trend",
                 config=ui.chart_config(f"{metric.dataset}_{metric.id}_daily_{filters.start}_{filters.end}"))
-st.download_button("Download the daily figures (CSV)", trend.to_csv(index=False).encode("utf-8"),
-                   file_name=f"{metric.dataset}_{metric.id}_daily_{filters.start}_{filters.end}.csv",
-                   mime="text/csv", key="overview_download_daily", icon=":material/download:")
+ui.csv_download("Download the daily figures (CSV)", trend,
+                file_name=f"{metric.dataset}_{metric.id}_daily_{filters.start}_{filters.end}.csv",
+                key="overview_download_daily")
 ui.source_note(catalog, dataset)

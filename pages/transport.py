@@ -204,7 +204,7 @@ elif has_data(station_source, coverage, period):
     st.caption(escape_markdown(station_sentence))
     ui.source_note(catalog, station_source)
 
-    st.subheader(f"Busiest stations in {selection}")
+    st.subheader(f"Busiest stations in {escape_markdown(selection)}")
     top = chosen_stations.head(15)
     chart_tab, table_tab = st.tabs(["Chart", "Table"])
     with chart_tab:
@@ -230,7 +230,7 @@ elif has_data(station_source, coverage, period):
         st.info("This data has no weekday and weekend counts for the period.", icon=":material/info:")
     else:
         share = week["weekend"].sum() / week["weekday"].sum()
-        st.caption(f"A weekend day in {selection} sees {share:.0%} of a weekday's entries and exits "
+        st.caption(f"A weekend day in {escape_markdown(selection)} sees {share:.0%} of a weekday's entries and exits "
                    f"({week['weekend'].sum():,.0f} against {week['weekday'].sum():,.0f}).")
         chart_tab, table_tab = st.tabs(["Chart", "Table"])
         with chart_tab:
@@ -352,18 +352,18 @@ elif has_data(dock_source, coverage, period):
         st.info(f"{dock_source.title} has no hire counts, only docks and the bikes in them, so there is no "
                 "pattern of hires by hour.", icon=":material/schedule:")
     elif hour_rows.empty:
-        st.info(f"No hires were recorded in {selection} between {period}.", icon=":material/info:")
+        st.info(f"No hires were recorded in {escape_markdown(selection)} between {period}.", icon=":material/info:")
     else:
         show_views(transport.hires_views(hour_rows, borough_hour_rows, boroughs, chosen_names, selection,
                                          city.area_label, city.timezone), dock_source.id, file_suffix)
         ui.source_note(catalog, dock_source)
 
     if dock_plan.hires:
-        st.subheader(f"Busiest docks in {selection}")
+        st.subheader(f"Busiest docks in {escape_markdown(selection)}")
         busiest = chosen_docks.dropna(subset=["hires_per_day"]).sort_values("hires_per_day", ascending=False).head(15)
         ranked_by, ranked_unit = "hires_per_day", "hires a day"
     else:
-        st.subheader(f"Largest docks in {selection}")
+        st.subheader(f"Largest docks in {escape_markdown(selection)}")
         st.caption("This data has no hire counts, so the docks are ranked by docking points.")
         busiest = chosen_docks.head(15)
         ranked_by, ranked_unit = "capacity", "docking points"
