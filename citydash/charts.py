@@ -55,6 +55,8 @@ def trend_lines(daily: pd.DataFrame, metric: Metric, labels: dict[str, str]) -> 
             hovertemplate="%{x|%d %b %Y}: %{y:,.1f} " + metric.unit + "<extra>%{fullData.name}</extra>",
         ))
     figure = _layout(figure, f"{metric.label}, day by day", height=320)
+    # A single line still gets its legend entry: a dotted line alone does not say what it is.
+    figure.update_layout(showlegend=True)
     figure.update_yaxes(title_text=metric.unit, rangemode="tozero")
-    figure.update_xaxes(title_text=None)
+    figure.update_xaxes(title_text=None, tickformat="%d %b")
     return figure

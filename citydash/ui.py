@@ -330,6 +330,11 @@ def synthetic_banner(cat: Catalog, placeholder) -> None:
             icon=":material/science:")
 
 
+def sentence_case(text: str) -> str:
+    """The first letter upper case and the rest as written (str.capitalize would turn "Nov" into "nov")."""
+    return text[:1].upper() + text[1:]
+
+
 def footer(cat: Catalog) -> None:
     # After the page has run, so the link carries its selections as well as the shared filters.
     share_link(cat, database())
@@ -341,8 +346,8 @@ def footer(cat: Catalog) -> None:
         link = f" ([source]({dataset.source_url}))" if dataset.source_url else ""
         lines.append(f"- {dataset.title} ({kind}): {dataset.publisher}{link}. "
                      f"Licence: [{dataset.licence.title}]({dataset.licence.url}). {dataset.attribution} "
-                     f"{freshness_text(cat, dataset).capitalize()}.")
-    lines.append(f"- {cat.city.area_label_plural.capitalize()} boundaries: {cat.city.boundaries_attribution}")
+                     f"{sentence_case(freshness_text(cat, dataset))}.")
+    lines.append(f"- {sentence_case(cat.city.area_label_plural)} boundaries: {cat.city.boundaries_attribution}")
     st.markdown("\n".join(lines))
 
 

@@ -72,3 +72,18 @@ def test_ranking_bar_prints_values_and_marks_the_selection():
     assert list(bar.x) == sorted(bar.x)
     assert len(set(bar.marker.color)) == 2
     assert all(text for text in bar.text)
+
+
+def test_a_single_trend_line_keeps_its_legend_entry_and_dates_read_day_month():
+    daily = pd.DataFrame({"scope": ["city"] * 3, "day": pd.date_range("2026-03-01", periods=3),
+                          "value": [1.0, 2.0, 3.0]})
+    metric = CATALOG.metric("air_quality", "no2")
+    figure = charts.trend_lines(daily, metric, {"city": "London (all boroughs)"})
+    assert figure.layout.showlegend is True and figure.data[0].name == "London (all boroughs)"
+    assert figure.layout.xaxis.tickformat == "%d %b"
+
+
+def test_footer_sentences_keep_month_names_as_written():
+    from citydash.ui import sentence_case
+    assert sentence_case("refreshed 25 Nov 2026 (3 days ago)") == "Refreshed 25 Nov 2026 (3 days ago)"
+    assert sentence_case("") == ""
