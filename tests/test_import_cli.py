@@ -302,6 +302,12 @@ def test_csv_options_with_another_source_are_refused(capsys, pack):
     assert code == 2 and "--title only apply to the csv source" in capsys.readouterr().err
 
 
+def test_a_sensor_list_with_another_source_is_refused_not_ignored(capsys, pack):
+    code = main(["ingest", "laqn", str(FIXTURES / "sites_bng.csv"), "--pack", str(pack),
+                 "--sensors", str(FIXTURES / "sites_bng.csv")])
+    assert code == 2 and "--sensors only applies to the sensors source" in capsys.readouterr().err
+
+
 # ---------------------------------------------------------------------------------
 # Re-imports, an interrupted import, progress
 

@@ -194,6 +194,9 @@ def command_ingest(args: argparse.Namespace) -> int:
     if given:
         print(f"ingest {args.source}: {', '.join(given)} only apply to the csv source", file=sys.stderr)
         return 2
+    if args.sensors is not None:
+        print(f"ingest {args.source}: --sensors only applies to the sensors source", file=sys.stderr)
+        return 2
     catalog = load_catalog(args.pack, extracts_dir=args.extracts)
     dataset_id = args.dataset or source.default_dataset
     missing = [str(path) for path in args.files if not Path(path).is_file()]
