@@ -87,3 +87,26 @@ def test_footer_sentences_keep_month_names_as_written():
     from citydash.ui import sentence_case
     assert sentence_case("refreshed 25 Nov 2026 (3 days ago)") == "Refreshed 25 Nov 2026 (3 days ago)"
     assert sentence_case("") == ""
+
+
+def test_reference_lines_sit_where_plotlys_own_hline_and_vline_put_them():
+    import plotly.graph_objects as go
+    stepwise = go.Figure(go.Scatter(x=[0, 30], y=[0, 50]))
+    stepwise.add_hline(40, annotation_text="UK limit", annotation_position="top left")
+    stepwise.add_vline(18, annotation_text="allowed", annotation_position="bottom left")
+    lines = charts.reference_lines([(40, "UK limit")])
+    allowance = charts.reference_lines([(18, "allowed")], "v", annotation_position="bottom left")
+    at_once = charts.figure([dict(type="scatter", x=[0, 30], y=[0, 50])], charts.layout(
+        shapes=lines["shapes"] + allowance["shapes"], annotations=lines["annotations"] + allowance["annotations"]))
+    placement = ("type", "xref", "yref", "x0", "x1", "y0", "y1")
+    assert [{key: shape[key] for key in placement} for shape in at_once.layout.shapes] == \
+           [{key: shape[key] for key in placement} for shape in stepwise.layout.shapes]
+    anchor = ("text", "x", "y", "xref", "yref", "xanchor", "yanchor", "showarrow")
+    assert [{key: note[key] for key in anchor} for note in at_once.layout.annotations] == \
+           [{key: note[key] for key in anchor} for note in stepwise.layout.annotations]
+
+
+def test_the_house_layout_keeps_the_grid_style_under_axis_settings():
+    built = charts.figure([], charts.layout("Title", 300, yaxis=dict(title_text="µg/m³", range=[0, 10])))
+    assert built.layout.yaxis.gridcolor == charts.GRID["gridcolor"] and built.layout.yaxis.title.text == "µg/m³"
+    assert list(built.layout.yaxis.range) == [0, 10] and built.layout.height == 300
