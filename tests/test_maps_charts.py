@@ -110,3 +110,13 @@ def test_the_house_layout_keeps_the_grid_style_under_axis_settings():
     built = charts.figure([], charts.layout("Title", 300, yaxis=dict(title_text="µg/m³", range=[0, 10])))
     assert built.layout.yaxis.gridcolor == charts.GRID["gridcolor"] and built.layout.yaxis.title.text == "µg/m³"
     assert list(built.layout.yaxis.range) == [0, 10] and built.layout.height == 300
+
+
+def test_a_map_sends_the_same_json_as_pydeck_without_its_indentation():
+    import pydeck as pdk
+    geojson, values = values_for_every_area(lambda n: [float(i) for i in range(n)])
+    deck = maps.choropleth(geojson, values, "µg/m³", {"latitude": 51.5, "longitude": -0.1, "zoom": 9},
+                           maps.colour_bins(values["value"]))
+    compact, indented = deck.to_json(), pdk.Deck.to_json(deck)
+    assert json.loads(compact) == json.loads(indented)
+    assert "\n" not in compact and len(compact) < len(indented) / 2
