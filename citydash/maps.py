@@ -6,6 +6,7 @@ and a demo works offline. Tooltips use pydeck's text mode, which never interpret
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 import math
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import pydeck as pdk
+import pydeck.bindings.deck
 from pydeck.bindings.json_tools import default_serialize
 
 # Cividis, light (low) to dark (high): readable with the common colour-vision deficiencies and
@@ -22,6 +24,12 @@ SEQUENTIAL = [
     (253, 234, 69), (214, 192, 85), (160, 146, 108), (108, 104, 114), (55, 66, 108), (0, 34, 78)]
 NO_DATA = (220, 220, 220)
 OUTLINE = (255, 255, 255)
+
+
+# pydeck asks five times per Deck whether its Jupyter widget can be imported. Python does not
+# remember a failed import, so each ask searches sys.path again: about 7 ms per map. The answer
+# cannot change while the server runs.
+pydeck.bindings.deck.has_jupyter_extra = functools.cache(pydeck.bindings.deck.has_jupyter_extra)
 
 
 class Deck(pdk.Deck):
