@@ -225,14 +225,14 @@ def measure_scale(observations: int, args: argparse.Namespace, log=print) -> dic
     state_settings = [{"boroughs": list(state.boroughs), "start": state.start.isoformat(),
                        "end": state.end.isoformat(), "metric": state.metric} for state in states]
     comparison = {}
-    for way in ("ours", "pandas") if args.ratio_runs > 0 else ():
+    for way in ("ours", "pandas_cache_data", "pandas") if args.ratio_runs > 0 else ():
         runs = []
         for _ in range(args.ratio_runs):
             log(f"[{label}] the overview's interactions, {way} ...")
             result, peak_mb, _ = run_task(way, {"extracts": str(extracts), "states": state_settings}, work,
                                           timeout_s=3600)
             runs.append({"interaction_s": statistics.median(result["interaction_s"]), "load_s": result["load_s"],
-                         "peak_mb": peak_mb})
+                         "peak_mb": peak_mb, "imports_mb": result["imports_kb"] / 1024})
         comparison[way] = {key: statistics.median(run[key] for run in runs) for key in runs[0]}
     if comparison:
         results["comparison"] = comparison
@@ -246,6 +246,17 @@ def measure_scale(observations: int, args: argparse.Namespace, log=print) -> dic
         results["served"] = bench_browser.payload_and_memory(extracts, work, app["pages"], app["borough_names"])
     results["load_average_after"] = os.getloadavg()
     return results
+
+
+WAYS = {
+    "ours": "citydash.data (DuckDB over rollups)",
+    "pandas_cache_data": "pandas kept by st.cache_data (a copy per call)",
+    "pandas": "pandas held in memory (as st.cache_resource)",
+}
+
+
+def _ratio(numerator: float, denominator: float) -> float | None:
+    return numerator / denominator if denominator > 0 else None
 
 
 def report(results: dict) -> tuple[str, list[tuple[str, str, bool | None]]]:
@@ -268,19 +279,27 @@ def report(results: dict) -> tuple[str, list[tuple[str, str, bool | None]]]:
                         "errors"], query_rows(results["queries"]),
                        "\nQueries (median per call): through citydash.data (DataFrame), straight on DuckDB (Arrow), "
                        "and with the rollups derived from the raw observations"))
-    time_ratio = memory_ratio = None
+    ratios: dict[str, tuple[float | None, float | None, float | None]] = {}
     if "comparison" in results:
-        ours, pandas = results["comparison"]["ours"], results["comparison"]["pandas"]
-        time_ratio = pandas["interaction_s"] / ours["interaction_s"] if ours["interaction_s"] else None
-        memory_ratio = pandas["peak_mb"] / ours["peak_mb"] if ours["peak_mb"] else None
-        lines.append(table(["way", "per interaction ms", "load s", "peak MB"], [
-            ["citydash.data (DuckDB over rollups)", ms(ours["interaction_s"]), f"{ours['load_s']:.1f}",
-             mb(ours["peak_mb"])],
-            ["pandas (read parquet, filter, group)", ms(pandas["interaction_s"]), f"{pandas['load_s']:.1f}",
-             mb(pandas["peak_mb"])],
-            ["ratio pandas / ours", f"{time_ratio:,.1f}x" if time_ratio else "-", "",
-             f"{memory_ratio:,.1f}x" if memory_ratio else "-"],
-        ], "\nThe overview's interactions, each way in its own process (median of runs)"))
+        ours = results["comparison"]["ours"]
+        rows = [[WAYS["ours"], ms(ours["interaction_s"]), f"{ours['load_s']:.1f}", mb(ours["peak_mb"]),
+                 mb(ours["peak_mb"] - ours["imports_mb"]), "", "", ""]]
+        for way in ("pandas_cache_data", "pandas"):
+            if way not in results["comparison"]:
+                continue
+            theirs = results["comparison"][way]
+            ratios[way] = (
+                theirs["interaction_s"] / ours["interaction_s"] if ours["interaction_s"] else None,
+                theirs["peak_mb"] / ours["peak_mb"] if ours["peak_mb"] else None,
+                _ratio(theirs["peak_mb"] - theirs["imports_mb"], ours["peak_mb"] - ours["imports_mb"]))
+            rows.append([WAYS[way], ms(theirs["interaction_s"]), f"{theirs['load_s']:.1f}", mb(theirs["peak_mb"]),
+                         mb(theirs["peak_mb"] - theirs["imports_mb"]),
+                         *(f"{ratio:,.1f}x" if ratio else "-" for ratio in ratios[way])])
+        lines.append(table(["way", "per interaction ms", "load s", "peak MB", "above imports MB", "slower",
+                            "more memory", "more above imports"], rows,
+                           "\nThe overview's interactions, each way in its own process (median of runs); ratios "
+                           "are that way against ours. 'above imports': peak less the process's size once its "
+                           "libraries were imported (pandas alone is ~140 MB, which both ways carry)"))
     targets: list[tuple[str, str, bool | None]] = []
     limit_ms = TARGETS_MS.get(observations_bucket(observations))
     worst = max((page["miss_p95_s"] or 0 for page in pages), default=0)
@@ -288,11 +307,14 @@ def report(results: dict) -> tuple[str, list[tuple[str, str, bool | None]]]:
     if limit_ms:
         targets.append((f"every page's rerun p95 < {limit_ms} ms", f"worst {ms(worst)} ms ({worst_page})",
                         worst * 1000 < limit_ms))
-    if observation_bucket_is(observations, 20_000_000) and time_ratio and memory_ratio:
-        targets.append((f"pandas way >= {PANDAS_RATIO_TARGET}x slower", f"{time_ratio:,.1f}x",
-                        bool(time_ratio and time_ratio >= PANDAS_RATIO_TARGET)))
-        targets.append((f"pandas way >= {PANDAS_RATIO_TARGET}x more memory", f"{memory_ratio:,.1f}x",
-                        bool(memory_ratio and memory_ratio >= PANDAS_RATIO_TARGET)))
+    if observation_bucket_is(observations, 20_000_000):
+        for way, (time_ratio, memory_ratio, working_ratio) in ratios.items():
+            name = WAYS[way].split(" (")[0]
+            for what, ratio in ((f"{PANDAS_RATIO_TARGET}x slower", time_ratio),
+                                (f"{PANDAS_RATIO_TARGET}x more memory (peak)", memory_ratio),
+                                (f"{PANDAS_RATIO_TARGET}x more memory (above imports)", working_ratio)):
+                if ratio:
+                    targets.append((f"{name} >= {what}", f"{ratio:,.1f}x", ratio >= PANDAS_RATIO_TARGET))
     worst_map = max(pages, key=lambda page: page["map_bytes"]) if pages else None
     if worst_map:
         targets.append(("no page sends more than 2 MB for its maps",

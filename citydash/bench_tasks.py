@@ -341,6 +341,7 @@ def task_ours(settings: dict) -> dict:
     from citydash.catalog import load_catalog
     from citydash.data import Database
 
+    imports_kb = _rss_kb()
     started = time.perf_counter()
     catalog = load_catalog(REPO_DIR / "data", extracts_dir=Path(settings["extracts"]))
     database = Database(catalog, timeout_s=600)
@@ -355,7 +356,7 @@ def task_ours(settings: dict) -> dict:
         database.run("metric_summary", **params, boroughs=list(state.boroughs))
         database.run("metric_daily", **params, boroughs=list(state.boroughs))
         seconds.append(time.perf_counter() - started)
-    return {"load_s": load_s, "interaction_s": seconds}
+    return {"load_s": load_s, "interaction_s": seconds, "imports_kb": imports_kb}
 
 
 def _combine(frame, aggregation: str, area_aggregation: str):
@@ -367,31 +368,57 @@ def _combine(frame, aggregation: str, area_aggregation: str):
     return frame["peak"].sum() if area_aggregation == "sum" else frame["peak"].max()
 
 
-def task_pandas(settings: dict) -> dict:
-    """The common way: each dataset read whole into pandas once (as @st.cache_data would keep it),
-    local days computed once, then for each interaction filter and group in pandas."""
+def _rss_kb(field: str = "VmRSS") -> int:
+    status = Path("/proc/self/status").read_text().splitlines()
+    return next(int(line.split()[1]) for line in status if line.startswith(f"{field}:"))
+
+
+def _pandas_way(settings: dict, keep: str) -> dict:
+    """The common way: each dataset read whole into pandas, local days computed once, then for each
+    interaction filter and group in pandas.
+
+    keep="resource": the frames are held as they are (what st.cache_resource does, no copy);
+    keep="data": the frames are kept by Streamlit's own st.cache_data, which hands every caller a
+    fresh copy of the cached value (it stores it pickled), as most Streamlit dashboards do."""
     import pandas as pd
 
     from citydash.catalog import load_catalog
 
+    if keep == "data":
+        import streamlit as st
+    imports_kb = _rss_kb()
     catalog = load_catalog(REPO_DIR / "data", extracts_dir=Path(settings["extracts"]))
     tz = catalog.city.timezone
-    frames: dict[str, pd.DataFrame] = {}
+
+    def read(dataset: str) -> pd.DataFrame:
+        readings = pd.read_parquet(catalog.extract_path(dataset))
+        entities = pd.read_parquet(catalog.extract_path(dataset, "entities"), columns=["entity_id", "borough_code"])
+        readings["day"] = readings["ts"].dt.tz_localize("UTC").dt.tz_convert(tz).dt.tz_localize(None) \
+            .dt.normalize()
+        return readings.merge(entities, on="entity_id", how="left")
+
+    held: dict[str, pd.DataFrame] = {}
+    cached_read = st.cache_data(max_entries=8, show_spinner=False)(read) if keep == "data" else None
+
+    def frame_for(dataset: str) -> pd.DataFrame:
+        if cached_read is not None:
+            return cached_read(dataset)
+        if dataset not in held:
+            held[dataset] = read(dataset)
+        return held[dataset]
+
     load_s = 0.0
     seconds = []
+    loaded: set[str] = set()
     for state in _states(settings):
         metric = catalog.metric(*state.metric.split(".", 1))
-        if metric.dataset not in frames:
+        if metric.dataset not in loaded:
             started = time.perf_counter()
-            readings = pd.read_parquet(catalog.extract_path(metric.dataset))
-            entities = pd.read_parquet(catalog.extract_path(metric.dataset, "entities"),
-                                       columns=["entity_id", "borough_code"])
-            readings["day"] = readings["ts"].dt.tz_localize("UTC").dt.tz_convert(tz).dt.tz_localize(None) \
-                .dt.normalize()
-            frames[metric.dataset] = readings.merge(entities, on="entity_id", how="left")
+            frame_for(metric.dataset)
+            loaded.add(metric.dataset)
             load_s += time.perf_counter() - started
         started = time.perf_counter()
-        readings = frames[metric.dataset]
+        readings = frame_for(metric.dataset)
         chosen = readings[(readings["metric"] == metric.id)
                           & (readings["day"] >= pd.Timestamp(state.start))
                           & (readings["day"] <= pd.Timestamp(state.end))]
@@ -412,10 +439,19 @@ def task_pandas(settings: dict) -> dict:
                      lambda group: _combine(group, metric.aggregation, metric.area_aggregation), include_groups=False)]
         seconds.append(time.perf_counter() - started)
         assert len(by_borough) >= 0 and len(summary) == 2 and len(daily) == 2
-    return {"load_s": load_s, "interaction_s": seconds}
+    return {"load_s": load_s, "interaction_s": seconds, "imports_kb": imports_kb}
 
 
-TASKS = {"app": task_app, "queries": task_queries, "ours": task_ours, "pandas": task_pandas}
+def task_pandas(settings: dict) -> dict:
+    return _pandas_way(settings, keep="resource")
+
+
+def task_pandas_cache_data(settings: dict) -> dict:
+    return _pandas_way(settings, keep="data")
+
+
+TASKS = {"app": task_app, "queries": task_queries, "ours": task_ours, "pandas": task_pandas,
+         "pandas_cache_data": task_pandas_cache_data}
 
 
 def main(argv: list[str]) -> int:
@@ -424,9 +460,7 @@ def main(argv: list[str]) -> int:
     result = TASKS[task](settings)
     # This process's own peak since it started (wait4's ru_maxrss can carry the parent's size
     # over from the fork that started it).
-    status = Path("/proc/self/status").read_text().splitlines()
-    peak_kb = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
-    Path(out_path).write_text(json.dumps({**result, "vm_hwm_kb": peak_kb}, default=str))
+    Path(out_path).write_text(json.dumps({**result, "vm_hwm_kb": _rss_kb("VmHWM")}, default=str))
     return 0
 
 
