@@ -19,11 +19,13 @@ import functools
 import html
 import json
 import math
+import stat
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from types import MappingProxyType
 
 import numpy as np
 import pandas as pd
@@ -34,9 +36,9 @@ import shapely.errors
 from shapely.geometry import shape
 
 from citydash import charts
-from citydash.airquality import DAQI_METRIC, DEFAULT_MIN_COVERAGE, Band, Daqi, daqi_band
+from citydash.airquality import DAQI_METRIC, DEFAULT_MIN_COVERAGE, Band, Daqi, daqi_band, load_daqi
 from citydash.catalog import CatalogError, Dataset, Licence, Metric
-from citydash.maps import NO_DATA, SEQUENTIAL, format_value
+from citydash.maps import NO_DATA, SEQUENTIAL, Deck, format_value
 from citydash.state import MAX_PARAM_LENGTH
 
 # A colour-blind-safe banded DAQI palette (index 1..10): blues for Low, yellow to orange for
@@ -183,6 +185,20 @@ def _zone(path: Path, pack_dir: Path, zone_id: str, raw: object, licences: Mappi
     )
 
 
+def _file_stamps(paths: Iterable[Path]) -> tuple[tuple[Path, int, int], ...]:
+    """Each existing file with its modification time and size: a key that changes when one is edited,
+    added or removed."""
+    stamps = []
+    for path in paths:
+        try:
+            status = path.stat()
+        except OSError:
+            continue
+        if stat.S_ISREG(status.st_mode):
+            stamps.append((path, status.st_mtime_ns, status.st_size))
+    return tuple(stamps)
+
+
 def load_environment_settings(pack_dir: Path, licences: Mapping[str, Licence]) -> EnvironmentSettings:
     """Reference values, the hourly limit and zones from catalog.toml and catalog.d/*.toml.
 
@@ -191,12 +207,19 @@ def load_environment_settings(pack_dir: Path, licences: Mapping[str, Licence]) -
     """
     pack_dir = Path(pack_dir)
     files = [pack_dir / "catalog.toml"] + sorted((pack_dir / "catalog.d").glob("*.toml"))
+    # The page asks on every rerun; parsing seven TOML files each time was a few milliseconds of
+    # it. The files' times and sizes are in the key, so an edited pack is read again.
+    return _settings_from_files(pack_dir, _file_stamps(files), tuple(licences.items()))
+
+
+@functools.lru_cache(maxsize=8)
+def _settings_from_files(pack_dir: Path, stamps: tuple[tuple[Path, int, int], ...],
+                         licence_items: tuple[tuple[str, Licence], ...]) -> EnvironmentSettings:
+    licences = dict(licence_items)
     references: dict[str, list[Reference]] = {}
     hourly_limit: HourlyLimit | None = None
     zones: dict[str, Zone] = {}
-    for path in files:
-        if not path.is_file():
-            continue
+    for path, _, _ in stamps:
         try:
             content = tomllib.loads(path.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as error:
@@ -213,7 +236,22 @@ def load_environment_settings(pack_dir: Path, licences: Mapping[str, Licence]) -
             zones[zone_id] = _zone(path, pack_dir, zone_id, raw, licences)
     ordered = {metric_id: tuple(sorted(found, key=lambda reference: -reference.value))
                for metric_id, found in references.items()}
-    return EnvironmentSettings(references=ordered, hourly_limit=hourly_limit, zones=zones)
+    # Read-only views: the same settings are handed to every rerun.
+    return EnvironmentSettings(references=MappingProxyType(ordered), hourly_limit=hourly_limit,
+                               zones=MappingProxyType(zones))
+
+
+@functools.lru_cache(maxsize=4)
+def _daqi_from_file(catalog_path: Path, modified_ns: int, size: int) -> Daqi:
+    return load_daqi(catalog_path)
+
+
+def load_daqi_cached(catalog_path: Path) -> Daqi:
+    """`load_daqi`, parsed again only when the file changes (its time or size): the page asks on
+    every rerun. Errors are raised as load_daqi raises them, every time."""
+    catalog_path = Path(catalog_path)
+    status = catalog_path.stat()
+    return _daqi_from_file(catalog_path, status.st_mtime_ns, status.st_size)
 
 
 @functools.lru_cache(maxsize=4)
@@ -350,6 +388,12 @@ def contrast_ratio(first: tuple[int, int, int], second: tuple[int, int, int]) ->
 
 def text_colour(fill: tuple[int, int, int]) -> tuple[int, int, int]:
     """Dark or white text, whichever contrasts more with the fill."""
+    return _text_colour(tuple(fill))
+
+
+# Pure and asked for every site, cell and bar on every rerun, of a few dozen distinct fills.
+@functools.lru_cache(maxsize=512)
+def _text_colour(fill: tuple[int, int, int]) -> tuple[int, int, int]:
     return max((DARK_TEXT, LIGHT_TEXT), key=lambda text: contrast_ratio(fill, text))
 
 
@@ -379,14 +423,13 @@ def site_period_index(daily: pd.DataFrame, sites: pd.DataFrame, daqi: Daqi) -> p
     `daily` is an air_site_daily_index result, `sites` one row per site (one_row_per_site). Every
     site is kept; one without an index in the period has max_index NA. Highest index first.
     """
-    overall = daily[daily["metric"] == DAQI_METRIC]
+    # Only the four columns used are sorted and carried: every column of a sort costs a take.
+    overall = daily.loc[daily["metric"] == DAQI_METRIC, ["entity_id", "daqi_index", "pollutant", "day"]]
     top = (overall.sort_values(["entity_id", "daqi_index", "day"], ascending=[True, False, True], kind="stable")
-           .drop_duplicates("entity_id")[["entity_id", "daqi_index", "pollutant", "day"]]
-           .rename(columns={"daqi_index": "max_index"}))
-    days = overall.groupby("entity_id").size().rename("days_with_index").reset_index()
-    frame = sites.merge(top, on="entity_id", how="left").merge(days, on="entity_id", how="left")
+           .drop_duplicates("entity_id").rename(columns={"daqi_index": "max_index"}))
+    frame = sites.merge(top, on="entity_id", how="left")
     frame["max_index"] = frame["max_index"].astype("Int64")
-    frame["days_with_index"] = frame["days_with_index"].fillna(0).astype("int64")
+    frame["days_with_index"] = frame["entity_id"].map(overall["entity_id"].value_counts()).fillna(0).astype("int64")
     frame["band"] = [daqi_band(int(value), daqi).name if pd.notna(value) else None for value in frame["max_index"]]
     frame["site_class"] = frame["kind"].map(site_class)
     frame["grade"] = frame["kind"].map(sensor_grade)
@@ -414,19 +457,27 @@ def band_days(daily: pd.DataFrame, borough_names: pd.DataFrame, daqi: Daqi) -> p
     if per_day.empty:
         return pd.DataFrame({column: pd.Series(dtype="float64" if column == "share" else
                                                "int64" if column == "days" else "object") for column in columns})
-    per_day["band"] = [daqi_band(int(index), daqi).name for index in per_day["daqi_index"]]
+    # The band of each index that occurs, looked up once per index rather than once per borough-day.
+    band_of_index = {index: daqi_band(int(index), daqi).name for index in per_day["daqi_index"].unique()}
+    per_day["band"] = per_day["daqi_index"].map(band_of_index)
+    band_names = [band.name for band in daqi.bands]
     counts = per_day.groupby(["borough_code", "band"]).size().unstack(fill_value=0)
-    counts = counts.reindex(columns=[band.name for band in daqi.bands], fill_value=0)
-    totals = counts.sum(axis=1)
-    above_low = counts.iloc[:, 1:].sum(axis=1)
+    counts = counts.reindex(columns=band_names, fill_value=0)
+    above_low = dict(zip(counts.index, counts.iloc[:, 1:].sum(axis=1)))
     order = sorted(counts.index, key=lambda code: (-above_low[code], code))
     names = borough_names.set_index("borough_code")["borough_name"]
-    rows = [{"borough_code": code, "borough_name": names.get(code, code), "band": band.name,
-             "indices": f"{band.first}-{band.last}" if band.first != band.last else str(band.first),
-             "days": int(counts.loc[code, band.name]),
-             "share": float(counts.loc[code, band.name] / totals[code])}
-            for code in order for band in daqi.bands]
-    return pd.DataFrame(rows, columns=columns)
+    # One row per borough and band, built from whole arrays (a .loc per cell was most of the time).
+    days = counts.loc[order].to_numpy(dtype="int64")
+    shares = days / days.sum(axis=1, keepdims=True)
+    indices = [f"{band.first}-{band.last}" if band.first != band.last else str(band.first) for band in daqi.bands]
+    return pd.DataFrame({
+        "borough_code": [code for code in order for _ in band_names],
+        "borough_name": [name for name in (names.get(code, code) for code in order) for _ in band_names],
+        "band": band_names * len(order),
+        "indices": indices * len(order),
+        "days": days.ravel(),
+        "share": shares.ravel(),
+    }, columns=columns)
 
 
 def band_days_table(frame: pd.DataFrame, daqi: Daqi) -> pd.DataFrame:
@@ -437,8 +488,9 @@ def band_days_table(frame: pd.DataFrame, daqi: Daqi) -> pd.DataFrame:
     columns = ["borough_name", *headings.values(), "days_with_index"]
     if frame.empty:
         return pd.DataFrame(columns=columns)
-    table = frame.pivot_table(index=["borough_code", "borough_name"], columns="band", values="days",
-                              aggfunc="sum", sort=False).reindex(columns=list(headings), fill_value=0)
+    # groupby and unstack: what pivot_table does, without its extra passes.
+    table = (frame.groupby(["borough_code", "borough_name", "band"], sort=False)["days"].sum().unstack("band")
+             .reindex(columns=list(headings), fill_value=0))
     order = list(dict.fromkeys(zip(frame["borough_code"], frame["borough_name"])))
     table = table.reindex(order).fillna(0).astype("int64").rename(columns=headings)
     table["days_with_index"] = table.sum(axis=1)
@@ -512,8 +564,11 @@ def trend_by_scope(borough_daily: pd.DataFrame, metric_id: str, max_lines: int, 
 def period_means(borough_daily: pd.DataFrame, metric_id: str) -> pd.DataFrame:
     """Each borough's mean over the period (every reading weighted equally), highest first."""
     rows = borough_daily[borough_daily["metric"] == metric_id]
-    frame = rows.groupby(["borough_code", "borough_name"], as_index=False).agg(
-        total=("total", "sum"), readings=("readings", "sum"), days=("day", "nunique"))
+    # Plain sums and one nunique: a named .agg mixing them cost twice as much in pandas.
+    grouped = rows.groupby(["borough_code", "borough_name"])
+    frame = grouped[["total", "readings"]].sum()
+    frame["days"] = grouped["day"].nunique()
+    frame = frame.reset_index()
     frame["value"] = frame["total"] / frame["readings"]
     return frame[["borough_code", "borough_name", "value", "readings", "days"]].sort_values(
         "value", ascending=False).reset_index(drop=True)
@@ -526,8 +581,7 @@ def class_daily(site_type_daily: pd.DataFrame, metric_id: str) -> pd.DataFrame:
     if rows.empty:
         return pd.DataFrame(columns=columns)
     rows = rows.assign(site_class=rows["kind"].map(site_class))
-    frame = rows.groupby(["site_class", "day"], as_index=False).agg(
-        total=("total", "sum"), readings=("readings", "sum"), sites=("sites", "sum"))
+    frame = rows.groupby(["site_class", "day"], as_index=False)[["total", "readings", "sites"]].sum()
     frame["value"] = frame["total"] / frame["readings"]
     order = {name: position for position, name in enumerate(SITE_CLASSES)}
     return (frame.assign(_order=frame["site_class"].map(order)).sort_values(["_order", "day"])[columns]
@@ -538,14 +592,15 @@ def class_means(site_type_daily: pd.DataFrame, metric_id: str) -> pd.DataFrame:
     """Each site class's mean over the period (every reading weighted equally)."""
     rows = site_type_daily[site_type_daily["metric"] == metric_id]
     rows = rows.assign(site_class=rows["kind"].map(site_class))
-    frame = rows.groupby("site_class", as_index=False).agg(total=("total", "sum"), readings=("readings", "sum"))
+    frame = rows.groupby("site_class", as_index=False)[["total", "readings"]].sum()
     frame["value"] = frame["total"] / frame["readings"]
     return frame[["site_class", "value", "readings"]]
 
 
 def weekday_hour_table(frame: pd.DataFrame) -> pd.DataFrame:
     """A weekday (rows, Monday first) by hour (columns 0..23) table of means; NaN where no readings."""
-    table = frame.pivot_table(index="weekday", columns="hour", values="value", aggfunc="first")
+    # groupby and unstack: what pivot_table does, without its extra passes.
+    table = frame.groupby(["weekday", "hour"])["value"].first().unstack("hour")
     table = table.reindex(index=range(1, 8), columns=range(24))
     table.index = list(WEEKDAYS)
     table.index.name = "weekday"
@@ -649,13 +704,16 @@ def site_map(site_index: pd.DataFrame, view: dict, daqi: Daqi, areas_geojson: di
     selection would throw the reader's view away at every filter change.
     """
     rows = _map_rows(site_index.dropna(subset=["lat", "lon"]), daqi)
+    # The rows as pydeck's records once, split in Python: pydeck turned each layer's frame into
+    # records itself, seven conversions and fourteen frame filters a rerun.
+    records = rows.to_dict(orient="records")
     layers = [_area_outlines(areas_geojson, selected)]
     # Biggest first, so that a small site next to a big one is drawn on top of it.
     by_size = sorted(SITE_CLASSES, key=lambda name: -CLASS_RADIUS_PIXELS[name])
     for grade in (REFERENCE_GRADE, LOW_COST):
         for name in by_size:
-            chosen = rows[(rows["site_class"] == name) & (rows["grade"] == grade)]
-            if chosen.empty:
+            chosen = [record for record in records if record["site_class"] == name and record["grade"] == grade]
+            if not chosen:
                 continue
             radius = CLASS_RADIUS_PIXELS[name]
             reference = grade == REFERENCE_GRADE
@@ -671,12 +729,13 @@ def site_map(site_index: pd.DataFrame, view: dict, daqi: Daqi, areas_geojson: di
                 line_width_max_pixels=1 if reference else 3,
                 auto_highlight=True, highlight_color=[255, 128, 0, 200],
             ))
-    if not rows.empty:
+    if records:
         layers.append(pdk.Layer(
-            "TextLayer", rows[rows["number"] != ""], id="site-numbers", get_position="position",
-            get_text="number", get_color="text_rgb", get_size=10, pickable=False,
+            "TextLayer", [record for record in records if record["number"] != ""], id="site-numbers",
+            get_position="position", get_text="number", get_color="text_rgb", get_size=10, pickable=False,
         ))
-    return pdk.Deck(
+    # Compact JSON (maps.Deck): pydeck's indented, key-sorted JSON took most of this map's time.
+    return Deck(
         layers=layers,
         initial_view_state=pdk.ViewState(latitude=view["latitude"], longitude=view["longitude"],
                                          zoom=view["zoom"], pitch=0, bearing=0),
@@ -743,82 +802,92 @@ def site_map_sentence(site_index: pd.DataFrame, daqi: Daqi, area_label_plural: s
 # ---------------------------------------------------------------------------------
 # Charts
 
+# Each figure is built in one go from trace and layout dicts (charts.figure): plotly validates it
+# once, where add_trace, add_hline and update_* each re-validated the whole figure.
 
-def _day_axis(figure: go.Figure, days: pd.Series) -> None:
+
+def _day_axis(days: pd.Series) -> dict:
     """Dates on the x axis, one tick a day for short periods (plotly would tick every 12 hours)."""
-    span = (pd.to_datetime(days).max() - pd.to_datetime(days).min()).days if len(days) else 0
+    if len(days):
+        as_dates = pd.to_datetime(days)
+        span = (as_dates.max() - as_dates.min()).days
+    else:
+        span = 0
     if span <= 14:
-        figure.update_xaxes(dtick=86_400_000, tickformat="%d %b")
-    figure.update_xaxes(title_text=None)
+        return dict(title_text=None, dtick=86_400_000, tickformat="%d %b")
+    return dict(title_text=None)
 
 
-def _reference_lines(figure: go.Figure, references: Iterable[Reference], orientation: str = "h") -> None:
-    for position, reference in enumerate(references):
-        line = dict(color="#3E4C59", width=1.5, dash=REFERENCE_DASHES[position % len(REFERENCE_DASHES)])
-        add = figure.add_hline if orientation == "h" else figure.add_vline
-        add(reference.value, line=line, annotation_text=html.escape(reference.text()),
-            annotation_position="top left" if orientation == "h" else "top right",
-            annotation_font=dict(size=12, color="#3E4C59"), annotation_bgcolor="rgba(255,255,255,0.8)")
+def _reference_lines(references: Iterable[Reference]) -> dict:
+    """Layout shapes and annotations for the catalogue's reference values, labelled with their text;
+    nothing at all when there are none, as before."""
+    references = list(references)
+    if not references:
+        return {}
+    return charts.reference_lines([(reference.value, html.escape(reference.text())) for reference in references],
+                                  orientation="h", dashes=REFERENCE_DASHES, annotation_position="top left")
+
+
+def _daily_line(rows: pd.DataFrame, name: str, line: dict, metric: Metric) -> dict:
+    return dict(type="scatter", x=rows["day"], y=rows["value"], mode="lines", name=name, line=line,
+                hovertemplate="%{x|%d %b %Y}: %{y:,.1f} " + metric.unit + "<extra>%{fullData.name}</extra>")
+
+
+def _lines_with_references(traces: list[dict], days: pd.Series, values: pd.Series, metric: Metric,
+                           references: Iterable[Reference], height: int) -> go.Figure:
+    """Daily lines under the reference values, the y axis from zero to a little above the highest of both."""
+    references = list(references)
+    highest = max([float(values.max()) if len(values) else 0.0] + [reference.value for reference in references])
+    return charts.figure(traces, charts.layout(
+        "", height=height, xaxis=_day_axis(days), yaxis=dict(title_text=metric.unit, range=[0, highest * 1.12]),
+        **_reference_lines(references)))
 
 
 def pollutant_trend(lines: pd.DataFrame, metric: Metric, references: Iterable[Reference]) -> go.Figure:
     """Daily means, one line per scope, with the catalogue's reference values as labelled lines."""
-    references = list(references)
-    figure = go.Figure()
-    for position, (scope, rows) in enumerate(lines.groupby("scope", sort=True)):
-        figure.add_trace(go.Scatter(
-            x=rows["day"], y=rows["value"], mode="lines", name=str(scope),
-            line=dict(color=charts.CATEGORICAL[position % len(charts.CATEGORICAL)], width=2),
-            hovertemplate="%{x|%d %b %Y}: %{y:,.1f} " + metric.unit + "<extra>%{fullData.name}</extra>",
-        ))
-    _reference_lines(figure, references)
-    highest = max([float(lines["value"].max()) if not lines.empty else 0.0] + [r.value for r in references])
-    figure = charts._layout(figure, "", height=380)
-    figure.update_yaxes(title_text=metric.unit, range=[0, highest * 1.12])
-    _day_axis(figure, lines["day"])
-    return figure
+    traces = [_daily_line(rows, str(scope), dict(color=charts.CATEGORICAL[position % len(charts.CATEGORICAL)],
+                                                 width=2), metric)
+              for position, (scope, rows) in enumerate(lines.groupby("scope", sort=True))]
+    return _lines_with_references(traces, lines["day"], lines["value"], metric, references, height=380)
 
 
 def band_days_chart(frame: pd.DataFrame, daqi: Daqi) -> go.Figure:
     """Stacked horizontal bars: days in each DAQI band per borough, the count printed in each part."""
-    figure = go.Figure()
     boroughs = list(dict.fromkeys(frame["borough_name"]))[::-1]
+    # One pivot instead of a filter and reindex per band; duplicate borough and band rows raise, as before.
+    days = (frame.pivot(index="borough_name", columns="band", values="days")
+            .reindex(index=boroughs, columns=[band.name for band in daqi.bands]))
+    # The legend's index range is read from the chart's first (bottom) borough.
+    first_rows = frame[frame["borough_name"] == boroughs[0]] if boroughs else frame.iloc[0:0]
+    indices = dict(zip(first_rows["band"], first_rows["indices"]))
+    traces = []
     for band in daqi.bands:
-        rows = frame[frame["band"] == band.name].set_index("borough_name").reindex(boroughs)
         colour = band_colour(band)
-        figure.add_trace(go.Bar(
-            y=boroughs, x=rows["days"], name=f"{band.name} ({rows['indices'].iloc[0] if len(rows) else ''})",
+        days_in_band = days[band.name]
+        traces.append(dict(
+            type="bar", y=boroughs, x=days_in_band,
+            name=f"{band.name} ({indices.get(band.name, float('nan')) if boroughs else ''})",
             orientation="h", marker=dict(color=hex_colour(colour), line=dict(color="#52606D", width=0.5)),
-            text=[str(int(days)) if days else "" for days in rows["days"].fillna(0)],
+            text=[str(int(count)) if count else "" for count in days_in_band.fillna(0)],
             textposition="inside", insidetextanchor="middle",
             textfont=dict(color=hex_colour(text_colour(colour))),
             hovertemplate="%{y}: %{x} days " + html.escape(band.name) + "<extra></extra>",
         ))
-    figure = charts._layout(figure, "", height=max(240, 30 * len(boroughs) + 100))
-    figure.update_layout(barmode="stack", legend=dict(traceorder="normal"))
-    figure.update_xaxes(title_text="days")
-    figure.update_yaxes(title_text=None, tickfont=dict(size=12))
-    return figure
+    house = charts.layout("", height=max(240, 30 * len(boroughs) + 100), barmode="stack",
+                          xaxis=dict(title_text="days"), yaxis=dict(title_text=None, tickfont=dict(size=12)))
+    # Bands listed in the legend low to high, left to right, within the house legend's placement.
+    house["legend"] = {**house["legend"], "traceorder": "normal"}
+    return charts.figure(traces, house)
 
 
 def class_chart(frame: pd.DataFrame, metric: Metric, references: Iterable[Reference]) -> go.Figure:
     """Daily means by site class: roadside against background (and other sites)."""
-    figure = go.Figure()
     colours = {ROADSIDE: charts.CATEGORICAL[5], BACKGROUND: charts.CATEGORICAL[0], OTHER: charts.CATEGORICAL[7]}
     dashes = {ROADSIDE: "solid", BACKGROUND: "solid", OTHER: "dot"}
-    for name, rows in frame.groupby("site_class", sort=False):
-        figure.add_trace(go.Scatter(
-            x=rows["day"], y=rows["value"], mode="lines", name=str(name),
-            line=dict(color=colours.get(name, charts.MUTED), width=2, dash=dashes.get(name, "solid")),
-            hovertemplate="%{x|%d %b %Y}: %{y:,.1f} " + metric.unit + "<extra>%{fullData.name}</extra>",
-        ))
-    references = list(references)
-    _reference_lines(figure, references)
-    highest = max([float(frame["value"].max()) if not frame.empty else 0.0] + [r.value for r in references])
-    figure = charts._layout(figure, "", height=360)
-    figure.update_yaxes(title_text=metric.unit, range=[0, highest * 1.12])
-    _day_axis(figure, frame["day"])
-    return figure
+    traces = [_daily_line(rows, str(name), dict(color=colours.get(name, charts.MUTED), width=2,
+                                                dash=dashes.get(name, "solid")), metric)
+              for name, rows in frame.groupby("site_class", sort=False)]
+    return _lines_with_references(traces, frame["day"], frame["value"], metric, references, height=360)
 
 
 def _colour_at(position: float, palette: list[tuple[int, int, int]]) -> tuple[int, int, int]:
@@ -842,26 +911,25 @@ def weekday_hour_heatmap(table: pd.DataFrame, metric: Metric) -> go.Figure:
     span = high - low or 1.0
     hours = [f"{hour:02d}:00" for hour in table.columns]
     days = [day[:3] for day in table.index]
-    figure = go.Figure(go.Heatmap(
-        z=values, x=days, y=hours, zmin=low, zmax=high,
+    heatmap = dict(
+        type="heatmap", z=values, x=days, y=hours, zmin=low, zmax=high,
         colorscale=[[position / (len(palette) - 1), "rgb({},{},{})".format(*colour)]
                     for position, colour in enumerate(palette)],
         colorbar=dict(title=dict(text=metric.unit), thickness=12), xgap=1, ygap=1,
         hovertemplate="%{x} %{y}: %{z:,.1f} " + metric.unit + "<extra></extra>",
-    ))
+    )
     cells = [(day, hour, value) for hour, row in zip(hours, values) for day, value in zip(days, row)
              if not math.isnan(value)]
-    figure.add_trace(go.Scatter(
-        x=[day for day, _, _ in cells], y=[hour for _, hour, _ in cells], mode="text",
+    printed = dict(
+        type="scatter", x=[day for day, _, _ in cells], y=[hour for _, hour, _ in cells], mode="text",
         text=[f"{value:.0f}" for _, _, value in cells], hoverinfo="skip", showlegend=False,
         textfont=dict(size=11, color=[hex_colour(text_colour(_colour_at((value - low) / span, palette)))
                                       for _, _, value in cells]),
-    ))
-    figure = charts._layout(figure, "", height=620)
-    figure.update_xaxes(title_text=None, type="category", side="top", showgrid=False)
-    figure.update_yaxes(title_text="hour starting (local time)", type="category", autorange="reversed",
-                        showgrid=False, tickfont=dict(size=11))
-    return figure
+    )
+    return charts.figure([heatmap, printed], charts.layout(
+        "", height=620, xaxis=dict(title_text=None, type="category", side="top", showgrid=False),
+        yaxis=dict(title_text="hour starting (local time)", type="category", autorange="reversed",
+                   showgrid=False, tickfont=dict(size=11))))
 
 
 def hours_above_chart(frame: pd.DataFrame, limit: HourlyLimit, unit: str, top: int = 15) -> go.Figure:
@@ -870,41 +938,39 @@ def hours_above_chart(frame: pd.DataFrame, limit: HourlyLimit, unit: str, top: i
              .head(top).iloc[::-1])
     labels = [f"{name} ({year})" for name, year in zip(shown["name"], shown["year"])]
     colours = [charts.CATEGORICAL[5] if over else charts.CATEGORICAL[0] for over in shown["over_allowance"]]
-    figure = go.Figure(go.Bar(
-        x=shown["hours_above"], y=labels, orientation="h", marker_color=colours,
+    bars = dict(
+        type="bar", x=shown["hours_above"], y=labels, orientation="h", marker_color=colours,
         text=[str(int(hours)) for hours in shown["hours_above"]], textposition="outside", cliponaxis=False,
         hovertemplate="%{y}: %{x} hours above " + f"{limit.value:g} {unit}" + "<extra></extra>",
-    ))
-    figure.add_vline(limit.allowed_hours_per_year, line=dict(color="#3E4C59", width=1.5, dash="dash"),
-                     annotation_text=f"{limit.allowed_hours_per_year} hours a year allowed",
-                     annotation_position="bottom left", annotation_font=dict(size=12, color="#3E4C59"),
-                     annotation_bgcolor="rgba(255,255,255,0.85)")
-    figure = charts._layout(figure, "", height=max(220, 26 * len(shown) + 100))
+    )
+    allowance = charts.reference_lines([(limit.allowed_hours_per_year,
+                                         f"{limit.allowed_hours_per_year} hours a year allowed")],
+                                       orientation="v", dashes=("dash",), annotation_position="bottom left")
+    # A slightly more opaque label background than the other reference lines': it sits over the bars.
+    allowance["annotations"] = [{**note, "bgcolor": "rgba(255,255,255,0.85)"} for note in allowance["annotations"]]
     highest = max(float(shown["hours_above"].max()) if not shown.empty else 0.0, limit.allowed_hours_per_year)
-    figure.update_xaxes(title_text="hours", range=[0, highest * 1.12])
-    figure.update_yaxes(title_text=None, tickfont=dict(size=12))
-    return figure
+    return charts.figure([bars], charts.layout(
+        "", height=max(220, 26 * len(shown) + 100), xaxis=dict(title_text="hours", range=[0, highest * 1.12]),
+        yaxis=dict(title_text=None, tickfont=dict(size=12)), **allowance))
 
 
 def zone_chart(frame: pd.DataFrame, metric: Metric) -> go.Figure:
     """Inside against outside the zone by site class; the value and number of sites printed."""
     rows = frame[frame["metric"] == metric.id]
-    figure = go.Figure()
+    traces = []
     for position, zone in enumerate((INSIDE, OUTSIDE)):
         part = rows[rows["zone"] == zone]
-        figure.add_trace(go.Bar(
-            x=part["site_class"], y=part["value"], name=f"{zone} the zone",
+        traces.append(dict(
+            type="bar", x=part["site_class"], y=part["value"], name=f"{zone} the zone",
             marker_color=charts.CATEGORICAL[position * 5], textposition="outside", cliponaxis=False,
             text=[f"{value:.1f} ({sites} site{'s' if sites != 1 else ''})"
                   for value, sites in zip(part["value"], part["sites"])],
             hovertemplate="%{x}: %{y:,.1f} " + metric.unit + "<extra>%{fullData.name}</extra>",
         ))
-    figure = charts._layout(figure, "", height=360)
-    figure.update_layout(barmode="group")
     top = float(rows["value"].max()) if not rows.empty else 1.0
-    figure.update_yaxes(title_text=metric.unit, range=[0, top * 1.2])
-    figure.update_xaxes(title_text=None)
-    return figure
+    return charts.figure(traces, charts.layout(
+        "", height=360, barmode="group", xaxis=dict(title_text=None),
+        yaxis=dict(title_text=metric.unit, range=[0, top * 1.2])))
 
 
 # ---------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ import streamlit as st
 
 from citydash import environment as env
 from citydash import ui
-from citydash.airquality import DEFAULT_MIN_COVERAGE, load_daqi
+from citydash.airquality import DEFAULT_MIN_COVERAGE
 from citydash.catalog import CatalogError
 from citydash.data import QueryError
 from citydash.geo import areas_geojson
@@ -20,7 +20,8 @@ MAX_TREND_LINES = 6
 st.title(f"Air quality in {catalog.city.name}")
 
 try:
-    daqi = load_daqi(catalog.pack_dir / "catalog.toml")
+    # Both parsed again only when a catalogue file changes, not on every rerun.
+    daqi = env.load_daqi_cached(catalog.pack_dir / "catalog.toml")
     settings = env.load_environment_settings(catalog.pack_dir, catalog.licences)
 except (CatalogError, ValueError) as error:
     st.error(f"The city pack's air-quality settings are not valid: {error}", icon=":material/error:")
