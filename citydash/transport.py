@@ -28,8 +28,9 @@ import pydeck as pdk
 from plotly.subplots import make_subplots
 from pydeck.bindings.json_tools import default_serialize
 
+from citydash import charts
 from citydash.catalog import Catalog, Dataset
-from citydash.charts import CATEGORICAL, CITY_LINE, FONT, HIGHLIGHT, MUTED
+from citydash.charts import CATEGORICAL, CITY_LINE, HIGHLIGHT, MUTED
 from citydash.maps import SEQUENTIAL, ColourBin, colour_bins, format_value
 from citydash.state import MAX_PARAM_LENGTH
 
@@ -42,6 +43,7 @@ ROLE_METRICS: dict[str, tuple[frozenset[str], ...]] = {
 DAYS_PER_YEAR = 365.25
 STEP_WORDS = {"day": "day by day", "week": "week by week", "month": "month by month", "year": "year by year"}
 DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+HOUR_LABELS = tuple(f"{hour:02d}:00" for hour in range(24))
 
 # Above this many points a map's tooltips give numbers only: a name per point would take the
 # page's JSON past 2 MB at 20,000 points, and every name is in the table under the map.
@@ -281,7 +283,9 @@ def station_bands(metrics: pd.DataFrame, scheme: StationScheme, boroughs: tuple[
     has no time bands (the demo's daily totals).
     """
     rows = []
-    selected = in_selection(metrics, boroughs)
+    # Only the band metrics' rows are needed; none at all when the data has no bands.
+    band_metrics = [metric for _, entries, exits in scheme.bands for metric in (entries, exits)]
+    selected = in_selection(metrics[metrics["metric"].isin(band_metrics)], boroughs) if band_metrics else metrics
     for label, entries_metric, exits_metric in scheme.bands:
         entries, exits = _metric_mean(selected, entries_metric), _metric_mean(selected, exits_metric)
         rows.append({"band": label, "entries": float(entries.sum()), "exits": float(exits.sum()),
@@ -361,23 +365,43 @@ def dock_boroughs(docks: pd.DataFrame) -> pd.DataFrame:
     return table.sort_values("docking_points", ascending=False).reset_index(drop=True)
 
 
+def _week_sums(day_of_week: pd.Series, hour: pd.Series, averages: np.ndarray, group: np.ndarray,
+               groups: int) -> np.ndarray:
+    """Each group's averages summed per day of the week (1 = Monday) and hour, laid out as `groups`
+    weeks of 7 x 24 cells, Monday 00:00 first: what pivot_table(aggfunc="sum") reindexed to the whole
+    week gives, without a pivot per group. A missing average adds nothing; a cell without rows is
+    missing; days and hours outside the week (or a group of -1) are left out."""
+    day = day_of_week.to_numpy(dtype="float64")
+    hours = hour.to_numpy(dtype="float64")
+    kept = (group >= 0) & np.isin(day, np.arange(1, 8)) & np.isin(hours, np.arange(24))
+    cells = group[kept] * 168 + (day[kept].astype("int64") - 1) * 24 + hours[kept].astype("int64")
+    values = averages[kept]
+    sums = np.zeros(168 * groups)
+    np.add.at(sums, cells, np.where(np.isnan(values), 0.0, values))
+    return np.where(np.bincount(cells, minlength=168 * groups) > 0, sums, np.nan)
+
+
+def _averages(rows: pd.DataFrame) -> np.ndarray:
+    """Each row's average: its total over the days of that kind with data."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return rows["total"].to_numpy(dtype="float64") / rows["days"].to_numpy(dtype="float64")
+
+
 def hour_week_matrix(rows: pd.DataFrame) -> pd.DataFrame:
     """Average per (local) hour on each day of the week: 7 rows (Monday first) by 24 hour columns.
 
     rows: transport_hour_week. The average is the total over the days of that kind with data.
     """
-    averages = rows.assign(average=rows["total"] / rows["days"])
-    matrix = averages.pivot_table(index="day_of_week", columns="hour", values="average", aggfunc="sum")
-    matrix = matrix.reindex(index=range(1, 8), columns=range(24))
-    matrix.index = list(DAY_NAMES)
-    return matrix
+    sums = _week_sums(rows["day_of_week"], rows["hour"], _averages(rows), np.zeros(len(rows), dtype="int64"), 1)
+    return pd.DataFrame(sums.reshape(len(DAY_NAMES), len(HOUR_LABELS)), index=pd.Index(list(DAY_NAMES)),
+                        columns=pd.RangeIndex(len(HOUR_LABELS), name="hour"))
 
 
 def hour_week_table(matrix: pd.DataFrame) -> pd.DataFrame:
     """The heatmap's numbers in long form: day, hour (as 08:00), average."""
-    long = matrix.rename_axis(index="day", columns="hour").stack(future_stack=True).rename("average").reset_index()
-    long["hour"] = long["hour"].map(lambda hour: f"{int(hour):02d}:00")
-    return long
+    hours = [f"{int(hour):02d}:00" for hour in matrix.columns]
+    return pd.DataFrame({"day": matrix.index.repeat(len(hours)), "hour": hours * len(matrix),
+                         "average": matrix.to_numpy(dtype="float64").ravel()})
 
 
 # ---------------------------------------------------------------------------------------------
@@ -424,6 +448,16 @@ def traffic_table(metrics: pd.DataFrame, types: list[tuple[str, str]]) -> pd.Dat
     return table.sort_values(["motor_vehicles", "name"], ascending=[False, True]).reset_index(drop=True)
 
 
+def _by_metric(frame: pd.DataFrame, keys: list[str], value: str) -> pd.DataFrame:
+    """pivot_table(index=keys, columns="metric", values=value) at a fraction of its cost when the rows
+    are unique per keys and metric (as the queries return them): missing values are left out, so a
+    row without any is left out, and the rows come sorted by the keys."""
+    values = frame.set_index([*keys, "metric"])[value]
+    if not values.index.is_unique:
+        return frame.pivot_table(index=keys, columns="metric", values=value)  # each cell's mean
+    return values.astype("float64").dropna().unstack("metric")
+
+
 def traffic_boroughs(metrics: pd.DataFrame, types: list[tuple[str, str]]) -> pd.DataFrame:
     """Per borough: count points, each vehicle type per count (all counts weighted alike), motor
     vehicles per count and the cycle share (of all cycles and cars counted)."""
@@ -431,13 +465,13 @@ def traffic_boroughs(metrics: pd.DataFrame, types: list[tuple[str, str]]) -> pd.
     sums = known.groupby(["borough_code", "borough_name", "metric"], as_index=False).agg(
         total=("total", "sum"), readings=("readings", "sum"))
     sums["per_count"] = sums["total"] / sums["readings"]
-    table = sums.pivot_table(index=["borough_code", "borough_name"], columns="metric", values="per_count")
+    table = _by_metric(sums, ["borough_code", "borough_name"], "per_count")
     table = table.reindex(columns=[metric for metric, _ in types])
     points = known.groupby(["borough_code", "borough_name"])["entity_id"].nunique().rename("count_points")
     table = table.join(points)
     motor = [metric for metric in MOTOR_VEHICLES if metric in table]
     table["motor_vehicles"] = table[motor].sum(axis=1, min_count=1) if motor else np.nan
-    totals = sums.pivot_table(index=["borough_code", "borough_name"], columns="metric", values="total")
+    totals = _by_metric(sums, ["borough_code", "borough_name"], "total")
     if {"pedal_cycles", "cars"} <= set(totals.columns):
         table["cycle_share"] = cycle_share(totals["pedal_cycles"], totals["cars"]).reindex(table.index)
     else:
@@ -472,13 +506,25 @@ def side_by_side(boroughs: tuple[str, ...]) -> bool:
 
 def hour_week_by_borough(rows: pd.DataFrame) -> pd.DataFrame:
     """transport_hour_week_by_borough in long form: borough_code, borough_name, day, hour (as 08:00),
-    average; every borough with data gets all 168 hours of the week (missing where none)."""
-    parts = [hour_week_table(hour_week_matrix(group)).assign(borough_code=code, borough_name=name)
-             for (code, name), group in rows.groupby(["borough_code", "borough_name"], sort=True)]
+    average; every borough with data gets all 168 hours of the week (missing where none).
+
+    Each borough's averages are hour_week_matrix's, all boroughs laid out at once: a pivot per
+    borough was most of the page's rerun time."""
     columns = ["borough_code", "borough_name", "day", "hour", "average"]
-    if not parts:
+    keys = rows.groupby(["borough_code", "borough_name"], sort=True)
+    boroughs = keys.size().index
+    if not len(boroughs):
         return pd.DataFrame(columns=columns)
-    return pd.concat(parts, ignore_index=True)[columns]
+    # A row without a borough code or name has no group (ngroup gives it NaN): -1, left out.
+    group = keys.ngroup().fillna(-1).to_numpy(dtype="int64")
+    sums = _week_sums(rows["day_of_week"], rows["hour"], _averages(rows), group, len(boroughs))
+    return pd.DataFrame({
+        "borough_code": boroughs.get_level_values(0).repeat(168),
+        "borough_name": boroughs.get_level_values(1).repeat(168),
+        "day": pd.Index(list(DAY_NAMES)).repeat(24).tolist() * len(boroughs),
+        "hour": list(HOUR_LABELS) * (7 * len(boroughs)),
+        "average": sums,
+    }, columns=columns)
 
 
 PANEL_TITLE_PX = 30
@@ -490,6 +536,39 @@ def _panel_grid(count: int) -> tuple[int, int]:
     return math.ceil(count / columns), columns
 
 
+@lru_cache(maxsize=32)
+def _panel_skeleton(count: int, shared: bool | str, vertical_gap: float,
+                    horizontal_spacing: float) -> tuple[str, tuple[tuple[int, tuple[str, str], dict], ...]]:
+    """make_subplots' grid for `count` panels, made once per shape: its layout (axes, domains and the
+    panel titles' positions, as JSON) and each cell's (column, axis names, trace axes), in order.
+
+    make_subplots builds and validates a whole figure (10-16 ms) and every add_trace(row=, col=)
+    re-validates it; with the grid at hand the panels are one figure validated once."""
+    rows, columns = _panel_grid(count)
+    grid = make_subplots(rows=rows, cols=columns, subplot_titles=[f"panel {index + 1}" for index in range(count)],
+                         shared_xaxes=shared, shared_yaxes=shared, vertical_spacing=vertical_gap / rows,
+                         horizontal_spacing=horizontal_spacing)
+    layout = grid.layout.to_plotly_json()
+    layout.pop("template", None)  # the default template, which every new figure gets anyway
+    cells = []
+    for row in range(1, rows + 1):
+        for column in range(1, columns + 1):
+            panel = grid.get_subplot(row, column)
+            x_name, y_name = panel.xaxis.plotly_name, panel.yaxis.plotly_name  # "xaxis2", "yaxis2"...
+            cells.append((column, (x_name, y_name), {"xaxis": "x" + x_name[5:], "yaxis": "y" + y_name[5:]}))
+    return json.dumps(layout), tuple(cells)
+
+
+def _panels(count: int, shared: bool | str, vertical_gap: float, horizontal_spacing: float,
+            titles: list[str]) -> tuple[dict, tuple[tuple[int, tuple[str, str], dict], ...]]:
+    """A fresh copy of the grid's layout with the panels' titles (an empty title is left out, as
+    make_subplots does), and the cells."""
+    layout_json, cells = _panel_skeleton(count, shared, vertical_gap, horizontal_spacing)
+    layout = json.loads(layout_json)
+    layout["annotations"] = [{**note, "text": text} for note, text in zip(layout["annotations"], titles) if text]
+    return layout, cells
+
+
 def _borough_rows(frame: pd.DataFrame, name: str) -> pd.DataFrame:
     return frame[frame["borough_name"] == name]
 
@@ -498,31 +577,40 @@ def _panel_titles(frame: pd.DataFrame, names: list[str], value: str) -> list[str
     return [name if _borough_rows(frame, name)[value].notna().any() else f"{name} (no data)" for name in names]
 
 
+def _week_grid(rows: pd.DataFrame) -> np.ndarray:
+    """One borough's hour_week_by_borough rows (one per day and hour) as a 7 (Monday first) by 24
+    hours array, placed directly rather than pivoted and reindexed."""
+    grid = np.full((len(DAY_NAMES), len(HOUR_LABELS)), np.nan)
+    day = rows["day"].map({name: index for index, name in enumerate(DAY_NAMES)}).to_numpy(dtype="float64")
+    hour = rows["hour"].map({label: index for index, label in enumerate(HOUR_LABELS)}).to_numpy(dtype="float64")
+    kept = ~(np.isnan(day) | np.isnan(hour))
+    grid[day[kept].astype("int64"), hour[kept].astype("int64")] = rows["average"].to_numpy(dtype="float64")[kept]
+    return grid
+
+
 def heatmap_panels(by_borough: pd.DataFrame, names: list[str], title: str, unit: str) -> go.Figure:
     """One day-of-week by hour heatmap per borough, in the order given, all on one colour scale
     (0 to the largest average of any of them) so the shades compare across boroughs."""
     rows, columns = _panel_grid(len(names))
-    figure = make_subplots(rows=rows, cols=columns, subplot_titles=_panel_titles(by_borough, names, "average"),
-                           shared_xaxes=True, shared_yaxes=True, vertical_spacing=0.22 / rows,
-                           horizontal_spacing=0.04)
+    grid, cells = _panels(len(names), True, 0.22, 0.04, _panel_titles(by_borough, names, "average"))
     chosen = by_borough[by_borough["borough_name"].isin(names)]
     largest = float(chosen["average"].max()) if chosen["average"].notna().any() else 1.0
-    hours = [f"{hour:02d}:00" for hour in range(24)]
-    for index, name in enumerate(names):
-        matrix = (_borough_rows(by_borough, name).pivot(index="day", columns="hour", values="average")
-                  .reindex(index=list(DAY_NAMES), columns=hours))
-        figure.add_trace(go.Heatmap(
-            z=matrix.to_numpy(dtype=float), x=hours, y=list(DAY_NAMES), coloraxis="coloraxis", xgap=1, ygap=1,
-            name=name, hovertemplate=name + ", %{y} %{x}: %{z:,.1f} " + unit + "<extra></extra>",
-        ), row=index // columns + 1, col=index % columns + 1)
-    scale = [[index / (len(SEQUENTIAL) - 1), "rgb({},{},{})".format(*colour)]
-             for index, colour in enumerate(SEQUENTIAL)]
-    figure = _styled(figure, title, height=60 + 240 * rows)
-    figure.update_layout(coloraxis=dict(colorscale=scale, cmin=0, cmax=largest,
-                                        colorbar=dict(title=dict(text=unit, side="right"))))
-    figure.update_yaxes(autorange="reversed", title_text=None, tickfont=dict(size=11))
-    figure.update_xaxes(tickangle=0, dtick=3 if columns == 1 else 6, tickfont=dict(size=11))
-    return figure
+    hours, days = list(HOUR_LABELS), list(DAY_NAMES)
+    panels = [dict(
+        type="heatmap", z=_week_grid(_borough_rows(by_borough, name)), x=hours, y=days, coloraxis="coloraxis",
+        xgap=1, ygap=1, name=name, hovertemplate=name + ", %{y} %{x}: %{z:,.1f} " + unit + "<extra></extra>",
+        **cells[index][2],
+    ) for index, name in enumerate(names)]
+    axes = {}
+    for _, (x_name, y_name), _ in cells:
+        axes[x_name] = charts.axis(**grid.get(x_name, {}), tickangle=0, dtick=3 if columns == 1 else 6,
+                                   tickfont=dict(size=11))
+        axes[y_name] = charts.axis(**grid.get(y_name, {}), autorange="reversed", tickfont=dict(size=11))
+    return charts.figure(panels, {
+        **_style(title, height=60 + 240 * rows), **axes, "annotations": grid["annotations"],
+        "coloraxis": dict(colorscale=_colour_scale(), cmin=0, cmax=largest,
+                          colorbar=dict(title=dict(text=unit, side="right"))),
+    })
 
 
 def panels_heatmap_sentence(by_borough: pd.DataFrame, names: list[str], unit: str) -> str:
@@ -558,7 +646,7 @@ def traffic_borough_table(trend: pd.DataFrame, types: list[tuple[str, str]]) -> 
     if trend.empty:
         return pd.DataFrame(columns=columns)
     keys = ["borough_code", "borough_name", "bucket"]
-    wide = trend.pivot_table(index=keys, columns="metric", values="per_count")
+    wide = _by_metric(trend, keys, "per_count")
     wide = wide.reindex(columns=[metric for metric, _ in types])
     wide = wide.join(trend.groupby(keys)["count_points"].max())
     wide.columns.name = None
@@ -569,32 +657,35 @@ def stacked_types_panels(trend: pd.DataFrame, types: list[tuple[str, str]], name
                          unit: str, bucket: str) -> go.Figure:
     """Vehicle types stacked per time bucket, one panel per borough in the order given, every panel
     on the same time and vehicle axes; the legend names each type once."""
-    rows, columns = _panel_grid(len(names))
-    figure = make_subplots(rows=rows, cols=columns, subplot_titles=_panel_titles(trend, names, "per_count"),
-                           shared_xaxes="all", shared_yaxes="all", vertical_spacing=0.2 / rows,
-                           horizontal_spacing=0.05)
+    rows, _ = _panel_grid(len(names))
+    grid, cells = _panels(len(names), "all", 0.2, 0.05, _panel_titles(trend, names, "per_count"))
     date_format = {"year": "%Y", "month": "%b %Y"}.get(bucket, "%d %b %Y")
+    # Split once by borough and type rather than filtering the frame for every bar.
+    pieces = dict(tuple(trend.groupby(["borough_name", "metric"], sort=False))) if len(trend) else {}
+    empty = trend.iloc[0:0]
+    bars = []
     for index, name in enumerate(names):
-        borough = _borough_rows(trend, name)
         for order, (metric, label) in enumerate(types):
-            rows_of_type = borough[borough["metric"] == metric]
-            figure.add_trace(go.Bar(
-                x=rows_of_type["bucket"], y=rows_of_type["per_count"], name=label, legendgroup=metric,
-                showlegend=index == 0, marker_color=CATEGORICAL[order % len(CATEGORICAL)],
+            rows_of_type = pieces.get((name, metric), empty)
+            bars.append(dict(
+                type="bar", x=_plain(rows_of_type["bucket"]), y=_plain(rows_of_type["per_count"]), name=label,
+                legendgroup=metric, showlegend=index == 0, marker_color=CATEGORICAL[order % len(CATEGORICAL)],
                 hovertemplate=name + ", %{x|" + date_format + "}, " + label + ": %{y:,.1f} " + unit
-                              + "<extra></extra>",
-            ), row=index // columns + 1, col=index % columns + 1)
-    figure = _styled(figure, title, height=40 + 260 * rows, legend_rows=2)
+                              + "<extra></extra>", **cells[index][2],
+            ))
+    axes = {}
+    for column, (x_name, y_name), _ in cells:
+        axes[x_name] = charts.axis(**grid.get(x_name, {}), title_text=None)
+        axes[y_name] = charts.axis(**grid.get(y_name, {}), rangemode="tozero",
+                                   **({"title_text": unit} if column == 1 else {}))
+    house = _style(title, height=40 + 260 * rows, legend_rows=2, barmode="stack", **axes,
+                   annotations=grid["annotations"])
     # The legend sits above the first row's panel titles, not on them: lifted by a title's height.
-    margin = figure.layout.margin
-    plot_height = figure.layout.height - margin.t - margin.b + PANEL_TITLE_PX
-    figure.update_layout(barmode="stack", height=figure.layout.height + PANEL_TITLE_PX,
-                         margin=dict(t=margin.t + PANEL_TITLE_PX),
-                         legend=dict(traceorder="normal", y=1 + PANEL_TITLE_PX / plot_height))
-    figure.update_yaxes(rangemode="tozero")
-    figure.update_yaxes(title_text=unit, col=1)
-    figure.update_xaxes(title_text=None)
-    return figure
+    margin = house["margin"]
+    plot_height = house["height"] - margin["t"] - margin["b"] + PANEL_TITLE_PX
+    house.update(height=house["height"] + PANEL_TITLE_PX, margin={**margin, "t": margin["t"] + PANEL_TITLE_PX},
+                 legend={**house["legend"], "traceorder": "normal", "y": 1 + PANEL_TITLE_PX / plot_height})
+    return charts.figure(bars, house)
 
 
 def panels_traffic_sentence(table: pd.DataFrame, types: list[tuple[str, str]], names: list[str]) -> str:
@@ -650,11 +741,13 @@ def hires_views(hour_rows: pd.DataFrame, borough_hour_rows: pd.DataFrame, boroug
                       title=f"Hires by hour and day of the week in each {area_label}")]
 
 
-def traffic_type_views(trend_rows: pd.DataFrame, borough_trend_rows: pd.DataFrame, types: list[tuple[str, str]],
+def traffic_type_views(trend: pd.DataFrame, borough_trend_rows: pd.DataFrame, types: list[tuple[str, str]],
                        boroughs: tuple[str, ...], chosen_names: list[str], selection: str, area_label: str,
                        bucket: str) -> list[ChartView]:
     """Vehicles by type over time: a panel per borough for two to six boroughs; otherwise the pooled
-    stacked bars, then each borough's figures as a table of their own."""
+    stacked bars, then each borough's figures as a table of their own.
+
+    trend: the pooled traffic_trend, which the page also counts count points from (made once)."""
     step, unit = STEP_WORDS[bucket], "vehicles per count"
     borough_trend = traffic_trend_by_borough(borough_trend_rows, types)
     by_borough = traffic_borough_table(borough_trend, types)
@@ -666,7 +759,6 @@ def traffic_type_views(trend_rows: pd.DataFrame, borough_trend_rows: pd.DataFram
                                       f"Vehicles per count in each {area_label}, {step}", unit, bucket)
         return [ChartView("traffic_by_borough", borough_file, figure, by_borough, borough_columns,
                           panels_traffic_sentence(by_borough, types, chosen_names))]
-    trend = traffic_trend(trend_rows, types)
     figure = stacked_types(trend, types, f"Vehicles per count in {selection}, {step}", unit, bucket)
     trend_columns = {"bucket": ("Period starting", None), "label": ("Vehicle type", None),
                      "per_count": ("Per count", "%,.1f"), "count_points": ("Count points", "%d")}
@@ -761,7 +853,7 @@ def load_overlays(catalog: Catalog) -> dict[str, Overlay]:
     for path in files:
         if not path.is_file():
             continue
-        listed = tomllib.loads(path.read_text(encoding="utf-8")).get("overlays", {})
+        listed = _parsed_toml(path.read_text(encoding="utf-8")).get("overlays", {})
         for overlay_id, raw in listed.items():
             licence = catalog.licences.get(raw.get("licence", ""))
             overlay_path = catalog.pack_dir / raw.get("path", "")
@@ -771,6 +863,13 @@ def load_overlays(catalog: Catalog) -> dict[str, Overlay]:
                                            licence=licence.id, licence_title=licence.title,
                                            attribution=raw["attribution"])
     return overlays
+
+
+@lru_cache(maxsize=16)
+def _parsed_toml(text: str) -> dict:
+    """A TOML file's tables, parsed once per content (every rerun reads the overlays): keyed on the
+    text itself, so an edited file is parsed afresh. Callers only read the result."""
+    return tomllib.loads(text)
 
 
 def overlay_caption(overlay: Overlay) -> str:
@@ -1082,19 +1181,25 @@ def traffic_labels(points: pd.DataFrame) -> pd.Series:
 # Charts
 
 
-def _styled(figure: go.Figure, title: str, height: int, legend_rows: int = 0) -> go.Figure:
-    """The dashboard's chart look; the title sits above the legend, which sits above the plot."""
+def _plain(column: pd.Series) -> np.ndarray | pd.Series:
+    """A numeric or (time-zone-free) date column as the numpy array plotly turns it into anyway: handed
+    a pandas Series, plotly inspects and converts it itself, about 0.3 ms per column of every trace."""
+    if column.dtype.kind in "biuf" or (column.dtype.kind == "M" and getattr(column.dtype, "tz", None) is None):
+        return column.to_numpy()
+    return column
+
+
+def _style(title: str, height: int, legend_rows: int = 0, *, xaxis: dict | None = None, yaxis: dict | None = None,
+           legend: dict | None = None, **settings) -> dict:
+    """The dashboard's chart look as one layout dict (charts.layout); the title sits above the legend,
+    which sits above the plot. `legend` settings are merged over the house legend."""
     top = 60 + 24 * legend_rows
     total = height + 24 * legend_rows
-    figure.update_layout(
-        title=dict(text=title, font=dict(size=16), y=1 - 14 / total, yanchor="top", yref="container"),
-        font=FONT, height=total,
-        margin=dict(l=10, r=10, t=top, b=10), plot_bgcolor="white", paper_bgcolor="white",
-        legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="left", x=0), hoverlabel=dict(font_size=14),
-    )
-    figure.update_xaxes(gridcolor="#E4E7EB", zerolinecolor="#CBD2D9")
-    figure.update_yaxes(gridcolor="#E4E7EB", zerolinecolor="#CBD2D9")
-    return figure
+    house = charts.layout(title, total, xaxis=xaxis, yaxis=yaxis, margin=dict(l=10, r=10, t=top, b=10), **settings)
+    house["title"] = dict(text=title, font=dict(size=16), y=1 - 14 / total, yanchor="top", yref="container")
+    if legend:
+        house["legend"] = {**house["legend"], **legend}
+    return house
 
 
 def _number(value: float) -> str:
@@ -1111,56 +1216,50 @@ def top_bar(frame: pd.DataFrame, value: str, title: str, unit: str,
     """Ranked horizontal bars (largest at the top) labelled with their values; one trace per
     category when coloured, so the legend names every colour."""
     ranked = frame.sort_values(value, ascending=True)
-    figure = go.Figure()
     groups = ranked.groupby(colour_by, sort=False) if colour_by else [(None, ranked)]
+    bars = []
     for name, rows in groups:
         colour = "rgb({},{},{})".format(*colours[name]) if colours and name in colours else HIGHLIGHT
-        figure.add_trace(go.Bar(
-            x=rows[value], y=rows["name"], orientation="h", name=name or unit, marker_color=colour,
+        bars.append(dict(
+            type="bar", x=_plain(rows[value]), y=rows["name"], orientation="h", name=name or unit,
+            marker_color=colour,
             text=[_number(number) for number in rows[value]], textposition="auto", cliponaxis=False,
             hovertemplate="%{y}: %{x:,.0f} " + unit + "<extra></extra>", showlegend=colour_by is not None,
         ))
     categories = ranked[colour_by].nunique() if colour_by else 0
-    figure = _styled(figure, title, height=max(300, 24 * len(ranked) + 110),
-                     legend_rows=0 if not colour_by else 1 if categories <= 3 else 2)
-    figure.update_layout(barmode="overlay")
-    figure.update_yaxes(categoryorder="array", categoryarray=list(ranked["name"]), title_text=None,
-                        tickfont=dict(size=12))
     # Room on the right for the largest bar's printed value.
     largest = float(ranked[value].max()) if len(ranked) else 1.0
-    figure.update_xaxes(title_text=unit, range=[0, 1.2 * largest])
-    return figure
+    return charts.figure(bars, _style(
+        title, height=max(300, 24 * len(ranked) + 110),
+        legend_rows=0 if not colour_by else 1 if categories <= 3 else 2, barmode="overlay",
+        xaxis=dict(title_text=unit, range=[0, 1.2 * largest]),
+        yaxis=dict(categoryorder="array", categoryarray=list(ranked["name"]), title_text=None,
+                   tickfont=dict(size=12))))
 
 
 def paired_bars(frame: pd.DataFrame, first: tuple[str, str], second: tuple[str, str], title: str,
                 unit: str) -> go.Figure:
     """Two horizontal bars per row (e.g. weekday and weekend day per borough), largest first."""
     ranked = frame.sort_values(first[0], ascending=True)
-    figure = go.Figure()
-    for (column, label), colour in ((second, CATEGORICAL[1]), (first, CATEGORICAL[0])):
-        figure.add_trace(go.Bar(
-            x=ranked[column], y=ranked["borough_name"], orientation="h", name=label, marker_color=colour,
-            hovertemplate="%{y}, " + label.lower() + ": %{x:,.0f} " + unit + "<extra></extra>",
-        ))
-    figure = _styled(figure, title, height=max(320, 26 * len(ranked) + 120), legend_rows=1)
-    figure.update_layout(barmode="group", legend=dict(traceorder="reversed"))
-    figure.update_xaxes(title_text=unit, rangemode="tozero")
-    figure.update_yaxes(title_text=None, tickfont=dict(size=12))
-    return figure
+    bars = [dict(
+        type="bar", x=_plain(ranked[column]), y=ranked["borough_name"], orientation="h", name=label,
+        marker_color=colour,
+        hovertemplate="%{y}, " + label.lower() + ": %{x:,.0f} " + unit + "<extra></extra>",
+    ) for (column, label), colour in ((second, CATEGORICAL[1]), (first, CATEGORICAL[0]))]
+    return charts.figure(bars, _style(
+        title, height=max(320, 26 * len(ranked) + 120), legend_rows=1, barmode="group",
+        legend=dict(traceorder="reversed"), xaxis=dict(title_text=unit, rangemode="tozero"),
+        yaxis=dict(title_text=None, tickfont=dict(size=12))))
 
 
 def band_bars(bands: pd.DataFrame, title: str) -> go.Figure:
-    figure = go.Figure()
-    for column, label, colour in (("entries", "Entries", CATEGORICAL[0]), ("exits", "Exits", CATEGORICAL[1])):
-        figure.add_trace(go.Bar(
-            x=bands["band"], y=bands[column], name=label, marker_color=colour,
-            text=[_number(value) for value in bands[column]], textposition="outside", cliponaxis=False,
-            hovertemplate="%{x}, " + label.lower() + ": %{y:,.0f}<extra></extra>",
-        ))
-    figure = _styled(figure, title, height=360, legend_rows=1)
-    figure.update_layout(barmode="group")
-    figure.update_yaxes(title_text="people on a typical weekday", rangemode="tozero")
-    return figure
+    bars = [dict(
+        type="bar", x=bands["band"], y=_plain(bands[column]), name=label, marker_color=colour,
+        text=[_number(value) for value in bands[column]], textposition="outside", cliponaxis=False,
+        hovertemplate="%{x}, " + label.lower() + ": %{y:,.0f}<extra></extra>",
+    ) for column, label, colour in (("entries", "Entries", CATEGORICAL[0]), ("exits", "Exits", CATEGORICAL[1]))]
+    return charts.figure(bars, _style(title, height=360, legend_rows=1, barmode="group",
+                                      yaxis=dict(title_text="people on a typical weekday", rangemode="tozero")))
 
 
 def trend_line(frame: pd.DataFrame, value: str, title: str, unit: str, bucket: str,
@@ -1174,73 +1273,76 @@ def trend_line(frame: pd.DataFrame, value: str, title: str, unit: str, bucket: s
     date_format = {"year": "%Y", "month": "%b %Y"}.get(bucket, "%d %b %Y")
     week_note = "week from " if bucket == "week" else ""
     mode = "lines+markers" if len(frame) <= 24 else "lines"
-    figure = go.Figure(go.Scatter(
-        x=frame["bucket"], y=frame[value], mode=mode, line=dict(color=HIGHLIGHT, width=2), name=unit,
+    lines = [dict(
+        type="scatter", x=_plain(frame["bucket"]), y=_plain(frame[value]), mode=mode,
+        line=dict(color=HIGHLIGHT, width=2), name=unit,
         hovertemplate=week_note + "%{x|" + date_format + "}: %{y:,.0f} " + unit + "<extra></extra>",
-    ))
+    )]
+    extra_axes = {}
     if counted:
         column, label = counted
-        figure.add_trace(go.Scatter(
-            x=frame["bucket"], y=frame[column], mode=mode, yaxis="y2", name=label,
+        lines.append(dict(
+            type="scatter", x=_plain(frame["bucket"]), y=_plain(frame[column]), mode=mode, yaxis="y2", name=label,
             line=dict(color=CITY_LINE, width=1.5, dash="dot"),
             hovertemplate=week_note + "%{x|" + date_format + "}: %{y:,.0f} " + label.lower() + "<extra></extra>",
         ))
-        figure.update_layout(yaxis2=dict(title_text=label, overlaying="y", side="right", rangemode="tozero",
-                                         showgrid=False))
-    figure = _styled(figure, title, height=320, legend_rows=1 if counted else 0)
-    figure.update_layout(showlegend=bool(counted))
-    figure.update_layout(yaxis=dict(title_text=unit, rangemode="tozero"))
-    figure.update_xaxes(title_text=None)
-    return figure
+        extra_axes["yaxis2"] = charts.axis(title_text=label, overlaying="y", side="right", rangemode="tozero",
+                                           showgrid=False)
+    return charts.figure(lines, _style(title, height=320, legend_rows=1 if counted else 0,
+                                       showlegend=bool(counted), xaxis=dict(title_text=None),
+                                       yaxis=dict(title_text=unit, rangemode="tozero"), **extra_axes))
 
 
 def stacked_types(trend: pd.DataFrame, types: list[tuple[str, str]], title: str, unit: str,
                   bucket: str) -> go.Figure:
     """Vehicle types stacked per time bucket, in the catalogue's order, Okabe-Ito colours."""
     date_format = {"year": "%Y", "month": "%b %Y"}.get(bucket, "%d %b %Y")
-    figure = go.Figure()
+    # Split once by type rather than filtering the frame for every bar.
+    pieces = dict(tuple(trend.groupby("metric", sort=False))) if len(trend) else {}
+    empty = trend.iloc[0:0]
+    bars = []
     for index, (metric, label) in enumerate(types):
-        rows = trend[trend["metric"] == metric]
-        figure.add_trace(go.Bar(
-            x=rows["bucket"], y=rows["per_count"], name=label, marker_color=CATEGORICAL[index % len(CATEGORICAL)],
+        rows = pieces.get(metric, empty)
+        bars.append(dict(
+            type="bar", x=_plain(rows["bucket"]), y=_plain(rows["per_count"]), name=label,
+            marker_color=CATEGORICAL[index % len(CATEGORICAL)],
             hovertemplate="%{x|" + date_format + "}, " + label + ": %{y:,.1f} " + unit + "<extra></extra>",
         ))
-    figure = _styled(figure, title, height=400, legend_rows=2)
-    figure.update_layout(barmode="stack", legend=dict(traceorder="normal"))
-    figure.update_yaxes(title_text=unit, rangemode="tozero")
-    figure.update_xaxes(title_text=None)
-    return figure
+    return charts.figure(bars, _style(title, height=400, legend_rows=2, barmode="stack",
+                                      legend=dict(traceorder="normal"), xaxis=dict(title_text=None),
+                                      yaxis=dict(title_text=unit, rangemode="tozero")))
 
 
 def share_bar(frame: pd.DataFrame, title: str, selected: tuple[str, ...]) -> go.Figure:
     """Cycle share by borough as percentages, highest at the top; selected boroughs stand out."""
     ranked = frame.dropna(subset=["cycle_share"]).sort_values("cycle_share", ascending=True)
     colours = [HIGHLIGHT if not selected or code in selected else MUTED for code in ranked["borough_code"]]
-    figure = go.Figure(go.Bar(
-        x=100 * ranked["cycle_share"], y=ranked["borough_name"], orientation="h", marker_color=colours,
+    bar = dict(
+        type="bar", x=_plain(100 * ranked["cycle_share"]), y=ranked["borough_name"], orientation="h",
+        marker_color=colours,
         text=[f"{100 * value:.1f}%" for value in ranked["cycle_share"]], textposition="outside", cliponaxis=False,
         hovertemplate="%{y}: %{x:.1f}% of cars and cycles are cycles<extra></extra>",
-    ))
-    figure = _styled(figure, title, height=max(300, 22 * len(ranked) + 90))
+    )
     largest = 100 * float(ranked["cycle_share"].max()) if len(ranked) else 1.0
-    figure.update_xaxes(title_text="% of cars and cycles counted", range=[0, 1.18 * largest])
-    figure.update_yaxes(title_text=None, tickfont=dict(size=12))
-    return figure
+    return charts.figure([bar], _style(title, height=max(300, 22 * len(ranked) + 90),
+                                       xaxis=dict(title_text="% of cars and cycles counted", range=[0, 1.18 * largest]),
+                                       yaxis=dict(title_text=None, tickfont=dict(size=12))))
+
+
+def _colour_scale() -> list[list]:
+    return [[index / (len(SEQUENTIAL) - 1), "rgb({},{},{})".format(*colour)] for index, colour in enumerate(SEQUENTIAL)]
 
 
 def heatmap(matrix: pd.DataFrame, title: str, unit: str) -> go.Figure:
     """Day of week by hour; cividis (light = few, dark = many), the value in every hover."""
-    scale = [[index / (len(SEQUENTIAL) - 1), "rgb({},{},{})".format(*colour)]
-             for index, colour in enumerate(SEQUENTIAL)]
-    figure = go.Figure(go.Heatmap(
-        z=matrix.to_numpy(), x=[f"{hour:02d}:00" for hour in matrix.columns], y=list(matrix.index),
-        colorscale=scale, colorbar=dict(title=dict(text=unit, side="right")), xgap=1, ygap=1,
+    cells = dict(
+        type="heatmap", z=matrix.to_numpy(), x=[f"{hour:02d}:00" for hour in matrix.columns], y=list(matrix.index),
+        colorscale=_colour_scale(), colorbar=dict(title=dict(text=unit, side="right")), xgap=1, ygap=1,
         hovertemplate="%{y} %{x}: %{z:,.1f} " + unit + "<extra></extra>",
-    ))
-    figure = _styled(figure, title, height=340)
-    figure.update_yaxes(autorange="reversed", title_text=None)
-    figure.update_xaxes(title_text="Hour starting (local time)", tickangle=0, dtick=2)
-    return figure
+    )
+    return charts.figure([cells], _style(title, height=340,
+                                         xaxis=dict(title_text="Hour starting (local time)", tickangle=0, dtick=2),
+                                         yaxis=dict(autorange="reversed", title_text=None)))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -69,6 +69,28 @@ in_selection_label = f"In {selection}" if boroughs else None
 file_suffix = f"{filters.start}_{filters.end}"
 
 
+# Every station's, dock's and count point's table and its borough totals depend only on the
+# period's query results, not on the borough selection: kept so that a change of selection does
+# not rebuild them (a third of a rerun). Keyed on the results' values, so they never outlive
+# their data or pass between access levels; each call gets its own copy.
+@st.cache_data(max_entries=8, ttl=600, show_spinner=False)
+def station_tables(metrics: pd.DataFrame, daytypes: pd.DataFrame | None,
+                   scheme: transport.StationScheme) -> tuple[pd.DataFrame, pd.DataFrame]:
+    stations = transport.station_table(metrics, daytypes, scheme)
+    return stations, transport.station_boroughs(stations)
+
+
+@st.cache_data(max_entries=8, ttl=600, show_spinner=False)
+def dock_tables(metrics: pd.DataFrame, plan: transport.DockScheme) -> tuple[pd.DataFrame, pd.DataFrame]:
+    docks = transport.dock_table(metrics, plan)
+    return docks, transport.dock_boroughs(docks)
+
+
+@st.cache_data(max_entries=8, ttl=600, show_spinner=False)
+def traffic_tables(metrics: pd.DataFrame, types: list[tuple[str, str]]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    return transport.traffic_table(metrics, types), transport.traffic_boroughs(metrics, types)
+
+
 def point_map(points: pd.DataFrame, chosen: pd.DataFrame, layer_id: str, unit: str, alt: str,
               context: transport.MapContext) -> None:
     """A point map with its overlays; `alt` is its one-sentence text alternative."""
@@ -171,9 +193,8 @@ elif has_data(station_source, coverage, period):
     except QueryError as error:
         ui.query_failed(error)
         st.stop()
-    stations = transport.station_table(station_metrics, daytypes, scheme)
+    stations, station_boroughs = station_tables(station_metrics, daytypes, scheme)
     chosen_stations = transport.in_selection(stations, boroughs)
-    station_boroughs = transport.station_boroughs(stations)
     basis = ("annual counts averaged over the years in the period, divided by the days in a year"
              if scheme.yearly else "daily counts averaged over the days with data")
 
@@ -303,9 +324,8 @@ elif has_data(dock_source, coverage, period):
     except QueryError as error:
         ui.query_failed(error)
         st.stop()
-    docks = transport.dock_table(dock_metrics, dock_plan)
+    docks, dock_boroughs = dock_tables(dock_metrics, dock_plan)
     chosen_docks = transport.in_selection(docks, boroughs)
-    dock_boroughs = transport.dock_boroughs(docks)
 
     options = [option for option, present in (("hires", dock_plan.hires), ("occupancy", dock_plan.bikes)) if present]
     if len(options) > 1:
@@ -399,15 +419,14 @@ elif has_data(traffic_source, coverage, period):
     except QueryError as error:
         ui.query_failed(error)
         st.stop()
-    points_table = transport.traffic_table(traffic_metrics, types)
+    points_table, traffic_boroughs = traffic_tables(traffic_metrics, types)
     chosen_points = transport.in_selection(points_table, boroughs)
-    traffic_boroughs = transport.traffic_boroughs(traffic_metrics, types)
     st.caption(f"Counts are averaged per count: one reading at one count point. {traffic_source.description}")
 
     st.subheader("Vehicles by type over time")
-    show_views(transport.traffic_type_views(traffic_trend_rows, borough_trend_rows, types, boroughs, chosen_names,
-                                            selection, city.area_label, bucket), traffic_source.id, file_suffix)
     trend = transport.traffic_trend(traffic_trend_rows, types)
+    show_views(transport.traffic_type_views(trend, borough_trend_rows, types, boroughs, chosen_names,
+                                            selection, city.area_label, bucket), traffic_source.id, file_suffix)
     points_per_bucket = trend.groupby("bucket")["count_points"].max()
     if transport.counted_changes(points_per_bucket):
         st.caption(f"Between {points_per_bucket.min():,} and {points_per_bucket.max():,} count points were counted "
