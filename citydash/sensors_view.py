@@ -13,11 +13,14 @@ cannot leak into a tooltip, a table, a chart or a CSV download.
 
 from __future__ import annotations
 
+import functools
 import html
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from pathlib import Path
+from types import MappingProxyType
 
 import numpy as np
 import pandas as pd
@@ -44,6 +47,7 @@ from citydash.sensors import (
     Threshold,
     level_at,
     levels_of,
+    load_sensor_thresholds,
     thresholds_for,
     attention_ranking,
     default_stuck_after,
@@ -124,6 +128,23 @@ def rhythm_of(dataset: Dataset) -> Rhythm:
 def disclosure_of(dataset: Dataset) -> dict[str, int]:
     """metric id -> threshold for the dataset's counts of people."""
     return {metric.id: threshold for metric in dataset.metrics if (threshold := is_disclosive(metric)) is not None}
+
+
+def sensor_thresholds(pack_dir: Path) -> Mapping[str, tuple[Threshold, ...]]:
+    """citydash.sensors.load_sensor_thresholds, read again only when a catalogue file changes:
+    parsing every catalogue TOML file cost about 3 ms a rerun."""
+    pack_dir = Path(pack_dir)
+    files = [pack_dir / "catalog.toml", *sorted((pack_dir / "catalog.d").glob("*.toml"))]
+    stamps = tuple((str(path), stat.st_mtime_ns, stat.st_size) for path in files if path.is_file()
+                   for stat in [path.stat()])
+    return _thresholds_as_of(str(pack_dir), stamps)
+
+
+@functools.lru_cache(maxsize=8)
+def _thresholds_as_of(pack_dir: str, stamps: tuple) -> Mapping[str, tuple[Threshold, ...]]:
+    # `stamps` (each file's modification time and size) is only the cache key. Read-only, as
+    # the result is shared between sessions.
+    return MappingProxyType(load_sensor_thresholds(Path(pack_dir)))
 
 
 # ---------------------------------------------------------------------------------------
@@ -319,13 +340,28 @@ def protect(frame: pd.DataFrame, metric: Metric, value_col: str = "value",
         result = frame.copy()
         values = pd.to_numeric(result[value_col], errors="raise").astype("float64")
         result[value_col] = values
-        result[f"{value_col}_display"] = [maps.format_value(value) for value in values]
+        result[f"{value_col}_display"] = _value_texts(values.tolist())
         result[SUPPRESSED] = False
         result[SUPPRESSION] = ""
         return result
     if group_cols or total_col:
         return protect_totals(frame, list(group_cols), value_col, threshold, total_col)
     return suppress_counts(frame, value_col, threshold)
+
+
+def _value_texts(values: list[float]) -> list[str]:
+    """maps.format_value of each value, each distinct value written out once: readings repeat
+    (a noise level to 0.1 dB). Zeros are not shared, as -0.0 equals 0.0 but reads "-0.00"."""
+    texts: dict[float, str] = {}
+    written = []
+    for value in values:
+        text = texts.get(value) if value else None
+        if text is None:
+            text = maps.format_value(value)
+            if value:
+                texts[value] = text
+        written.append(text)
+    return written
 
 
 def _require_protected(frame: pd.DataFrame, value_col: str = "value") -> None:
@@ -341,15 +377,18 @@ def shown_with_note(frame: pd.DataFrame, metric: Metric, value_col: str = "value
     """Each protected value as text with its unit; a value hidden to protect a total says why,
     so "suppressed" is never read as "small"."""
     _require_protected(frame, value_col)
+    # tolist(): iterating a pandas (Arrow) string column value by value costs several times more.
     return [with_unit(display, metric.unit) + (f" ({SECONDARY_NOTE})" if kind == PROTECTS_TOTAL else "")
-            for display, kind in zip(frame[f"{value_col}_display"], frame[SUPPRESSION])]
+            for display, kind in zip(frame[f"{value_col}_display"].tolist(), frame[SUPPRESSION].tolist())]
 
 
 def notes(frame: pd.DataFrame, metric: Metric) -> list[str]:
     """The Note column of a table or CSV: why a value is not shown, "" where it is."""
     _require_protected(frame)
     threshold = is_disclosive(metric)
-    return [note_of(kind, threshold) for kind in frame[SUPPRESSION]]
+    kinds = frame[SUPPRESSION].tolist()
+    note_by_kind = {kind: note_of(kind, threshold) for kind in set(kinds)}
+    return [note_by_kind[kind] for kind in kinds]
 
 
 def csv_bytes(frame: pd.DataFrame) -> bytes:
@@ -514,7 +553,7 @@ def live_feed(latest: pd.DataFrame, metric: Metric, now: pd.Timestamp, rhythm: R
         headline_text = headline["value_display"].iloc[0]
     bands = threshold_bands(metric, thresholds) or value_bands(sensors.loc[sensors["fresh"], "value"], metric)
     if thresholds:
-        minutes = [-1 if pd.isna(ts) else _local_minute(ts, tz) for ts in sensors["ts"]]
+        minutes = _local_minutes(sensors["ts"], tz)
         indices = [None if pd.isna(value) else level_at(value, minute, thresholds)
                    for value, minute in zip(sensors["value"], minutes)]
     else:
@@ -549,9 +588,22 @@ def live_feed(latest: pd.DataFrame, metric: Metric, now: pd.Timestamp, rhythm: R
                     int((~rows["fresh"]).sum()), above_label, above, newest, rhythm.stale_after)
 
 
-def _local_minute(ts: pd.Timestamp, tz: str) -> int:
-    local = utc_to_local(ts, tz)
-    return local.hour * 60 + local.minute
+def _local_minutes(moments: pd.Series, tz: str) -> list[int]:
+    """The local minute of the day (hour * 60 + minute) of each naive UTC time, -1 for none:
+    converted all at once (one utc_to_local a sensor cost about 40 µs each)."""
+    local = _in_local_time(moments, tz)
+    minutes = (local.dt.hour * 60 + local.dt.minute).to_numpy(dtype="float64", na_value=np.nan)
+    return [-1 if math.isnan(minute) else int(minute) for minute in minutes.tolist()]
+
+
+def _in_local_time(moments: pd.Series, tz: str) -> pd.Series:
+    return pd.to_datetime(pd.Series(moments, copy=False)).dt.tz_localize("UTC").dt.tz_convert(tz)
+
+
+def _local_texts(moments: pd.Series, tz: str) -> list[str]:
+    """local_text of each naive UTC time ("never" for none), converted and written all at once."""
+    texts = _in_local_time(moments, tz).dt.strftime("%a %d %b %Y, %H:%M")
+    return [text if isinstance(text, str) else "never" for text in texts.tolist()]
 
 
 def _band_label(index: int | None, kind: str, bands: Sequence[Band], metric: Metric) -> str:
@@ -656,7 +708,9 @@ def live_map(feed: LiveFeed, areas_geojson: dict, view: dict, metric: Metric, tz
         pdk.Layer("ScatterplotLayer", points[points["fresh"]].drop(columns="fresh"), id="sensors-reporting",
                   filled=True, stroked=True, get_fill_color="fill", get_line_color=[31, 41, 51], **common),
     ]
-    return pdk.Deck(
+    # maps.Deck: compact JSON. pydeck's indented, key-sorted JSON of the borough outlines took
+    # most of this map's time at every refresh of the feed.
+    return maps.Deck(
         layers=layers,
         initial_view_state=pdk.ViewState(latitude=view["latitude"], longitude=view["longitude"],
                                          zoom=view["zoom"], pitch=0, bearing=0),
@@ -809,7 +863,7 @@ def attention_table(health: pd.DataFrame, tz: str) -> pd.DataFrame:
         "Status": ranked["status"].map({"attention": "needs attention", "dead": "dead"}).to_numpy(),
         "Problems": ranked["problems"].to_numpy(),
         "Uptime (%)": ranked["uptime_pct"].round(1).to_numpy(),
-        "Last seen": [local_text(seen, tz) for seen in ranked["last_seen"]],
+        "Last seen": _local_texts(ranked["last_seen"], tz),
         "Score": ranked["attention_score"].round(1).to_numpy(),
     })
 
@@ -836,27 +890,24 @@ def borough_health_table(shares: pd.DataFrame) -> pd.DataFrame:
 def borough_health_figure(shares: pd.DataFrame) -> go.Figure:
     """Stacked bars per borough, healthy first; the healthy count and share printed on each."""
     ordered = shares.iloc[::-1]
-    figure = go.Figure()
-    for status, label in (("ok", "Healthy"), ("attention", "Needs attention"), ("dead", "Dead")):
-        figure.add_trace(go.Bar(
-            y=ordered["borough_name"], x=ordered[status], orientation="h", name=label,
-            marker=dict(color=STATUS_COLOURS[status], line=dict(color="white", width=1)),
-            text=[f"{count}" if count else "" for count in ordered[status]], textposition="inside",
-            textangle=0, insidetextanchor="middle",
-            hovertemplate="%{y}: %{x} " + label.lower() + "<extra></extra>",
-        ))
-    figure.add_trace(go.Scatter(
-        y=ordered["borough_name"], x=ordered["sensors"], mode="text", showlegend=False,
+    traces = [dict(
+        type="bar", y=ordered["borough_name"], x=ordered[status], orientation="h", name=label,
+        marker=dict(color=STATUS_COLOURS[status], line=dict(color="white", width=1)),
+        text=[f"{count}" if count else "" for count in ordered[status]], textposition="inside",
+        textangle=0, insidetextanchor="middle",
+        hovertemplate="%{y}: %{x} " + label.lower() + "<extra></extra>",
+    ) for status, label in (("ok", "Healthy"), ("attention", "Needs attention"), ("dead", "Dead"))]
+    traces.append(dict(
+        type="scatter", y=ordered["borough_name"], x=ordered["sensors"], mode="text", showlegend=False,
         text=[f"  {share:.0%} healthy" for share in ordered["healthy_share"]], textposition="middle right",
         hoverinfo="skip", cliponaxis=False,
     ))
-    figure = _layout(figure, "Sensor health by borough, fewest healthy first",
-                     height=max(260, 26 * len(ordered) + 110))
-    figure.update_layout(barmode="stack", margin=dict(l=10, r=110, t=50, b=70), legend_traceorder="normal")
     most = int(shares["sensors"].max()) if not shares.empty else 0
-    figure.update_xaxes(title_text="sensors", rangemode="tozero", tickformat="d", dtick=1 if most <= 10 else None)
-    figure.update_yaxes(title_text=None, tickfont=dict(size=12))
-    return figure
+    return charts.figure(traces, _house_layout(
+        "Sensor health by borough, fewest healthy first", height=max(260, 26 * len(ordered) + 110),
+        barmode="stack", margin=dict(l=10, r=110, t=50, b=70), legend={**FOOT_LEGEND, "traceorder": "normal"},
+        xaxis=dict(title_text="sensors", rangemode="tozero", tickformat="d", **({"dtick": 1} if most <= 10 else {})),
+        yaxis=dict(tickfont=dict(size=12))))
 
 
 def health_sentence(summary: HealthSummary, shares: pd.DataFrame, period_text: str) -> str:
@@ -889,7 +940,8 @@ def exceedance_days(rows: pd.DataFrame, metric: Metric, thresholds: Sequence[Thr
     level the readings its thresholds applied to, how many were above and their share (%)."""
     thresholds = metric_thresholds(metric, thresholds)
     keys = ["borough_code", "borough_name", "day"]
-    base = rows.drop_duplicates(keys)[[*keys, "sensors", "readings"]].reset_index(drop=True)
+    first_of_key = np.flatnonzero(~rows.duplicated(keys).to_numpy())
+    base = rows.iloc[first_of_key][[*keys, "sensors", "readings"]].reset_index(drop=True)
     days = pd.DataFrame({
         "borough_code": base["borough_code"].to_numpy(),
         "borough_name": base["borough_name"].to_numpy(),
@@ -897,12 +949,28 @@ def exceedance_days(rows: pd.DataFrame, metric: Metric, thresholds: Sequence[Thr
         "sensors": base["sensors"].astype("int64").to_numpy(),
         "readings": base["readings"].astype("int64").to_numpy(),
     })
+    # Each borough and day numbered once, and each level's row for it looked up by number: a
+    # MultiIndex and two reindexes per level cost several ms. A missing borough or day, or a
+    # level twice for one borough and day, go the reindexing way, which has its own rules for
+    # them (it raises for the second).
+    missing_keys = rows[["borough_code", "day"]].isna().any(axis=None)
+    group = None if missing_keys else rows.groupby(["borough_code", "day"], sort=False).ngroup().to_numpy()
+    row_levels = rows["level"].to_numpy()
     for level in levels_of(thresholds):
         key = level_key(thresholds, level)
-        of = rows[rows["level"].eq(level)].set_index(["borough_code", "day"])
-        index = pd.MultiIndex.from_arrays([base["borough_code"], base["day"]])
-        in_hours = of["in_hours"].reindex(index).fillna(0).astype("int64").to_numpy()
-        above = of["above"].reindex(index).fillna(0).astype("int64").to_numpy()
+        of_level = np.flatnonzero(row_levels == level)
+        if group is not None and len(np.unique(group[of_level])) == len(of_level):
+            row_of_group = np.full(int(group.max()) + 1 if len(group) else 0, -1)
+            row_of_group[group[of_level]] = of_level
+            found = row_of_group[group[first_of_key]]
+            in_hours, above = (np.where(found >= 0, np.nan_to_num(
+                rows[column].to_numpy(dtype="float64", na_value=np.nan)[np.maximum(found, 0)]), 0).astype("int64")
+                for column in ("in_hours", "above"))
+        else:
+            of = rows[rows["level"].eq(level)].set_index(["borough_code", "day"])
+            index = pd.MultiIndex.from_arrays([base["borough_code"], base["day"]])
+            in_hours = of["in_hours"].reindex(index).fillna(0).astype("int64").to_numpy()
+            above = of["above"].reindex(index).fillna(0).astype("int64").to_numpy()
         days[f"in_hours_{key}"] = in_hours
         days[f"above_{key}"] = above
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -945,26 +1013,51 @@ def exceedance_heatmap(days: pd.DataFrame, metric: Metric, thresholds: Sequence[
     top = max(levels_of(thresholds))
     key, text = level_key(thresholds, top), level_text(thresholds, top, metric.unit)
     share_col, above_col, hours_col = f"pct_above_{key}", f"above_{key}", f"in_hours_{key}"
-    grid = days.pivot_table(index="borough_name", columns="day", values=share_col, aggfunc="first",
-                            dropna=False).sort_index(ascending=False)
-    counts = days.pivot_table(index="borough_name", columns="day", values=above_col, aggfunc="first").reindex_like(grid)
-    totals = days.pivot_table(index="borough_name", columns="day", values=hours_col, aggfunc="first").reindex_like(grid)
-    hover = [[f"{above:.0f} of {total:.0f} readings" if not pd.isna(total) else "no readings"
-              for above, total in zip(count_row, total_row)] for count_row, total_row in zip(counts.to_numpy(), totals.to_numpy())]
+    names, day_columns, (shares, counts, totals) = _borough_day_grids(days, [share_col, above_col, hours_col])
+    # The counts are whole numbers: numpy writes them as "{:.0f}" would, for the whole grid at once.
+    counted = np.char.add(np.char.add(np.nan_to_num(counts).astype("int64").astype(str), " of "),
+                          np.char.add(np.nan_to_num(totals).astype("int64").astype(str), " readings"))
+    hover = np.where(np.isnan(totals), "no readings", counted).astype(object)
     colourscale = [[index / (len(maps.SEQUENTIAL) - 1), "rgb({},{},{})".format(*colour)]
                    for index, colour in enumerate(maps.SEQUENTIAL)]
-    figure = go.Figure(go.Heatmap(
-        z=grid.to_numpy(), x=[pd.Timestamp(day) for day in grid.columns], y=list(grid.index),
+    heatmap = dict(
+        type="heatmap", z=shares, x=_days(day_columns), y=names,
         customdata=hover, colorscale=colourscale, zmin=0,
         colorbar=dict(title=dict(text=f"% above {level_short(thresholds, top, '')}".strip()), ticksuffix="%"),
         hovertemplate="%{y}, %{x|%a %d %b %Y}: %{z:.1f}% of readings above " + text
                       + " (%{customdata})<extra></extra>",
         xgap=1, ygap=1,
-    ))
-    figure = _layout(figure, f"% of readings above {text}", height=max(280, 22 * len(grid) + 110))
-    figure.update_yaxes(title_text=None, tickfont=dict(size=12))
-    figure.update_xaxes(title_text=None)
-    return figure
+    )
+    return charts.figure([heatmap], _house_layout(f"% of readings above {text}", height=max(280, 22 * len(names) + 110),
+                                                 yaxis=dict(tickfont=dict(size=12))))
+
+
+def _borough_day_grids(days: pd.DataFrame, columns: Sequence[str]) -> tuple[list, list, list[np.ndarray]]:
+    """Borough names (last name first), days (first day first) and, per column, a names x days
+    grid of its values (NaN where a borough has no row for a day): what
+    pivot_table(index="borough_name", columns="day", aggfunc="first", dropna=False)
+    .sort_index(ascending=False) gives, without pivot_table's cost (several ms a grid)."""
+    keys = days[["borough_name", "day"]]
+    if days.empty or keys.isna().any(axis=None) or keys.duplicated().any():
+        # Rows to merge or missing names: pivot_table's own rules, as the chart always had them
+        # (the first grid keeps a missing name, the others drop it).
+        first = days.pivot_table(index="borough_name", columns="day", values=columns[0], aggfunc="first",
+                                 dropna=False).sort_index(ascending=False)
+        others = [days.pivot_table(index="borough_name", columns="day", values=column, aggfunc="first")
+                  .reindex_like(first).to_numpy(dtype="float64") for column in columns[1:]]
+        return list(first.index), list(first.columns), [first.to_numpy(dtype="float64"), *others]
+    name_of_row, day_of_row = keys["borough_name"].tolist(), keys["day"].tolist()
+    names, day_columns = sorted(set(name_of_row), reverse=True), sorted(set(day_of_row))
+    row_at = {name: index for index, name in enumerate(names)}
+    column_at = {day: index for index, day in enumerate(day_columns)}
+    rows = np.fromiter((row_at[name] for name in name_of_row), dtype="int64", count=len(days))
+    cells = np.fromiter((column_at[day] for day in day_of_row), dtype="int64", count=len(days))
+    grids = []
+    for column in columns:
+        grid = np.full((len(names), len(day_columns)), np.nan)
+        grid[rows, cells] = days[column].to_numpy(dtype="float64")
+        grids.append(grid)
+    return names, day_columns, grids
 
 
 def exceedance_sentence(table: pd.DataFrame, metric: Metric, thresholds: Sequence[Threshold] | None = None) -> str:
@@ -1013,27 +1106,24 @@ def series_table(series: pd.DataFrame, metric: Metric) -> pd.DataFrame:
 
 def borough_series_figure(series: pd.DataFrame, metric: Metric, thresholds: Sequence[Threshold] | None = None) -> go.Figure:
     _require_protected(series)
-    figure = go.Figure()
     labels = list(dict.fromkeys(series.sort_values(["scope", "label"], ascending=[False, True])["label"]))
+    traces = []
     for index, label in enumerate(labels):
         rows = series[series["label"].eq(label)].sort_values("day")
         whole = rows["scope"].eq("selection").all()
         alone = len(labels) == 1
-        figure.add_trace(go.Scatter(
-            x=[pd.Timestamp(day) for day in rows["day"]], y=rows["value"], mode="lines", name=label,
-            customdata=shown_with_note(rows, metric),
+        traces.append(dict(
+            type="scatter", x=_days(rows["day"]), y=rows["value"], mode="lines", name=label,
+            customdata=_texts(shown_with_note(rows, metric)),
             line=dict(color=charts.HIGHLIGHT if alone else charts.CITY_LINE if whole
                       else charts.CATEGORICAL[(index - 1) % len(charts.CATEGORICAL)],
                       width=2.5 if whole else 1.8, dash="dot" if whole and not alone else "solid"),
             hovertemplate="%{x|%a %d %b %Y}: %{customdata}<extra>%{fullData.name}</extra>",
         ))
     what = "daily total" if metric.aggregation == "sum" else "daily average" if metric.aggregation == "mean" else "daily highest"
-    figure = _layout(figure, f"{metric.label}, {what}", height=380)
-    figure.update_layout(showlegend=True)
-    _threshold_lines(figure, metric, thresholds)
-    _hidden_band(figure, metric)
-    _value_axis(figure, metric)
-    return figure
+    return charts.figure(traces, _house_layout(
+        f"{metric.label}, {what}", height=380, showlegend=True, yaxis=_value_axis(metric),
+        **_marks(metric, thresholds)))
 
 
 def sensor_series(rows: pd.DataFrame, metric: Metric) -> pd.DataFrame:
@@ -1047,7 +1137,7 @@ def sensor_series(rows: pd.DataFrame, metric: Metric) -> pd.DataFrame:
 def sensor_series_table(series: pd.DataFrame, metric: Metric) -> pd.DataFrame:
     _require_protected(series)
     return pd.DataFrame({
-        "Local time": [f"{moment:%Y-%m-%d %H:%M}" for moment in pd.to_datetime(series["local_ts"])],
+        "Local time": pd.to_datetime(series["local_ts"]).dt.strftime("%Y-%m-%d %H:%M").tolist(),
         f"{metric.label} ({metric.unit})": series["value_display"].to_numpy(),
         "Note": notes(series, metric),
     })
@@ -1056,17 +1146,14 @@ def sensor_series_table(series: pd.DataFrame, metric: Metric) -> pd.DataFrame:
 def sensor_series_figure(series: pd.DataFrame, metric: Metric, sensor_name: str,
                          thresholds: Sequence[Threshold] | None = None) -> go.Figure:
     _require_protected(series)
-    figure = go.Figure(go.Scattergl(
-        x=pd.to_datetime(series["local_ts"]), y=series["value"], mode="lines", name=sensor_name,
-        customdata=shown_with_note(series, metric), line=dict(color=charts.HIGHLIGHT, width=1.4),
+    line = dict(
+        type="scattergl", x=pd.to_datetime(series["local_ts"]), y=series["value"], mode="lines", name=sensor_name,
+        customdata=_texts(shown_with_note(series, metric)), line=dict(color=charts.HIGHLIGHT, width=1.4),
         hovertemplate="%{x|%a %d %b %Y, %H:%M}: %{customdata}<extra></extra>",
-    ))
-    figure = _layout(figure, "Every reading (local time)", height=340)
-    _threshold_lines(figure, metric, thresholds)
-    _hidden_band(figure, metric)
-    _value_axis(figure, metric)
-    figure.update_layout(showlegend=False)
-    return figure
+    )
+    return charts.figure([line], _house_layout(
+        "Every reading (local time)", height=340, showlegend=False, yaxis=_value_axis(metric),
+        **_marks(metric, thresholds)))
 
 
 def daily_profile(rows: pd.DataFrame, metric: Metric) -> pd.DataFrame:
@@ -1089,24 +1176,23 @@ def profile_table(profile: pd.DataFrame, metric: Metric) -> pd.DataFrame:
 def profile_figure(profile: pd.DataFrame, metric: Metric, interval: pd.Timedelta,
                    thresholds: Sequence[Threshold] | None = None) -> go.Figure:
     _require_protected(profile)
-    figure = go.Figure()
+    traces = []
     for index, (day_type, label) in enumerate((("weekday", "Monday to Friday"), ("weekend", "Saturday and Sunday"))):
         rows = profile[profile["day_type"].eq(day_type)].sort_values("hour")
-        figure.add_trace(go.Scatter(
-            x=rows["hour"], y=rows["value"], mode="lines+markers", name=label, customdata=shown_with_note(rows, metric),
+        traces.append(dict(
+            type="scatter", x=rows["hour"], y=rows["value"], mode="lines+markers", name=label,
+            customdata=_texts(shown_with_note(rows, metric)),
             line=dict(color=charts.CATEGORICAL[index], width=2, dash="solid" if index == 0 else "dash"),
             marker=dict(symbol="circle" if index == 0 else "square", size=6),
             hovertemplate="%{x:02d}:00: %{customdata}<extra>%{fullData.name}</extra>",
         ))
     per = f"per {duration_text(interval)} reading" if metric.aggregation == "sum" else "average reading"
-    figure = _layout(figure, f"{metric.label} by hour of day", height=360)
-    _threshold_lines(figure, metric, thresholds, by_hour=True)
-    _hidden_band(figure, metric)
-    figure.update_xaxes(title_text="hour of day (local time)", tickmode="array", tickvals=list(range(0, 24, 3)),
-                        ticktext=[f"{hour:02d}:00" for hour in range(0, 24, 3)], range=[-0.5, 23.5])
-    _value_axis(figure, metric)
-    figure.update_yaxes(title_text=f"{metric.unit}, {per}")
-    return figure
+    return charts.figure(traces, _house_layout(
+        f"{metric.label} by hour of day", height=360,
+        xaxis=dict(title_text="hour of day (local time)", tickmode="array", tickvals=list(range(0, 24, 3)),
+                   ticktext=[f"{hour:02d}:00" for hour in range(0, 24, 3)], range=[-0.5, 23.5]),
+        yaxis={**_value_axis(metric), "title_text": f"{metric.unit}, {per}"},
+        **_marks(metric, thresholds, by_hour=True)))
 
 
 def profile_sentence(profile: pd.DataFrame, metric: Metric) -> str:
@@ -1118,55 +1204,79 @@ def profile_sentence(profile: pd.DataFrame, metric: Metric) -> str:
             f"({with_unit(peak['value_display'], metric.unit)} on average).")
 
 
-def _threshold_lines(figure: go.Figure, metric: Metric, thresholds: Sequence[Threshold] | None = None,
-                     by_hour: bool = False) -> None:
-    """A dashed line per threshold, labelled with its hours when it does not apply all day. On a
-    chart by hour of day (`by_hour`) each line runs only over the hours it applies to."""
+REFERENCE_LINE_COLOUR = "#52606D"
+REFERENCE_TEXT_FONT = dict(size=12, color="#3E4C59")
+# At the foot of the figure: above the plot, a legend that wraps on a phone runs into the title.
+FOOT_LEGEND = dict(orientation="h", yref="container", yanchor="bottom", y=0.0, xanchor="left", x=0)
+
+
+def _marks(metric: Metric, thresholds: Sequence[Threshold] | None = None, by_hour: bool = False) -> dict:
+    """The layout's `shapes` and `annotations` (and the margin their labels need): the threshold
+    lines, then the band where hidden counts would be. Built as dicts in one go: plotly's
+    add_hline/add_hrect re-validate the whole figure at every call. The lines sit where
+    add_hline(annotation_position="right") would put them (charts.reference_lines has no
+    label beside the line on the right, nor these line styles)."""
+    shapes, annotations = [], []
     thresholds = metric_thresholds(metric, thresholds)
     for threshold in thresholds:
+        # A dashed line per threshold, labelled with its hours when it does not apply all day. On
+        # a chart by hour of day (`by_hour`) each line runs only over the hours it applies to.
         dash = "dash" if threshold.level == 1 else "dashdot"
         text = f"{threshold.value:g} {metric.unit}" + ("" if threshold.all_day else f" {threshold.hours_text()}")
-        line = dict(color="#52606D", width=1, dash=dash)
+        line = dict(color=REFERENCE_LINE_COLOUR, width=1, dash=dash)
         if by_hour and not threshold.all_day:
             start, end = threshold.start_minute / 60 - 0.5, threshold.end_minute / 60 - 0.5
             spans = [(start, end)] if start < end else [(start, 23.5), (-0.5, end)]
-            for x0, x1 in spans:
-                figure.add_shape(type="line", x0=x0, x1=x1, y0=threshold.value, y1=threshold.value, line=line)
-            figure.add_annotation(x=spans[0][0], y=threshold.value, text=text, showarrow=False, xanchor="left",
-                                  yanchor="bottom", font=dict(size=12, color="#3E4C59"))
+            shapes += [dict(type="line", x0=x0, x1=x1, y0=threshold.value, y1=threshold.value, line=line)
+                       for x0, x1 in spans]
+            annotations.append(dict(x=spans[0][0], y=threshold.value, text=text, showarrow=False, xanchor="left",
+                                    yanchor="bottom", font=REFERENCE_TEXT_FONT))
         else:
-            figure.add_hline(y=threshold.value, line=line, annotation_text=text, annotation_position="right",
-                             annotation_font=dict(size=12, color="#3E4C59"))
+            shapes.append(dict(type="line", xref="x domain", x0=0, x1=1, yref="y", y0=threshold.value,
+                               y1=threshold.value, line=line))
+            annotations.append(dict(text=text, showarrow=False, font=REFERENCE_TEXT_FONT, xref="x domain", x=1,
+                                    xanchor="left", yref="y", y=threshold.value, yanchor="middle"))
+    marks = {}
     if thresholds and not by_hour:
         # The threshold labels sit in the right margin, clear of the data.
-        figure.update_layout(margin=dict(r=150 if any(not threshold.all_day for threshold in thresholds) else 90))
+        marks["margin"] = dict(l=10, r=150 if any(not threshold.all_day for threshold in thresholds) else 90,
+                               t=50, b=70)
+    hidden_below = is_disclosive(metric)
+    if hidden_below is not None:
+        # For counts of people: shade where hidden values would be, so a gap in a line reads as
+        # "under N", not as missing data.
+        shapes.append(dict(type="rect", xref="x domain", x0=0, x1=1, yref="y", y0=0, y1=hidden_below,
+                           fillcolor="#CBD2D9", opacity=0.35, line=dict(width=0), layer="below"))
+        annotations.append(dict(text=f"under {hidden_below}: not shown", showarrow=False, font=REFERENCE_TEXT_FONT,
+                                xref="x domain", x=0, xanchor="left", yref="y", y=hidden_below, yanchor="top"))
+    if shapes:
+        marks["shapes"], marks["annotations"] = shapes, annotations
+    return marks
 
 
-def _hidden_band(figure: go.Figure, metric: Metric) -> None:
-    """For counts of people: shade where hidden values would be, so a gap in a line reads as
-    "under N", not as missing data."""
-    threshold = is_disclosive(metric)
-    if threshold is not None:
-        figure.add_hrect(y0=0, y1=threshold, fillcolor="#CBD2D9", opacity=0.35, line_width=0, layer="below",
-                         annotation_text=f"under {threshold}: not shown", annotation_position="top left",
-                         annotation_font=dict(size=12, color="#3E4C59"))
+def _days(days: Iterable) -> np.ndarray | list[pd.Timestamp]:
+    """Days as a datetime64 array: the same JSON as a list of Timestamps, which plotly copies
+    one object at a time. With a day missing, the list: plotly writes a missing Timestamp as
+    null but a missing datetime64 as "NaT"."""
+    days = list(days)
+    stamps = pd.to_datetime(pd.Series(days, dtype=object))
+    if stamps.isna().any():
+        return [pd.Timestamp(day) for day in days]
+    return stamps.to_numpy()
 
 
-def _value_axis(figure: go.Figure, metric: Metric) -> None:
+def _texts(texts: list) -> np.ndarray:
+    """Hover texts as an array: plotly copies an array as it is, but converts a list item by
+    item (several ms for a month of readings). The figure's JSON is the same."""
+    return np.array(texts, dtype=object)
+
+
+def _value_axis(metric: Metric) -> dict:
     """Counts start at zero; measurements such as noise or temperature are read against their
     thresholds, so their axis keeps to the data (and the threshold lines)."""
-    figure.update_yaxes(title_text=metric.unit, rangemode="tozero" if metric.aggregation == "sum" else "normal")
+    return dict(title_text=metric.unit, rangemode="tozero" if metric.aggregation == "sum" else "normal")
 
 
-def _layout(figure: go.Figure, title: str, height: int) -> go.Figure:
-    figure.update_layout(
-        title=dict(text=title, font=dict(size=16)),
-        font=charts.FONT, height=height, margin=dict(l=10, r=10, t=50, b=70),
-        plot_bgcolor="white", paper_bgcolor="white",
-        # At the foot of the figure: above the plot, a legend that wraps on a phone runs into the title.
-        legend=dict(orientation="h", yref="container", yanchor="bottom", y=0.0, xanchor="left", x=0),
-        hoverlabel=dict(font_size=14),
-    )
-    figure.update_xaxes(gridcolor="#E4E7EB", zerolinecolor="#CBD2D9")
-    figure.update_yaxes(gridcolor="#E4E7EB", zerolinecolor="#CBD2D9")
-    return figure
+def _house_layout(title: str, height: int, **settings) -> dict:
+    """charts.layout with this page's foot-of-figure legend and bottom margin (settings override)."""
+    return charts.layout(title, height, **{"margin": dict(l=10, r=10, t=50, b=70), "legend": FOOT_LEGEND, **settings})

@@ -151,16 +151,17 @@ else:
     st.caption(escape_markdown(f"{step_text.capitalize()}: {name} solid, the average {city.name} {area_label} "
                                "dotted; each chart from zero on its own scale."))
     charted = boroughs.charted_keys(series, keys)
+    # Each metric's rows picked out once, for its chart and its sentence.
+    series_of = dict(tuple(series.groupby("metric_key", sort=False)))
     for index, key in enumerate(charted):
         # A row of three per line, so a phone stacks them in the same order.
         if index % 3 == 0:
             trend_columns = st.columns(3)
         with trend_columns[index % 3]:
-            st.plotly_chart(boroughs.small_chart(series[series["metric_key"] == key], metrics[key], labels,
-                                                 bucket_days),
+            st.plotly_chart(boroughs.small_chart(series_of[key], metrics[key], labels, bucket_days),
                             key=f"borough_trend_{key}", config=ui.chart_config(f"{file_stem}_{key}_trend"))
-    trend_words = [boroughs.trend_sentence(series[series["metric_key"] == key], metrics[key], name, bucket_days)
-                   for key in keys if key in set(series["metric_key"])]
+    trend_words = [boroughs.trend_sentence(series_of[key], metrics[key], name, bucket_days)
+                   for key in keys if key in series_of]
     st.markdown("\n".join(f"- {escape_markdown(sentence)}" for sentence in trend_words))
     ui.csv_download("Download the trend figures (CSV)", series.assign(scope=series["scope"].map(labels)),
                     file_name=f"{file_stem}_trends.csv",

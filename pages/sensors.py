@@ -10,7 +10,7 @@ from citydash import sensors_view as view
 from citydash import ui
 from citydash.data import QueryError
 from citydash.geo import areas_geojson
-from citydash.sensors import load_sensor_thresholds, thresholds_for
+from citydash.sensors import thresholds_for
 from citydash.text import escape_markdown
 
 catalog = ui.catalog()
@@ -30,7 +30,7 @@ metric, stood_in = view.choose_metric(metrics, filters.metric)
 dataset = catalog.datasets[metric.dataset]
 rhythm = view.rhythm_of(dataset)
 # The catalogue's thresholds with the local hours each applies to (catalog.d/sensors.toml).
-thresholds = thresholds_for(metric, load_sensor_thresholds(catalog.pack_dir))
+thresholds = thresholds_for(metric, view.sensor_thresholds(catalog.pack_dir))
 period_start, period_end = view.period_bounds(filters.start, filters.end, tz)
 period = f"{filters.start:%d %b %Y} to {filters.end:%d %b %Y}"
 boroughs = list(filters.boroughs)
