@@ -253,6 +253,22 @@ def dataset_from_table(dataset_id: str, raw: dict, licences: dict, indices: dict
     )
 
 
+def pack_file_stamps(pack_dir: Path) -> tuple[tuple[str, int, int], ...]:
+    """catalog.toml and catalog.d/*.toml, each with its modification time and size: a cache key for
+    what pages parse from the pack on every rerun, which changes when a file is edited, added or
+    removed."""
+    pack_dir = Path(pack_dir)
+    files = [pack_dir / "catalog.toml", *sorted((pack_dir / "catalog.d").glob("*.toml"))]
+    stamps = []
+    for path in files:
+        try:
+            status = path.stat()
+        except OSError:
+            continue
+        stamps.append((str(path), status.st_mtime_ns, status.st_size))
+    return tuple(stamps)
+
+
 def _read_toml(path: Path) -> dict:
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))

@@ -19,7 +19,6 @@ import functools
 import html
 import json
 import math
-import stat
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -37,7 +36,7 @@ from shapely.geometry import shape
 
 from citydash import charts
 from citydash.airquality import DAQI_METRIC, DEFAULT_MIN_COVERAGE, Band, Daqi, daqi_band, load_daqi
-from citydash.catalog import CatalogError, Dataset, Licence, Metric
+from citydash.catalog import CatalogError, Dataset, Licence, Metric, pack_file_stamps
 from citydash.maps import NO_DATA, SEQUENTIAL, Deck, format_value
 from citydash.state import MAX_PARAM_LENGTH
 
@@ -185,20 +184,6 @@ def _zone(path: Path, pack_dir: Path, zone_id: str, raw: object, licences: Mappi
     )
 
 
-def _file_stamps(paths: Iterable[Path]) -> tuple[tuple[Path, int, int], ...]:
-    """Each existing file with its modification time and size: a key that changes when one is edited,
-    added or removed."""
-    stamps = []
-    for path in paths:
-        try:
-            status = path.stat()
-        except OSError:
-            continue
-        if stat.S_ISREG(status.st_mode):
-            stamps.append((path, status.st_mtime_ns, status.st_size))
-    return tuple(stamps)
-
-
 def load_environment_settings(pack_dir: Path, licences: Mapping[str, Licence]) -> EnvironmentSettings:
     """Reference values, the hourly limit and zones from catalog.toml and catalog.d/*.toml.
 
@@ -206,20 +191,20 @@ def load_environment_settings(pack_dir: Path, licences: Mapping[str, Licence]) -
     is unknown, or the hourly limit is given twice.
     """
     pack_dir = Path(pack_dir)
-    files = [pack_dir / "catalog.toml"] + sorted((pack_dir / "catalog.d").glob("*.toml"))
     # The page asks on every rerun; parsing seven TOML files each time was a few milliseconds of
     # it. The files' times and sizes are in the key, so an edited pack is read again.
-    return _settings_from_files(pack_dir, _file_stamps(files), tuple(licences.items()))
+    return _settings_from_files(pack_dir, pack_file_stamps(pack_dir), tuple(licences.items()))
 
 
 @functools.lru_cache(maxsize=8)
-def _settings_from_files(pack_dir: Path, stamps: tuple[tuple[Path, int, int], ...],
+def _settings_from_files(pack_dir: Path, stamps: tuple[tuple[str, int, int], ...],
                          licence_items: tuple[tuple[str, Licence], ...]) -> EnvironmentSettings:
     licences = dict(licence_items)
     references: dict[str, list[Reference]] = {}
     hourly_limit: HourlyLimit | None = None
     zones: dict[str, Zone] = {}
-    for path, _, _ in stamps:
+    for name, _, _ in stamps:
+        path = Path(name)
         try:
             content = tomllib.loads(path.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as error:

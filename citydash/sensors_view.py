@@ -28,7 +28,7 @@ import plotly.graph_objects as go
 import pydeck as pdk
 
 from citydash import charts, maps
-from citydash.catalog import Catalog, Dataset, Metric
+from citydash.catalog import Catalog, Dataset, Metric, pack_file_stamps
 from citydash.disclosure import (
     NO_DATA,
     PROTECTS_TOTAL,
@@ -133,11 +133,7 @@ def disclosure_of(dataset: Dataset) -> dict[str, int]:
 def sensor_thresholds(pack_dir: Path) -> Mapping[str, tuple[Threshold, ...]]:
     """citydash.sensors.load_sensor_thresholds, read again only when a catalogue file changes:
     parsing every catalogue TOML file cost about 3 ms a rerun."""
-    pack_dir = Path(pack_dir)
-    files = [pack_dir / "catalog.toml", *sorted((pack_dir / "catalog.d").glob("*.toml"))]
-    stamps = tuple((str(path), stat.st_mtime_ns, stat.st_size) for path in files if path.is_file()
-                   for stat in [path.stat()])
-    return _thresholds_as_of(str(pack_dir), stamps)
+    return _thresholds_as_of(str(pack_dir), pack_file_stamps(pack_dir))
 
 
 @functools.lru_cache(maxsize=8)

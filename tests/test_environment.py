@@ -396,6 +396,19 @@ def test_zone_paths_are_relative_to_the_pack_unless_absolute(tmp_path):
     assert zones["b"].path == Path("/somewhere/b.geojson") and zones["b"].licence is None
 
 
+def test_settings_are_read_again_when_a_pack_file_is_edited_added_or_removed(tmp_path):
+    reference = '[[air_references.no2]]\nlabel = "Local target"\naveraging = "annual mean"\nvalue = {}\n'
+    folder = _pack_with(tmp_path, reference.format(33))
+    values = lambda: {ref.value for ref in env.load_environment_settings(folder, CATALOG.licences).references["no2"]}
+    assert 33 in values() and values() == values()
+    (folder / "catalog.d" / "extra.toml").write_text(reference.format(31.5), encoding="utf-8")
+    assert 31.5 in values() and 33 not in values()
+    (folder / "catalog.d" / "more.toml").write_text(reference.format(12), encoding="utf-8")
+    assert {31.5, 12} <= values()
+    (folder / "catalog.d" / "more.toml").unlink()
+    assert 12 not in values()
+
+
 # ---------------------------------------------------------------------------------
 # Datasets and the map
 
