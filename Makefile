@@ -39,9 +39,11 @@ demo: $(STAMP_RUN)
 	$(BIN)/python -m citydash demo --if-empty
 	CITYDASH_KIOSK=1 $(BIN)/python -m streamlit run dashboard.py --server.port $(PORT)
 
-## make test: install test dependencies and run every test (browser tests need /usr/bin/chromium)
+## make test: install test dependencies and run every test (browser tests need /usr/bin/chromium).
+## TEST_WORKERS=1 runs them in one process; each worker has its own demo data, server and browser.
+TEST_WORKERS ?= 2
 test: $(STAMP_DEV) $(if $(wildcard package.json),$(STAMP_NODE))
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS)
 
 ## make bench: speed and memory figures at 2M and 20M observations, then the 5-minute load test with
 ## 20 browser sessions (prints tables; no pass/fail). BENCH_ARGS="--scale 200M" or "--load-only" etc.
