@@ -367,12 +367,16 @@ def observation_bucket_is(observations: int, target: int) -> bool:
 
 def load_report(load: dict) -> str:
     return table(["sessions", "seconds", "actions", "update p50 ms", "update p95 ms", "errors", "console errors",
-                  "server MB before", "peak", "at close", f"{load['settle_s']:.0f} s later"], [[
+                  "server MB before", "peak", "at close", f"{load['settle_s']:.0f} s later", "server cores",
+                  "browsers' cores"], [[
         load["sessions"], f"{load['seconds']:.0f}", load["actions"], ms(load["update_p50_s"]),
         ms(load["update_p95_s"]), load["error_count"], load["console_error_count"], mb(load["baseline_mb"]),
-        mb(load["peak_mb"]), mb(load["at_close_mb"]), mb(load["settled_mb"])]],
+        mb(load["peak_mb"]), mb(load["at_close_mb"]), mb(load["settled_mb"]), f"{load['server_cores']:.2f}",
+        f"{load['browser_cores']:.2f}"]],
         f"\nLoad test: concurrent Chromium sessions clicking through pages and changing the borough filter, "
-        f"{load.get('think_s', 0):g} s between clicks"
+        f"{load.get('think_s', 0):g} s between clicks. The browsers share this machine's cores with the "
+        f"server, at nice {load['browser_niceness']} so the server comes first; the cores columns are each "
+        f"side's average CPU use"
         + (" (STOPPED EARLY: the machine ran low on memory)" if load.get("stopped_for_memory") else "")) + (
         "\n" + "\n".join(load["errors"] + load["console_errors"]) if load["errors"] or load["console_errors"] else "")
 

@@ -6,6 +6,7 @@ extracts without DuckDB's httpfs extension are explained, not a traceback."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import time
 from datetime import date, datetime
@@ -17,7 +18,8 @@ from streamlit.testing.v1 import AppTest
 
 from citydash import data
 from citydash.__main__ import main
-from citydash.bench import ensure_data, parse_scale, scale_label
+from citydash.bench import ensure_data, load_report, parse_scale, scale_label
+from citydash.bench_browser import cpu_seconds
 from citydash.bench_tasks import FILTER_KINDS, FilterState, filter_script, percentile
 from citydash.catalog import load_catalog
 from citydash.contract import Extract
@@ -96,6 +98,28 @@ def test_every_scripted_filter_change_changes_one_filter_to_a_state_not_seen_bef
         assert date(2025, 11, 1) <= state.start <= state.end <= date(2026, 10, 31)
         assert set(state.boroughs) <= set(codes) and state.metric in metrics
     assert [kind for kind, _, _ in script[:3]] == list(FILTER_KINDS)
+
+
+def test_a_process_cpu_time_is_read_from_proc_and_grows_with_work():
+    before = cpu_seconds(os.getpid())
+    deadline = time.process_time() + 0.3
+    while time.process_time() < deadline:
+        pass
+    assert cpu_seconds(os.getpid()) - before >= 0.2
+
+
+def test_the_load_report_shows_the_servers_and_the_browsers_share_of_the_cpu():
+    load = {"sessions": 20, "seconds": 300.4, "actions": 102, "think_s": 5, "update_p50_s": 1.5,
+            "update_p95_s": 4.25, "error_count": 0, "console_error_count": 1, "baseline_mb": 282,
+            "peak_mb": 784, "at_close_mb": 349, "settled_mb": 340, "settle_s": 60, "server_cores": 0.18,
+            "browser_cores": 1.41, "browser_niceness": 10, "errors": [],
+            "console_errors": ["session 3: Cannot send rerun backMessage"]}
+    report = load_report(load)
+    header, _, row = report.splitlines()[2:5]
+    assert "server cores" in header and "browsers' cores" in header and "60 s later" in header
+    assert row.split() == ["20", "300", "102", "1,500", "4,250", "0", "1", "282", "784", "349", "340", "0.18",
+                           "1.41"]
+    assert "at nice 10" in report and report.rstrip().endswith("session 3: Cannot send rerun backMessage")
 
 
 def test_percentiles_are_nearest_rank():
