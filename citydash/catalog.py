@@ -253,14 +253,19 @@ def dataset_from_table(dataset_id: str, raw: dict, licences: dict, indices: dict
     )
 
 
-def pack_file_stamps(pack_dir: Path) -> tuple[tuple[str, int, int], ...]:
-    """catalog.toml and catalog.d/*.toml, each with its modification time and size: a cache key for
-    what pages parse from the pack on every rerun, which changes when a file is edited, added or
-    removed."""
+def pack_files(pack_dir: Path) -> list[Path]:
+    """catalog.toml, then catalog.d/*.toml in name order: the files pages read their own tables
+    from (overlays, references, thresholds); only regular files, as a folder may match the glob."""
     pack_dir = Path(pack_dir)
-    files = [pack_dir / "catalog.toml", *sorted((pack_dir / "catalog.d").glob("*.toml"))]
+    return [path for path in [pack_dir / "catalog.toml", *sorted((pack_dir / "catalog.d").glob("*.toml"))]
+            if path.is_file()]
+
+
+def pack_file_stamps(pack_dir: Path) -> tuple[tuple[str, int, int], ...]:
+    """Each of pack_files with its modification time and size: a cache key for what pages parse
+    from the pack on every rerun, which changes when a file is edited, added or removed."""
     stamps = []
-    for path in files:
+    for path in pack_files(pack_dir):
         try:
             status = path.stat()
         except OSError:

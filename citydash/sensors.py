@@ -38,7 +38,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from citydash.catalog import CatalogError
+from citydash.catalog import CatalogError, pack_files
 
 STATUSES = ("ok", "attention", "dead")
 STUCK_SPAN = pd.Timedelta(hours=6)
@@ -300,11 +300,8 @@ def load_sensor_thresholds(pack_dir: Path) -> dict[str, tuple[Threshold, ...]]:
     Raises CatalogError naming the file for a malformed table or two thresholds of one level
     whose hours overlap (a reading would be counted twice).
     """
-    pack_dir = Path(pack_dir)
     found: dict[str, list[Threshold]] = {}
-    for path in [pack_dir / "catalog.toml", *sorted((pack_dir / "catalog.d").glob("*.toml"))]:
-        if not path.is_file():
-            continue
+    for path in pack_files(pack_dir):
         try:
             content = tomllib.loads(path.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as error:

@@ -28,7 +28,7 @@ import pydeck as pdk
 from plotly.subplots import make_subplots
 
 from citydash import charts
-from citydash.catalog import Catalog, Dataset
+from citydash.catalog import Catalog, Dataset, pack_files
 from citydash.charts import CATEGORICAL, CITY_LINE, HIGHLIGHT, MUTED
 from citydash.maps import SEQUENTIAL, ColourBin, Deck, colour_bins, format_value
 from citydash.state import MAX_PARAM_LENGTH
@@ -847,11 +847,8 @@ def load_overlays(catalog: Catalog) -> dict[str, Overlay]:
     licence is not in [licences] or whose file is missing is left out rather than drawn
     without its attribution.
     """
-    files = [catalog.pack_dir / "catalog.toml", *sorted((catalog.pack_dir / "catalog.d").glob("*.toml"))]
     overlays: dict[str, Overlay] = {}
-    for path in files:
-        if not path.is_file():
-            continue
+    for path in pack_files(catalog.pack_dir):
         listed = _parsed_toml(path.read_text(encoding="utf-8")).get("overlays", {})
         for overlay_id, raw in listed.items():
             licence = catalog.licences.get(raw.get("licence", ""))
