@@ -95,40 +95,57 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 BROWSER_NICENESS = 10
 
 
+def _stat_fields(pid: int) -> list[str]:
+    """/proc/<pid>/stat after the command name (which may hold spaces): state, ppid, ..."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
 def cpu_seconds(pid: int) -> float:
     """User plus system CPU time a process has used, from /proc/<pid>/stat."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    fields = _stat_fields(pid)
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
 def browser_pids() -> list[int]:
-    """Every running Chromium process of this machine (the bench starts the only ones)."""
-    pids = []
+    """The Chromium processes this process started (through Playwright's driver), not any other
+    browser that happens to run on the machine."""
+    parents: dict[int, int] = {}
+    chromium: list[int] = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
+            parents[int(entry.name)] = int(_stat_fields(int(entry.name))[1])
             command = (entry / "cmdline").read_bytes().split(b"\0", 1)[0]
-        except OSError:
+        except (OSError, IndexError, ValueError):
             continue
         if b"chrom" in command.rsplit(b"/", 1)[-1]:
-            pids.append(int(entry.name))
-    return pids
+            chromium.append(int(entry.name))
+    ours = os.getpid()
+
+    def descends_from_us(pid: int) -> bool:
+        while pid > 1:
+            pid = parents.get(pid, 0)
+            if pid == ours:
+                return True
+        return False
+
+    return [pid for pid in chromium if descends_from_us(pid)]
 
 
-def lower_browser_priority(niceness: int = BROWSER_NICENESS) -> None:
+def lower_priority(pids: list[int]) -> None:
     """Renderers fork from a zygote after launch, so this is repeated while the load runs."""
-    for pid in browser_pids():
+    for pid in pids:
         try:
-            if os.getpriority(os.PRIO_PROCESS, pid) < niceness:
-                os.setpriority(os.PRIO_PROCESS, pid, niceness)
+            if os.getpriority(os.PRIO_PROCESS, pid) < BROWSER_NICENESS:
+                os.setpriority(os.PRIO_PROCESS, pid, BROWSER_NICENESS)
         except OSError:
             continue
 
 
-def browsers_cpu_seconds() -> float:
+def total_cpu_seconds(pids: list[int]) -> float:
     total = 0.0
-    for pid in browser_pids():
+    for pid in pids:
         try:
             total += cpu_seconds(pid)
         except (OSError, IndexError):
@@ -347,7 +364,7 @@ async def _load(base: str, pages: list[dict], borough_names: list[str], sessions
 
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        lower_browser_priority()
+        lower_priority(browser_pids())
         try:
             deadline = time.monotonic() + seconds
             abort = abort or threading.Event()
@@ -367,6 +384,7 @@ def load_test(extracts: Path, work_dir: Path, pages: list[dict], borough_names: 
     work_dir.mkdir(parents=True, exist_ok=True)
     server = start_server(extracts, work_dir / "load.log")
     samples: list[tuple[float, int]] = []
+    browsers_cpu_s = [0.0]
     stop = threading.Event()
     abort = threading.Event()
 
@@ -378,7 +396,11 @@ def load_test(extracts: Path, work_dir: Path, pages: list[dict], borough_names: 
                 return
             if available_mb() < min_available_mb:
                 abort.set()
-            lower_browser_priority()
+            browsers = browser_pids()
+            lower_priority(browsers)
+            # The browsers' CPU time is read while they run: a closed process's can no longer be
+            # read, so the largest total seen is the figure.
+            browsers_cpu_s[0] = max(browsers_cpu_s[0], total_cpu_seconds(browsers))
             stop.wait(1.0)
 
     try:
@@ -392,16 +414,6 @@ def load_test(extracts: Path, work_dir: Path, pages: list[dict], borough_names: 
         sampler.start()
         started = time.monotonic()
         server_cpu_before = cpu_seconds(server.process.pid)
-        cpu_marks: dict[str, float] = {}
-
-        def browsers_cpu_at_end() -> None:
-            # Sampled until the browser closes: a closed process's CPU time can no longer be read.
-            while not stop.is_set() and time.monotonic() < started + seconds:
-                cpu_marks["browsers"] = browsers_cpu_seconds()
-                stop.wait(2.0)
-
-        browsers_cpu = threading.Thread(target=browsers_cpu_at_end, daemon=True)
-        browsers_cpu.start()
         asyncio.run(_load(server.url, pages, borough_names, sessions, seconds, stats, abort, think_s))
         closed_at = time.monotonic()
         server_cpu = cpu_seconds(server.process.pid) - server_cpu_before
@@ -426,6 +438,6 @@ def load_test(extracts: Path, work_dir: Path, pages: list[dict], borough_names: 
         "settled_mb": settled_kb / 1024, "settle_s": settle_s,
         "during_max_mb": max((kb for _, kb in samples), default=0) / 1024,
         "server_cores": server_cpu / (closed_at - started),
-        "browser_cores": cpu_marks.get("browsers", 0.0) / (closed_at - started),
+        "browser_cores": browsers_cpu_s[0] / (closed_at - started),
         "browser_niceness": BROWSER_NICENESS,
     }
