@@ -27,6 +27,7 @@ from citydash.state import Filters, default_filters
 
 STATE_KEY = "kiosk_state"
 REPORTED_KEY = "kiosk_reported"
+BODY_KEY = "kiosk_view"
 TICK_SECONDS = 1.0
 LOG = logging.getLogger("citydash.kiosk")
 
@@ -108,6 +109,14 @@ def _tour_bar(tour: Tour, pages: dict[str, StreamlitPage]) -> None:
                          help="Stops the tour on this view, so you can read it; press again to carry on.")
 
 
+def _veil() -> None:
+    """Hides the view while it is drawn. Streamlit sends each element as soon as the page makes it,
+    so without this a view that fails half-way would flash its first elements at the room. The
+    trailing span keeps the HTML from being style-only, which Streamlit would move out of this
+    placeholder and could then never take back."""
+    st.html(f'<style>.st-key-{BODY_KEY} {{visibility: hidden}}</style><span hidden></span>')
+
+
 def show(current: StreamlitPage, pages: list[StreamlitPage], cat: Catalog, db: Database,
          areas: pd.DataFrame) -> None:
     """The tour's current view: switch to its page if needed, set its filters, run the page."""
@@ -132,9 +141,12 @@ def show(current: StreamlitPage, pages: list[StreamlitPage], cat: Catalog, db: D
     st.session_state[ui.FILTERS_KEY] = _view_filters(view, metric_keys, coverage)
 
     _tour_bar(tour, by_name)
+    veil = st.empty()
+    with veil:
+        _veil()
     body = st.empty()
     try:
-        with body.container():
+        with body.container(key=BODY_KEY):
             current.run()
     except Exception:  # a failing view must not stop the show: log it, clear it, move on
         LOG.exception("Kiosk view %d (%s) failed; showing the next view", state.index + 1, view.page)
@@ -146,4 +158,5 @@ def show(current: StreamlitPage, pages: list[StreamlitPage], cat: Catalog, db: D
                     icon=":material/hourglass_empty:")
             return
         _go_to(failed, tour, by_name)
+    veil.empty()
     st.session_state[STATE_KEY] = kiosk.view_shown(st.session_state[STATE_KEY], time.time())

@@ -223,9 +223,13 @@ caption = "Third: air quality."
                        for seen in observed)
 
         while not third_drawn() and time.monotonic() < deadline:
-            seen = page.evaluate(f"""() => ({{caption: (document.querySelector('{CAPTION}') || {{}}).innerText,
-                h1: (document.querySelector('h1') || {{}}).innerText || '', url: location.href,
-                tracebacks: document.querySelectorAll('[data-testid="stException"]').length}})""")
+            seen = page.evaluate(f"""() => {{
+                const visibleText = (element) => element && element.checkVisibility({{visibilityProperty: true}})
+                    ? element.innerText : '';
+                return {{caption: (document.querySelector('{CAPTION}') || {{}}).innerText,
+                h1: visibleText(document.querySelector('h1')), url: location.href,
+                tracebacks: document.querySelectorAll('[data-testid="stException"]').length}};
+            }}""")
             tracebacks += seen["tracebacks"]
             if seen["caption"] and (not observed or observed[-1]["caption"] != seen["caption"]
                                     or observed[-1]["h1"] != seen["h1"]):
