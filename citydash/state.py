@@ -127,6 +127,31 @@ def merged_params(current: Mapping[str, str], shared: Mapping[str, str]) -> dict
     return {**dict(shared), **pages}
 
 
+SECTION_PARAM = "section"
+
+
+def section_slug(label: str) -> str:
+    """A section's name in a link: "Cycle hire" is `cycle-hire`."""
+    return re.sub(r"[^a-z0-9]+", "-", label.lower()).strip("-")
+
+
+def section_from_param(text: str | None, labels: Sequence[str]) -> tuple[str, tuple[str, ...]]:
+    """The section a link opens, by its slug; none or an unknown one opens the first, with a notice
+    for an unknown one (which never repeats the link's text: it may be injected)."""
+    if text is None or not str(text).strip():
+        return labels[0], ()
+    by_slug = {section_slug(label): label for label in labels}
+    slug = section_slug(str(text)[:MAX_PARAM_LENGTH])
+    if slug in by_slug:
+        return by_slug[slug], ()
+    return labels[0], (f"Ignored the link's section: this page has {', '.join(labels)}; showing {labels[0]}.",)
+
+
+def section_to_param(label: str, labels: Sequence[str]) -> str:
+    """The first section is the page's default, so its link names none."""
+    return "" if label == labels[0] else section_slug(label)
+
+
 def area_to_param(code: str) -> str:
     return code
 

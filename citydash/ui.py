@@ -24,8 +24,8 @@ from citydash.access import login_configured, policy_from_secrets, role_for
 from citydash.catalog import Catalog, Dataset, Metric, load_catalog
 from citydash.data import Database, QueryError
 from citydash.ingest.publish import recover_interrupted
-from citydash.state import (Filters, filters_from_params, filters_to_params, merged_params, snapshot_notice,
-                            snapshot_token)
+from citydash.state import (SECTION_PARAM, Filters, filters_from_params, filters_to_params, merged_params,
+                            section_from_param, section_to_param, snapshot_notice, snapshot_token)
 from citydash.text import escape_markdown
 
 REPO_DIR = Path(__file__).resolve().parent.parent
@@ -262,6 +262,18 @@ def widget_to_link(param: str, text: str) -> None:
         st.query_params[param] = text
     st.session_state[f"link_seen_{param}"] = text
     st.session_state[f"link_remembered_{param}"] = text
+
+
+def sections(key: str, labels: list[str]):
+    """A page's sections as tabs of which only the open one runs (`if tab.open:`), so that a filter
+    change redraws one section's queries and figures rather than the whole page's. The open
+    section is in the link (`?section=cycle-hire`), so a shared link opens the same one."""
+    notices = widget_from_link(SECTION_PARAM, key, lambda text: section_from_param(text, labels))
+    for notice in notices:
+        st.info(notice, icon=":material/link:")
+    tabs = st.tabs(labels, key=key, on_change="rerun")
+    widget_to_link(SECTION_PARAM, section_to_param(st.session_state[key], labels))
+    return tabs
 
 
 def view_link(cat: Catalog, db: Database) -> str:

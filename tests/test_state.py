@@ -7,7 +7,8 @@ import pytest
 
 from citydash.state import (SNAPSHOT_CHANGED, Filters, area_from_param, area_to_param, areas_from_param,
                             areas_to_param, filters_from_params, filters_to_params, merged_params,
-                            metric_keys_from_param, metric_keys_to_param, snapshot_notice, snapshot_token)
+                            metric_keys_from_param, metric_keys_to_param, section_from_param, section_to_param,
+                            snapshot_notice, snapshot_token)
 
 METRICS = ["air_quality.no2", "stations.entries"]
 CODES = ["E09000001", "E09000007", "E09000033"]
@@ -151,3 +152,28 @@ def test_opening_a_pinned_link_says_plainly_whether_the_data_changed():
     assert "refreshed since this link was made; figures may differ" in SNAPSHOT_CHANGED
     hostile = snapshot_notice("<script>x</script>", "0123456789")
     assert "Ignored the data snapshot" in hostile and "<" not in hostile
+
+
+SECTIONS = ["Stations", "Cycle hire", "Road traffic", "By borough"]
+
+
+@pytest.mark.parametrize("label", SECTIONS)
+def test_every_section_round_trips_through_its_link(label):
+    assert section_from_param(section_to_param(label, SECTIONS) or None, SECTIONS) == (label, ())
+
+
+def test_the_first_section_is_the_default_and_its_link_names_none():
+    assert section_to_param("Stations", SECTIONS) == ""
+    assert section_to_param("Cycle hire", SECTIONS) == "cycle-hire"
+    assert section_from_param(None, SECTIONS) == ("Stations", ())
+    assert section_from_param("  ", SECTIONS) == ("Stations", ())
+    assert section_from_param(" Cycle-Hire ", SECTIONS) == ("Cycle hire", ())
+    assert section_from_param("cycle hire", SECTIONS) == ("Cycle hire", ())
+
+
+@pytest.mark.parametrize("hostile", ["<script>alert(1)</script>", "trams", "x" * 5000, "stations\n**bold**"])
+def test_an_unknown_section_opens_the_first_with_a_notice_that_does_not_repeat_the_link(hostile):
+    label, notices = section_from_param(hostile, SECTIONS)
+    assert label == "Stations"
+    assert len(notices) == 1 and "Stations, Cycle hire, Road traffic, By borough" in notices[0]
+    assert hostile.strip() not in notices[0]
