@@ -171,6 +171,33 @@ def _apply(app, kind: str, value) -> None:
         app.sidebar.selectbox(key="filters_metric").set_value(value)
 
 
+def _filter_reruns(app, calls: list[QueryCall], initial: FilterState, script: list) -> dict:
+    """The script's filter changes on the page as it stands (each a cache miss), then the same
+    changes again from the same start (each cached); errors and the largest maps seen."""
+    errors = _errors(app)
+    map_bytes = _map_bytes(app)
+    reruns = []
+    for cached in (False, True):
+        if cached:
+            _apply(app, "boroughs", list(initial.boroughs))
+            _apply(app, "dates", (initial.start, initial.end))
+            _apply(app, "metric", initial.metric)
+            app.run()
+        for kind, value, _state in script:
+            before = len(calls)
+            _apply(app, kind, value)
+            started, cpu_started = time.perf_counter(), time.process_time()
+            app.run()
+            seconds = time.perf_counter() - started
+            cpu_seconds = time.process_time() - cpu_started
+            errors += _errors(app)
+            map_bytes = max(map_bytes, _map_bytes(app))
+            reruns.append({"kind": kind, "cached_pass": cached, "seconds": seconds, "cpu_seconds": cpu_seconds,
+                           "queries": len(calls) - before,
+                           "query_seconds": sum(call.seconds for call in calls[before:])})
+    return {"reruns": reruns, "errors": errors[:5], "map_bytes": map_bytes}
+
+
 def task_app(settings: dict) -> dict:
     """Every page of the app: first render, reruns after filter changes (misses), then cached."""
     os.environ["CITYDASH_EXTRACTS"] = settings["extracts"]
@@ -182,6 +209,7 @@ def task_app(settings: dict) -> dict:
 
     from citydash.catalog import load_catalog
     from citydash.data import Database
+    from citydash.ui import sections_offered_key
 
     calls: list[QueryCall] = []
     current_page = ["(frame)"]
@@ -215,41 +243,31 @@ def task_app(settings: dict) -> dict:
         return facts
 
     results = []
-    for offset, page in enumerate(pages):
+    script_offset = 0
+    for index, page in enumerate(pages):
         current_page[0] = page["title"]
         filters = app.session_state["filters"]
         initial = FilterState(tuple(filters.boroughs), filters.start, filters.end, filters.metric)
         started = time.perf_counter()
-        if not page["default"] or offset:
+        if not page["default"] or index:
             app.switch_page(page["path"])
         app.run()
         first_render_s = time.perf_counter() - started
-        errors = _errors(app)
-        map_bytes = _map_bytes(app)
         print(f"bench: {page['title']} first render {first_render_s:.2f} s", file=sys.stderr, flush=True)
-        script = filter_script(initial, codes, metrics, first_day, last_day, settings["steps"], offset + 1)
-        reruns = []
-        for cached in (False, True):
-            if cached:
-                # Back to where the series started, then the same changes: every result is cached.
-                _apply(app, "boroughs", list(initial.boroughs))
-                _apply(app, "dates", (initial.start, initial.end))
-                _apply(app, "metric", initial.metric)
+        section_key = f"{page['url_path']}_section"
+        offered_key = sections_offered_key(section_key)
+        sections = app.session_state[offered_key] if offered_key in app.session_state else (None,)
+        for section in sections:
+            if section is not None and section != app.session_state[section_key]:
+                app.session_state[section_key] = section
+                started = time.perf_counter()
                 app.run()
-            for kind, value, _state in script:
-                before = len(calls)
-                _apply(app, kind, value)
-                started, cpu_started = time.perf_counter(), time.process_time()
-                app.run()
-                seconds = time.perf_counter() - started
-                cpu_seconds = time.process_time() - cpu_started
-                errors += _errors(app)
-                map_bytes = max(map_bytes, _map_bytes(app))
-                reruns.append({"kind": kind, "cached_pass": cached, "seconds": seconds, "cpu_seconds": cpu_seconds,
-                               "queries": len(calls) - before,
-                               "query_seconds": sum(call.seconds for call in calls[before:])})
-        results.append({**page, "first_render_s": first_render_s, "reruns": reruns, "errors": errors[:5],
-                        "map_bytes": map_bytes})
+                first_render_s = time.perf_counter() - started
+            script_offset += 1
+            title = page["title"] if section is None else f"{page['title']} · {section}"
+            results.append({**page, "title": title, "section": section, "first_render_s": first_render_s,
+                            **_filter_reruns(app, calls, initial, filter_script(
+                                initial, codes, metrics, first_day, last_day, settings["steps"], script_offset))})
         # Each page starts from the same filters, so the pages' scripts are comparable.
         _apply(app, "boroughs", list(initial.boroughs))
         _apply(app, "dates", (initial.start, initial.end))

@@ -232,18 +232,20 @@ def snapshot(cat: Catalog, db: Database) -> str:
     return snapshot_token(stamps)
 
 
-def widget_from_link(param: str, key: str,
-                     parse: Callable[[str | None], tuple[object, tuple[str, ...]]]) -> tuple[str, ...]:
+def widget_from_link(param: str, key: str, parse: Callable[[str | None], tuple[object, tuple[str, ...]]],
+                     memory: str | None = None) -> tuple[str, ...]:
     """Before a page draws the widget `key`: give it the link's value when the link brings a new one.
 
     A new value arrives with a shared link or a page switch (a map click on another page);
     otherwise the widget keeps its own value, or the one this session last chose on the page.
     `parse` turns the link's text (None for none) into a valid value and notices about what it
-    ignored, which are returned for the page to show.
+    ignored, which are returned for the page to show. `memory` names what is remembered when
+    several pages share one parameter (each page's section); by default, the parameter.
     """
+    memory = memory or param
     linked = st.query_params.get(param)
-    remembered = st.session_state.get(f"link_remembered_{param}")
-    if linked is not None and linked != st.session_state.get(f"link_seen_{param}"):
+    remembered = st.session_state.get(f"link_remembered_{memory}")
+    if linked is not None and linked != st.session_state.get(f"link_seen_{memory}"):
         value, notices = parse(linked)
     elif key in st.session_state:
         return ()
@@ -253,27 +255,36 @@ def widget_from_link(param: str, key: str,
     return tuple(notices)
 
 
-def widget_to_link(param: str, text: str) -> None:
+def widget_to_link(param: str, text: str, memory: str | None = None) -> None:
     """After the widget: put its value in the link, and remember it for this session's next visit."""
+    memory = memory or param
     if not text:
         if param in st.query_params:
             del st.query_params[param]
     elif st.query_params.get(param) != text:
         st.query_params[param] = text
-    st.session_state[f"link_seen_{param}"] = text
-    st.session_state[f"link_remembered_{param}"] = text
+    st.session_state[f"link_seen_{memory}"] = text
+    st.session_state[f"link_remembered_{memory}"] = text
 
 
 def sections(key: str, labels: list[str]):
     """A page's sections as tabs of which only the open one runs (`if tab.open:`), so that a filter
     change redraws one section's queries and figures rather than the whole page's. The open
     section is in the link (`?section=cycle-hire`), so a shared link opens the same one."""
-    notices = widget_from_link(SECTION_PARAM, key, lambda text: section_from_param(text, labels))
+    if st.session_state.get(key) not in (None, *labels):
+        del st.session_state[key]  # a section this page no longer offers (other data, other access)
+    notices = widget_from_link(SECTION_PARAM, key, lambda text: section_from_param(text, labels), memory=key)
     for notice in notices:
         st.info(notice, icon=":material/link:")
     tabs = st.tabs(labels, key=key, on_change="rerun")
-    widget_to_link(SECTION_PARAM, section_to_param(st.session_state[key], labels))
+    widget_to_link(SECTION_PARAM, section_to_param(st.session_state[key], labels), memory=key)
+    # What the page offers, for tools that open each section in turn (the benchmark).
+    st.session_state[sections_offered_key(key)] = tuple(labels)
     return tabs
+
+
+def sections_offered_key(key: str) -> str:
+    return f"{key}_offered"
 
 
 def view_link(cat: Catalog, db: Database) -> str:
