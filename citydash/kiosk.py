@@ -15,6 +15,8 @@ from collections.abc import Collection
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from citydash.state import SECTION_PARAM, section_slug
+
 KIOSK_ENV = "CITYDASH_KIOSK"
 TOUR_ENV = "CITYDASH_TOUR"
 MODE_PARAM = "mode"
@@ -37,6 +39,7 @@ class View:
     metric: str | None = None      # "<dataset>.<metric>"; None keeps the default metric
     boroughs: tuple[str, ...] = ()  # area codes; empty means the whole city
     days: int | None = None        # the latest N days of data; None keeps the default period
+    section: str = ""              # a section of the page, as in its links ("cycle-hire"); "" is the first
 
 
 @dataclass(frozen=True)
@@ -82,7 +85,11 @@ def _view(raw: object, where: str) -> View:
     days = raw.get("days")
     if days is not None and (not isinstance(days, int) or isinstance(days, bool) or days < 1):
         raise TourError(f"{where}: 'days' must be a positive whole number")
-    return View(page=page.strip(), caption=caption.strip(), metric=metric, boroughs=tuple(boroughs), days=days)
+    section = raw.get("section", "")
+    if not isinstance(section, str) or section != section_slug(section):
+        raise TourError(f"{where}: 'section' must be a section's name as in the page's links, e.g. \"cycle-hire\"")
+    return View(page=page.strip(), caption=caption.strip(), metric=metric, boroughs=tuple(boroughs), days=days,
+                section=section)
 
 
 def parse_tour(text: str, source: str) -> Tour:
@@ -189,9 +196,11 @@ def everything_failing(state: TourState, tour: Tour) -> bool:
     return state.failures >= len(tour.views)
 
 
-def link_params(index: int) -> dict[str, str]:
-    """The query string of a kiosk view, so a screen that reloads comes back to the same view."""
-    return {MODE_PARAM: MODE_VALUE, VIEW_PARAM: str(index)}
+def link_params(index: int, section: str = "") -> dict[str, str]:
+    """The query string of a kiosk view, so a screen that reloads comes back to the same view. The
+    section is always named, empty for the page's first, so that a page seen earlier in the tour
+    opens the view's section rather than the one it showed then."""
+    return {MODE_PARAM: MODE_VALUE, VIEW_PARAM: str(index), SECTION_PARAM: section}
 
 
 def progress_text(state: TourState, tour: Tour) -> str:

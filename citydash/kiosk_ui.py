@@ -82,7 +82,8 @@ def _view_filters(view: View, metric_keys: list[str], coverage: pd.DataFrame) ->
 
 def _go_to(state: TourState, tour: Tour, pages: dict[str, StreamlitPage]) -> None:
     st.session_state[STATE_KEY] = state
-    st.switch_page(pages[tour.views[state.index].page], query_params=kiosk.link_params(state.index))
+    view = tour.views[state.index]
+    st.switch_page(pages[view.page], query_params=kiosk.link_params(state.index, view.section))
 
 
 def _toggle_pause() -> None:
@@ -135,7 +136,7 @@ def show(current: StreamlitPage, pages: list[StreamlitPage], cat: Catalog, db: D
     view = tour.views[state.index]
     if by_name[view.page].url_path != current.url_path:
         _go_to(state, tour, by_name)
-    wanted = kiosk.link_params(state.index)
+    wanted = kiosk.link_params(state.index, view.section)
     if st.query_params.to_dict() != wanted:
         st.query_params.from_dict(wanted)
     st.session_state[ui.FILTERS_KEY] = _view_filters(view, metric_keys, coverage)

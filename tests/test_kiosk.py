@@ -58,6 +58,8 @@ def test_a_tour_file_gives_its_views_in_order_with_their_settings():
     ("[[views]]\npage = 'a'\ncaption = 'b'\ndays = 0\n", "view 1: 'days' must be a positive whole number"),
     ("[[views]]\npage = 'a'\ncaption = 'b'\nmetric = 'no2'\n", "view 1: 'metric' must be \"<dataset>.<metric>\""),
     ("[[views]]\npage = 'a'\ncaption = 'b'\nboroughs = 'E09000007'\n", "view 1: 'boroughs' must be a list"),
+    ("[[views]]\npage = 'a'\ncaption = 'b'\nsection = 'Cycle hire'\n", "view 1: 'section' must be a section's name"),
+    ("[[views]]\npage = 'a'\ncaption = 'b'\nsection = 2\n", "view 1: 'section' must be a section's name"),
     ("[[views]]\npage = 'a'\ncaption = 'b'\n[[views]]\npage = 'c'\ncaption = '" + "x" * 301 + "'\n",
      "view 2: the caption is 301 characters"),
     ("seconds_per_view = 10\n", "the tour has no [[views]]"),
@@ -149,8 +151,15 @@ def test_a_link_chooses_a_view_and_anything_else_starts_at_the_first(text, expec
     assert kiosk.index_from_param(text, 3) == expected
 
 
-def test_the_link_of_a_view_says_kiosk_and_which_view():
-    assert kiosk.link_params(4) == {"mode": "kiosk", "view": "4"}
+def test_the_link_of_a_view_says_kiosk_which_view_and_which_section():
+    assert kiosk.link_params(4) == {"mode": "kiosk", "view": "4", "section": ""}
+    assert kiosk.link_params(4, "cycle-hire") == {"mode": "kiosk", "view": "4", "section": "cycle-hire"}
+
+
+def test_a_view_may_name_a_section_of_its_page_as_its_links_do():
+    tour = kiosk.parse_tour("[[views]]\npage = 'transport'\nsection = 'cycle-hire'\ncaption = 'Docks.'\n", "t")
+    assert tour.views[0].section == "cycle-hire"
+    assert kiosk.parse_tour(TWO_VIEWS, "t").views[1].section == ""
 
 
 # ---------------------------------------------------------------------------------
