@@ -60,6 +60,8 @@ from citydash.sensors import (
 )
 
 DOMAIN = "sensors"
+# The page's sections, shown one at a time (citydash.ui.sections); the first opens by default.
+SECTION_LABELS = ["Latest readings", "Sensor health", "Thresholds", "Trends"]
 DEFAULT_INTERVAL = pd.Timedelta(minutes=15)
 # The same rules as citydash.sensors.sensor_health's defaults.
 STALE_AFTER_INTERVALS = 4

@@ -492,6 +492,18 @@ def open_sensors(app: AppTest) -> AppTest:
     return app
 
 
+def open_section(app: AppTest, label: str) -> AppTest:
+    """Open one of the page's sections, as a click on its tab does."""
+    app.session_state["sensors_section"] = label
+    app.run()
+    assert not app.exception, [exception.value for exception in app.exception]
+    return app
+
+
+def main_headers(app: AppTest) -> list[str]:
+    return [header.value for header in app.main.header]
+
+
 def test_the_page_says_it_is_a_replay_and_which_time_it_shows(app):
     open_sensors(app)
     notices = [info.value for info in app.info]
@@ -502,6 +514,8 @@ def test_the_page_says_it_is_a_replay_and_which_time_it_shows(app):
     assert labels[:4] == ["Sensors reporting", "Average now (dB(A))", "Above 65 dB(A) now", "Readings up to"]
     assert app.session_state["sensors_clock"].speed == 3600.0
     assert len(app.get("deck_gl_json_chart")) == 1
+    open_section(app, "Sensor health")
+    labels = [metric.label for metric in app.metric]
     assert "Healthy" in labels and "Dead" in labels
 
 
@@ -538,28 +552,36 @@ def test_footfall_never_shows_a_count_under_ten_anywhere_on_the_page(app):
     assert not app.exception, [exception.value for exception in app.exception]
     small = {float(n) for n in range(1, 10)}
     shown_hidden = False
-    cells = _reading_cells(app)
-    assert cells, "the latest-readings table is on the page"
-    for cell in cells:
-        assert not numbers_in_text(cell) & small, cell
-        shown_hidden |= cell == "<10"
-    for chart in app.get("deck_gl_json_chart"):
-        for layer in json.loads(chart.proto.json)["layers"]:
-            for record in layer["data"] if isinstance(layer["data"], list) else []:
-                assert not numbers_in_text(record["reading"].replace("Latest: ", "")) & small, record["reading"]
-                shown_hidden |= "<10" in record["reading"]
-    for chart in app.get("plotly_chart"):
-        for trace in json.loads(chart.proto.spec)["data"]:
-            if trace.get("type") not in ("scatter", "scattergl") or trace.get("mode") == "text":
-                continue  # the health chart counts sensors, not people
-            for value in plotly_array(trace.get("y")).ravel():
-                assert value is None or pd.isna(value) or not 0 < float(value) < 10, (trace.get("name"), value)
-            for text in plotly_array(trace.get("customdata")).ravel():
-                assert not numbers_in_text(str(text)) & small, text
-                shown_hidden |= str(text).startswith("<10")
-    for metric in app.metric:
-        if metric.label in ("Total now (people)", "Highest now (people)"):
-            assert not numbers_in_text(str(metric.value)) & small, (metric.label, metric.value)
+    plotted = 0
+    # The page shows one section at a time: every section in turn is the whole page.
+    for label in view.SECTION_LABELS:
+        open_section(app, label)
+        assert main_headers(app) == [label]
+        cells = _reading_cells(app)
+        if label == "Latest readings":
+            assert cells, "the latest-readings table is on the page"
+        for cell in cells:
+            assert not numbers_in_text(cell) & small, cell
+            shown_hidden |= cell == "<10"
+        for chart in app.get("deck_gl_json_chart"):
+            for layer in json.loads(chart.proto.json)["layers"]:
+                for record in layer["data"] if isinstance(layer["data"], list) else []:
+                    assert not numbers_in_text(record["reading"].replace("Latest: ", "")) & small, record["reading"]
+                    shown_hidden |= "<10" in record["reading"]
+        for chart in app.get("plotly_chart"):
+            plotted += 1
+            for trace in json.loads(chart.proto.spec)["data"]:
+                if trace.get("type") not in ("scatter", "scattergl") or trace.get("mode") == "text":
+                    continue  # the health chart counts sensors, not people
+                for value in plotly_array(trace.get("y")).ravel():
+                    assert value is None or pd.isna(value) or not 0 < float(value) < 10, (trace.get("name"), value)
+                for text in plotly_array(trace.get("customdata")).ravel():
+                    assert not numbers_in_text(str(text)) & small, text
+                    shown_hidden |= str(text).startswith("<10")
+        for metric in app.metric:
+            if metric.label in ("Total now (people)", "Highest now (people)"):
+                assert not numbers_in_text(str(metric.value)) & small, (metric.label, metric.value)
+    assert plotted == 5, "the health chart, the heatmap and the three trend charts were all checked"
     assert shown_hidden, "the demo has small counts, so some must show as <10"
 
 
@@ -601,25 +623,32 @@ def linked(app: AppTest, key: str):
 
 def test_a_link_reproduces_the_pages_own_controls(app, demo_extracts, monkeypatch):
     open_sensors(app)
+    app.select_slider(key="sensors_speed").set_value(900.0).run()
+    start = app.session_state["sensors_replay_start"]
+    # The sensor chooser is in the Trends section; the feed's controls stay in the link meanwhile.
+    open_section(app, "Trends")
     sensors = app.selectbox(key="sensors_sensor").options
     assert len(sensors) > 1
-    app.select_slider(key="sensors_speed").set_value(900.0).run()
     # The demo names sensor SNS0012 "<borough> <kind> 12": the options show names, the state holds ids.
     second = int(re.search(r"(\d+) \(", sensors[1]).group(1))
     app.selectbox(key="sensors_sensor").set_value(f"SNS{second:04d}").run()
     assert not app.exception
     chosen_sensor = app.session_state["sensors_sensor"]
-    start = app.session_state["sensors_replay_start"]
-    params = {key: linked(app, key) for key in ("sensors_feed", "sensors_speed", "sensors_from", "sensors_sensor")}
+    params = {key: linked(app, key) for key in ("sensors_feed", "sensors_speed", "sensors_from", "sensors_sensor",
+                                                "section")}
     assert params == {"sensors_feed": "replay", "sensors_speed": "900", "sensors_from": f"{start:%Y-%m-%dT%H:%M}",
-                      "sensors_sensor": chosen_sensor}
+                      "sensors_sensor": chosen_sensor, "section": "trends"}
     shared = {key: linked(app, key) for key in ("metric", "start", "end")}
 
     other = AppTest.from_file(str(ENTRY), default_timeout=90)
     open_sensors_link(other, **shared, **params)
+    assert main_headers(other) == ["Trends"]
+    assert other.session_state["sensors_sensor"] == chosen_sensor
+    assert not any(info.value.startswith("Ignored") for info in other.info)
+    # The feed's controls from the link apply when their section opens.
+    open_section(other, "Latest readings")
     assert other.session_state["sensors_speed"] == 900.0
     assert other.session_state["sensors_replay_start"] == start
-    assert other.session_state["sensors_sensor"] == chosen_sensor
     assert other.session_state["sensors_clock"].speed == 900.0
     assert not any(info.value.startswith("Ignored") for info in other.info)
 
@@ -634,10 +663,107 @@ def test_a_hostile_link_gives_the_default_controls_with_a_notice(app):
                       sensors_from="2026-02-30T07:00", sensors_sensor="'; drop table entities; --")
     assert app.session_state["sensors_feed"] == "replay"
     assert app.session_state["sensors_speed"] == view.DEFAULT_SPEED
+    notices = [info.value for info in app.info if info.value.startswith("Ignored")]
+    # The feed, its speed and its start are in the Latest readings section, the sensor in Trends.
+    open_section(app, "Trends")
     first = int(re.search(r"(\d+) \(", app.selectbox(key="sensors_sensor").options[0]).group(1))
     assert app.session_state["sensors_sensor"] == f"SNS{first:04d}"
-    notices = [info.value for info in app.info if info.value.startswith("Ignored")]
+    notices += [info.value for info in app.info if info.value.startswith("Ignored")]
     assert len(notices) == 4, notices
     assert not any("onerror" in text or "drop table" in text for text in notices)
     # The link now says what is shown, not what was asked for.
     assert linked(app, "sensors_feed") == "replay" and linked(app, "sensors_speed") == "3600"
+    assert linked(app, "sensors_sensor") == f"SNS{first:04d}"
+
+
+# ---------------------------------------------------------------------------------------
+# One section at a time
+
+
+SECTION_WIDGETS = {
+    # The keyed elements (controls, charts, downloads) only each section draws.
+    "Latest readings": {"sensors_feed", "sensors_replay_start", "sensors_speed", "sensors_download_latest"},
+    "Sensor health": {"sensors_download_attention", "sensors_health_by_borough", "sensors_download_health_boroughs"},
+    "Thresholds": {"sensors_exceedance_heatmap", "sensors_download_exceedance_days",
+                   "sensors_download_exceedance_boroughs"},
+    "Trends": {"sensors_borough_series", "sensors_download_borough_series", "sensors_profile",
+               "sensors_download_profile", "sensors_sensor", "sensors_sensor_series", "sensors_download_sensor_series"},
+}
+# (maps, charts, tables) each section draws on the demo data, noise level chosen.
+SECTION_ELEMENTS = {"Latest readings": (1, 0, 1), "Sensor health": (0, 1, 1), "Thresholds": (0, 1, 1),
+                    "Trends": (0, 3, 0)}
+
+
+def widgets_drawn(app: AppTest) -> set[str]:
+    return {node.key for node in app.main
+            if isinstance(getattr(node, "key", None), str) and node.key.startswith("sensors_")} - {"sensors_section"}
+
+
+def test_only_the_open_section_is_drawn(app):
+    open_sensors(app)
+    assert main_headers(app) == ["Latest readings"], "the first section opens by default"
+    assert linked(app, "section") is None, "the default section leaves the link clean"
+    for label in view.SECTION_LABELS:
+        open_section(app, label)
+        assert main_headers(app) == [label]
+        assert widgets_drawn(app) == SECTION_WIDGETS[label]
+        drawn = (len(app.get("deck_gl_json_chart")), len(app.get("plotly_chart")), len(app.dataframe))
+        assert drawn == SECTION_ELEMENTS[label], label
+        # The replay's notice and the feed's tiles belong to the Latest readings section only.
+        replaying = any(info.value.startswith("**Replay, not live.**") for info in app.info)
+        assert replaying == (label == "Latest readings"), label
+        # Page-wide: the title and the intro stay above the sections.
+        assert [title.value for title in app.title] == ["Street sensors"]
+        assert any(str(markdown.value).startswith("**Noise level** (dB(A))") for markdown in app.markdown)
+
+
+def test_a_link_opens_a_section_and_switching_writes_it_into_the_link(app):
+    app.run()
+    open_sensors_link(app, section="thresholds")
+    assert main_headers(app) == ["Thresholds"]
+    assert app.session_state["sensors_section"] == "Thresholds"
+    assert app.get("plotly_chart") and not app.get("deck_gl_json_chart")
+    open_section(app, "Sensor health")
+    assert linked(app, "section") == "sensor-health"
+    open_section(app, "Latest readings")
+    assert linked(app, "section") is None
+    assert len(app.get("deck_gl_json_chart")) == 1
+
+
+def test_a_hostile_section_in_the_link_opens_the_first_with_a_notice(app):
+    app.run()
+    open_sensors_link(app, section="<img src=x onerror=alert(1)>")
+    assert main_headers(app) == ["Latest readings"]
+    notices = [info.value for info in app.info if info.value.startswith("Ignored the link's section")]
+    assert len(notices) == 1 and "onerror" not in notices[0]
+    assert linked(app, "section") is None
+
+
+def test_the_replay_runs_on_behind_another_section_and_its_controls_are_remembered(app):
+    open_sensors(app)
+    app.select_slider(key="sensors_speed").set_value(900.0).run()
+    clock = app.session_state["sensors_clock"]
+    start = app.session_state["sensors_replay_start"]
+    open_section(app, "Trends")
+    assert app.session_state["sensors_clock"] is clock, "a closed section leaves the clock alone"
+    open_section(app, "Latest readings")
+    assert app.session_state["sensors_speed"] == 900.0
+    assert app.session_state["sensors_replay_start"] == start
+    assert app.session_state["sensors_clock"] is clock, "the replay carries on where it had got to"
+
+
+@pytest.mark.parametrize("metric", ["street_sensors.noise_db", "street_sensors.footfall",
+                                    "street_sensors.temperature", "street_sensors.humidity"])
+def test_every_section_renders_for_every_sensor_metric(app, metric):
+    open_sensors(app)
+    app.sidebar.selectbox(key="filters_metric").set_value(metric).run()
+    assert not app.exception, [exception.value for exception in app.exception]
+    for label in view.SECTION_LABELS:
+        open_section(app, label)
+        assert main_headers(app) == [label]
+        assert not app.error, [error.value for error in app.error]
+        assert app.caption, f"{label}: no source note or caption"
+    # Humidity has no thresholds: its Thresholds section says so instead of charting.
+    open_section(app, "Thresholds")
+    says_none = any("sets no thresholds" in info.value for info in app.info)
+    assert says_none == (metric == "street_sensors.humidity")
