@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from citydash.kiosk import RegisteredPage, registered_pages
+from citydash.state import SECTION_PARAM, section_slug
 from conftest import REPO, _free_port, _wait_until_healthy
 
 AXE_SCRIPT = REPO / "node_modules" / "axe-core" / "axe.min.js"
@@ -78,6 +79,30 @@ PLOTLY_DRAWN = """() => Array.from(document.querySelectorAll('[data-testid="stPl
 def path_of(registered: RegisteredPage) -> str:
     """The page's address below the app's root: the default page is the root itself."""
     return "" if registered.default else registered.url_path
+
+
+# A page's own sections (ui.sections): the first tab list inside the tabs keyed "<page>_section";
+# the charts' Chart/Table tabs are further down, inside the open section.
+SECTION_LABELS = """key => {
+  const list = document.querySelector(`.st-key-${key} [role="tablist"]`);
+  return list ? Array.from(list.querySelectorAll('[role="tab"]')).map(tab => tab.innerText.trim()) : [];
+}"""
+
+
+def sections_after_the_first(page, registered: RegisteredPage) -> list[str]:
+    """The link names (`cycle-hire`) of the sections the open page offers after its first, which
+    opened with it; none for a page without sections."""
+    return [section_slug(label) for label in page.evaluate(SECTION_LABELS, f"{registered.url_path}_section")[1:]]
+
+
+def open_section(page, base: str, registered: RegisteredPage, slug: str) -> None:
+    """Open one section by its link, as a shared link does, and check that it is the one open."""
+    page.goto(f"{base}/{path_of(registered)}?{SECTION_PARAM}={slug}")
+    settle(page)
+    selected = page.evaluate("""key => Array.from(document.querySelectorAll(
+        `.st-key-${key} [role="tablist"]`)[0].querySelectorAll('[role="tab"][aria-selected="true"]'))
+        .map(tab => tab.innerText.trim())""", f"{registered.url_path}_section")
+    assert [section_slug(label) for label in selected] == [slug], f"{registered.title}: {slug} did not open"
 
 
 def page_id(registered: RegisteredPage) -> str:

@@ -12,8 +12,9 @@ import tomllib
 
 import pytest
 
-from app_pages import (AXE_SCRIPT, AXE_TAGS, PAGES, ConsoleWatch, axe_report, blocking, describe, open_expanders, page_id,
-                       path_of, run_axe, settle, whole_page_screenshot)
+from app_pages import (AXE_SCRIPT, AXE_TAGS, PAGES, ConsoleWatch, axe_report, blocking, describe, open_expanders,
+                       open_section, page_id, path_of, run_axe, sections_after_the_first, settle,
+                       whole_page_screenshot)
 from citydash import charts
 from conftest import REPO, save_artifact
 
@@ -57,36 +58,54 @@ def audit(page, name: str) -> list[dict]:
     return blocking(results)
 
 
-@pytest.mark.parametrize("registered", PAGES, ids=page_id)
-def test_axe_finds_no_serious_violation_and_headings_form_an_outline(new_page, served_app, registered):
-    page = new_page(DESKTOP)
-    page.goto(f"{served_app}/{path_of(registered)}")
-    settle(page)
+def no_violation_and_an_outline(page, name: str) -> None:
     open_expanders(page)
-    violations = audit(page, registered.url_path)
-    assert violations == [], describe(violations)
+    violations = audit(page, name)
+    assert violations == [], f"{name}: {describe(violations)}"
     # axe's 'heading-order' is only moderate, so not caught above, but a screen reader's list of
     # headings must read as an outline: no h1 followed by an h3, and so on.
     results = page.evaluate("() => axe.run(document, {runOnly: {type: 'rule', values: ['heading-order']}})")
     outline = page.evaluate("() => Array.from(document.querySelectorAll('[data-testid=\"stMain\"] h1, "
                             "[data-testid=\"stMain\"] h2, [data-testid=\"stMain\"] h3, [data-testid=\"stMain\"] h4'))"
                             ".map(heading => heading.tagName + ' ' + heading.innerText.trim().slice(0, 60))")
-    assert results["violations"] == [], describe(results["violations"]) + "\n" + "\n".join(outline)
+    assert results["violations"] == [], f"{name}: {describe(results['violations'])}\n" + "\n".join(outline)
+
+
+@pytest.mark.parametrize("registered", PAGES, ids=page_id)
+def test_axe_finds_no_serious_violation_and_headings_form_an_outline(new_page, served_app, registered):
+    """Every section of the page, each opened by its link (axe-<page>[-<section>].json)."""
+    page = new_page(DESKTOP)
+    page.goto(f"{served_app}/{path_of(registered)}")
+    settle(page)
+    others = sections_after_the_first(page, registered)
+    no_violation_and_an_outline(page, registered.url_path)
+    for slug in others:
+        open_section(page, served_app, registered, slug)
+        no_violation_and_an_outline(page, f"{registered.url_path}-{slug}")
+
+
+def reflows_and_passes_axe(page, name: str) -> None:
+    save_artifact(f"page-{name}-390.png", whole_page_screenshot(page))
+    widths = page.evaluate("""() => ({page: document.documentElement.scrollWidth,
+                                      main: document.querySelector('[data-testid="stMain"]').scrollWidth,
+                                      viewport: window.innerWidth})""")
+    assert max(widths["page"], widths["main"]) <= widths["viewport"], (name, widths)
+    violations = audit(page, f"{name}-390")
+    assert violations == [], f"{name} at 390 px: {describe(violations)}"
 
 
 @pytest.mark.parametrize("registered", PAGES, ids=page_id)
 def test_at_phone_width_the_page_reflows_without_sideways_scrolling_and_passes_axe(new_page, served_app, registered):
-    """WCAG 1.4.10 (reflow): at 390 px nothing but a wide table may scroll sideways, and that inside itself."""
+    """WCAG 1.4.10 (reflow): at 390 px nothing but a wide table may scroll sideways, and that inside
+    itself; in every section of the page."""
     page = new_page(PHONE)
     page.goto(f"{served_app}/{path_of(registered)}")
     settle(page)
-    save_artifact(f"page-{registered.url_path}-390.png", whole_page_screenshot(page))
-    widths = page.evaluate("""() => ({page: document.documentElement.scrollWidth,
-                                      main: document.querySelector('[data-testid="stMain"]').scrollWidth,
-                                      viewport: window.innerWidth})""")
-    assert max(widths["page"], widths["main"]) <= widths["viewport"], widths
-    violations = audit(page, f"{registered.url_path}-390")
-    assert violations == [], describe(violations)
+    others = sections_after_the_first(page, registered)
+    reflows_and_passes_axe(page, registered.url_path)
+    for slug in others:
+        open_section(page, served_app, registered, slug)
+        reflows_and_passes_axe(page, f"{registered.url_path}-{slug}")
 
 
 @pytest.mark.parametrize("registered", PAGES, ids=page_id)

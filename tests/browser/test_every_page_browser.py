@@ -12,7 +12,8 @@ from __future__ import annotations
 import pytest
 
 from app_pages import (FILTERS_IGNORED, MAP_SECTIONS, PAGES, PLOTLY_DRAWN, PLOTLY_PNG, ConsoleWatch, main_text,
-                       open_expanders, page_id, path_of, reveal, served, settle, whole_page_screenshot)
+                       open_expanders, open_section, page_id, path_of, reveal, sections_after_the_first, served, settle,
+                       whole_page_screenshot)
 from conftest import REPO, distinct_colours, save_artifact
 
 DESKTOP = {"width": 1280, "height": 2600}
@@ -45,15 +46,9 @@ def test_the_navigation_lists_exactly_the_registered_pages(context_at, served_ap
     assert [link.inner_text().strip() for link in links.all()] == [registered.title for registered in PAGES]
 
 
-@pytest.mark.parametrize("registered", PAGES, ids=page_id)
-def test_page_loads_with_its_title_one_h1_its_maps_drawn_their_text_alternatives_and_png_charts(
-        context_at, served_app, registered):
-    page = context_at(DESKTOP)
-    watch = ConsoleWatch(served_app).attach(page)
-    page.goto(f"{served_app}/{path_of(registered)}")
-    settle(page)
+def maps_drawn_with_tables_and_summaries_and_png_charts(page, title: str, name: str) -> None:
     assert page.query_selector('[data-testid="stException"]') is None, main_text(page)[:2000]
-    assert page.title().startswith(registered.title), page.title()
+    assert page.title().startswith(title), page.title()
     assert page.locator("h1").count() == 1, [heading.inner_text() for heading in page.locator("h1").all()]
 
     open_expanders(page)
@@ -66,20 +61,34 @@ def test_page_loads_with_its_title_one_h1_its_maps_drawn_their_text_alternatives
         canvas.wait_for(state="visible", timeout=30_000)
         page.wait_for_timeout(1500)
         picture = canvas.screenshot()
-        save_artifact(f"map-{registered.url_path}-{index + 1}.png", picture)
-        assert distinct_colours(picture) > 5, f"map {index + 1} on {registered.title} is blank"
+        save_artifact(f"map-{name}-{index + 1}.png", picture)
+        assert distinct_colours(picture) > 5, f"map {index + 1} on {name} is blank"
     for section in page.evaluate(MAP_SECTIONS):
-        where = f"{registered.title}, section {section['heading']!r}"
+        where = f"{name}, section {section['heading']!r}"
         assert section["tables"] >= 1, f"{where}: a map without a table of its values beside it"
         assert section["summaries"], f"{where}: a map without a one-sentence summary"
 
     page.wait_for_function(PLOTLY_DRAWN, timeout=30_000, polling=250)
     for chart in page.evaluate(PLOTLY_PNG):
-        where = f"{registered.title}, chart {chart['chart']} {chart['title']!r}"
+        where = f"{name}, chart {chart['chart']} {chart['title']!r}"
         assert chart["mode_bar"] is not False and not chart["removed"], f"{where}: the PNG download is switched off"
         assert chart["format"] == "png" and chart["button"], f"{where}: no 'Download plot as a PNG' in the mode bar"
+    save_artifact(f"page-{name}-1280.png", whole_page_screenshot(page))
 
-    save_artifact(f"page-{registered.url_path}-1280.png", whole_page_screenshot(page))
+
+@pytest.mark.parametrize("registered", PAGES, ids=page_id)
+def test_page_loads_with_its_title_one_h1_its_maps_drawn_their_text_alternatives_and_png_charts(
+        context_at, served_app, registered):
+    """The page as it opens, then each of its other sections opened by its link."""
+    page = context_at(DESKTOP)
+    watch = ConsoleWatch(served_app).attach(page)
+    page.goto(f"{served_app}/{path_of(registered)}")
+    settle(page)
+    others = sections_after_the_first(page, registered)
+    maps_drawn_with_tables_and_summaries_and_png_charts(page, registered.title, registered.url_path)
+    for slug in others:
+        open_section(page, served_app, registered, slug)
+        maps_drawn_with_tables_and_summaries_and_png_charts(page, registered.title, f"{registered.url_path}-{slug}")
     assert watch.unexpected_errors(registered.url_path) == []
     assert watch.external == []
 
