@@ -278,6 +278,22 @@ def load_zone(path: Path) -> shapely.Geometry:
 # Datasets, pollutants and query parameters
 
 
+# The page's sections, one open at a time (citydash.ui.sections): the daily index with its map,
+# band counts and advice; the chosen pollutant over the period; its pattern through the week and
+# the hours above the hourly limit; and, when the pack names a zone, inside against outside it.
+MONITORING_SITES = "Monitoring sites"
+TRENDS = "Trends"
+TIME_OF_DAY = "Time of day"
+ZONES = "Zones"
+SECTION_LABELS = (MONITORING_SITES, TRENDS, TIME_OF_DAY, ZONES)
+
+
+def section_labels(settings: EnvironmentSettings) -> list[str]:
+    """The sections this pack's page has: Zones only when the pack names a zone. A named zone whose
+    file is absent keeps its section, which says how to add the file."""
+    return [label for label in SECTION_LABELS if label != ZONES or settings.zones]
+
+
 def daqi_datasets(metrics: Iterable[Metric], datasets: Mapping[str, Dataset]) -> list[Dataset]:
     """Datasets with at least one DAQI-banded metric: real data first, then synthetic."""
     ids = list(dict.fromkeys(metric.dataset for metric in metrics if metric.bands == "daqi"))

@@ -17,102 +17,22 @@ area_plural = catalog.city.area_label_plural
 period = f"{filters.start:%d %b %Y} to {filters.end:%d %b %Y}"
 MAX_TREND_LINES = 6
 
-st.title(f"Air quality in {catalog.city.name}")
+# ---------------------------------------------------------------------------------
+# The sections. Each runs its own queries, and only when it is the open one (see the end of the
+# page), so a filter change costs one section's work rather than the whole page's. They read the
+# choices the page makes below them (dataset, pollutants, metric, settings, daqi) and the query
+# parameters set just before the tabs (common, timezone).
 
-try:
-    # Both parsed again only when a catalogue file changes, not on every rerun.
-    daqi = env.load_daqi_cached(catalog.pack_dir / "catalog.toml")
-    settings = env.load_environment_settings(catalog.pack_dir, catalog.licences)
-except (CatalogError, ValueError) as error:
-    st.error(f"The city pack's air-quality settings are not valid: {error}", icon=":material/error:")
-    st.stop()
 
-options = env.daqi_datasets(ui.visible_metrics(catalog, ui.database()).values(), catalog.datasets)
-if not options:
-    st.info("No air-quality dataset with Daily Air Quality Index pollutants is available. Build the demo data "
-            "(`python -m citydash demo`) or ingest LondonAir data (`python -m citydash ingest laqn FILE`).",
-            icon=":material/info:")
-    st.stop()
-
-# The page's own choices are in the link (air_dataset, air_pollutant) beside the shared filters, so a
-# shared link opens on the same dataset and pollutant; a value that is not an option falls back to
-# the default with a notice. The widgets take their value from session state, never an index.
-by_id = {dataset.id: dataset for dataset in options}
-first_choice = env.default_dataset(options, filters.dataset_id)
-notices: tuple[str, ...] = ()
-if len(options) > 1:
-    notices += ui.widget_from_link("air_dataset", "environment_dataset",
-                                   lambda text: env.choice_from_param(text, list(by_id), first_choice.id, "dataset",
-                                                                      first_choice.title))
-    if st.session_state.get("environment_dataset") not in by_id:
-        # A dataset chosen earlier in the session that is no longer published.
-        st.session_state["environment_dataset"] = first_choice.id
-    dataset_column, pollutant_column = st.columns(2)
-    dataset_id = dataset_column.radio(
-        "Dataset", options=list(by_id), horizontal=True, key="environment_dataset",
-        format_func=lambda key: f"{by_id[key].title}{' (synthetic)' if by_id[key].synthetic else ''}",
-        help="Real measurements are listed first; synthetic demo data is marked.")
-    ui.widget_to_link("air_dataset", dataset_id)
-else:
-    pollutant_column = st.container()
-    dataset_id = first_choice.id
-    # With one dataset there is nothing to choose: a dataset named by an older link is dropped.
-    ui.widget_to_link("air_dataset", "")
-dataset = by_id[dataset_id]
-pollutants = {metric.id: metric for metric in env.daqi_pollutants(dataset, daqi)}
-first_pollutant = filters.metric_id if filters.metric_id in pollutants else next(iter(pollutants))
-notices += ui.widget_from_link("air_pollutant", "environment_pollutant",
-                               lambda text: env.choice_from_param(text, list(pollutants), first_pollutant, "pollutant",
-                                                                  pollutants[first_pollutant].label))
-if st.session_state.get("environment_pollutant") not in pollutants:
-    # The dataset just chosen does not measure the pollutant chosen before it.
-    st.session_state["environment_pollutant"] = first_pollutant
-pollutant_id = pollutant_column.radio(
-    "Pollutant for the charts", options=list(pollutants), horizontal=True, key="environment_pollutant",
-    format_func=lambda key: pollutants[key].label)
-ui.widget_to_link("air_pollutant", pollutant_id)
-metric = pollutants[pollutant_id]
-for notice in notices:
-    st.info(notice, icon=":material/link:")
-if filters.dataset_id not in by_id or filters.metric_id not in pollutants:
-    st.caption(f"The sidebar's metric is not one of this page's air pollutants, so the charts start with "
-               f"{next(iter(pollutants.values())).label}; choose another pollutant above.")
-
-selection_label = (f"all {area_plural}" if not filters.boroughs else
-                   f"{len(filters.boroughs)} selected {area_label if len(filters.boroughs) == 1 else area_plural}")
-st.markdown(f"**{dataset.title}**, {selection_label}, {period}. The UK Daily Air Quality Index (DAQI) runs "
-            "from 1 (low) to 10 (very high); each site's index for a day is the highest across NO₂ (hourly "
-            "mean), O₃ (running 8-hour mean) and PM2.5 and PM10 (running 24-hour means).")
-
-try:
-    coverage = ui.run("air_coverage", dataset=dataset.id, metrics=list(pollutants))
-except QueryError as error:
-    ui.query_failed(error)
-    st.stop()
-first_day, last_day = env.coverage_days(coverage)
-if not env.overlaps(first_day, last_day, filters.start, filters.end):
-    covered = f"{first_day:%d %b %Y} to {last_day:%d %b %Y}" if first_day else "no days yet"
-    st.info(f"{dataset.title} has readings for {covered}, outside the dates chosen ({period}).",
-            icon=":material/date_range:")
-    if first_day:
-        def _use_dataset_period(first, last):
-            st.session_state["filters_dates"] = (first, last)
-        st.button(f"Show {first_day:%d %b %Y} to {last_day:%d %b %Y}", key="environment_use_dataset_period",
-                  on_click=_use_dataset_period, args=(first_day, last_day), icon=":material/date_range:")
-    ui.source_note(catalog, dataset)
-else:
-    # st.stop() would also skip the frame's banner and footer, so the page's body sits in this branch.
-    common = {"dataset": dataset.id, "boroughs": list(filters.boroughs), "start": filters.start, "end": filters.end}
-    timezone = catalog.city.timezone
+def monitoring_sites_section() -> None:
+    """The daily index: headline tiles and advice, the site map and table, days per band, advice per band."""
     try:
         daily = ui.run("air_site_daily_index", **common, tz=timezone, **env.daqi_query_params(daqi))
         site_rows = ui.run("air_sites", **common, metrics=list(pollutants))
-        borough_daily = ui.run("air_borough_daily", **common, metrics=list(pollutants))
-        site_types = ui.run("air_site_type_daily", **common, metrics=list(pollutants))
         areas = ui.run("boroughs")
     except QueryError as error:
         ui.query_failed(error)
-        st.stop()
+        return
 
     sites = env.one_row_per_site(site_rows)
     site_index = env.site_period_index(daily, sites, daqi)
@@ -208,6 +128,16 @@ else:
         "advice_at_risk": "At-risk individuals (lung or heart problems, older people)"}).set_index("Band"))
     st.caption(catalog.indices.get("daqi", {}).get("attribution", ""))
 
+
+def trends_section() -> None:
+    """The chosen pollutant's daily mean by area, then roadside against background sites."""
+    try:
+        borough_daily = ui.run("air_borough_daily", **common, metrics=list(pollutants))
+        site_types = ui.run("air_site_type_daily", **common, metrics=list(pollutants))
+    except QueryError as error:
+        ui.query_failed(error)
+        return
+
     references = settings.references_for(metric.id)
     st.header(f"{metric.label}: daily mean by {area_label}")
     everyone = f"All {area_plural}" if not filters.boroughs else f"All {len(filters.boroughs)} selected {area_plural}"
@@ -256,6 +186,9 @@ else:
                    + " Roadside includes kerbside sites; background includes urban background and suburban sites.")
     ui.source_note(catalog, dataset)
 
+
+def time_of_day_section() -> None:
+    """The chosen pollutant by weekday and hour, then the hours above the hourly limit."""
     st.header(f"{metric.label} by day of the week and hour of the day")
     try:
         hourly = ui.run("air_hour_by_weekday", **common, metric=metric.id, tz=timezone)
@@ -325,6 +258,15 @@ else:
                                 key="environment_download_hours_above")
         ui.source_note(catalog, dataset)
 
+
+def zones_section() -> None:
+    """Inside against outside each zone the pack names, or how to add a zone's missing file."""
+    try:
+        site_rows = ui.run("air_sites", **common, metrics=list(pollutants))
+    except QueryError as error:
+        ui.query_failed(error)
+        return
+
     for zone in settings.zones.values():
         st.header(f"Inside and outside the {zone.title}")
         if not zone.available():
@@ -364,3 +306,113 @@ else:
         ui.source_note(catalog, dataset)
         licence = f" · Licence: {zone.licence.title}" if zone.licence else ""
         st.caption(f"Zone boundary: {zone.publisher}, {zone.title}{licence} · {zone.attribution}")
+
+
+# ---------------------------------------------------------------------------------
+# The page: title, dataset and pollutant, the period covered, then the sections.
+
+st.title(f"Air quality in {catalog.city.name}")
+
+try:
+    # Both parsed again only when a catalogue file changes, not on every rerun.
+    daqi = env.load_daqi_cached(catalog.pack_dir / "catalog.toml")
+    settings = env.load_environment_settings(catalog.pack_dir, catalog.licences)
+except (CatalogError, ValueError) as error:
+    st.error(f"The city pack's air-quality settings are not valid: {error}", icon=":material/error:")
+    st.stop()
+
+options = env.daqi_datasets(ui.visible_metrics(catalog, ui.database()).values(), catalog.datasets)
+if not options:
+    st.info("No air-quality dataset with Daily Air Quality Index pollutants is available. Build the demo data "
+            "(`python -m citydash demo`) or ingest LondonAir data (`python -m citydash ingest laqn FILE`).",
+            icon=":material/info:")
+    st.stop()
+
+# The page's own choices are in the link (air_dataset, air_pollutant) beside the shared filters, so a
+# shared link opens on the same dataset and pollutant; a value that is not an option falls back to
+# the default with a notice. The widgets take their value from session state, never an index.
+by_id = {dataset.id: dataset for dataset in options}
+first_choice = env.default_dataset(options, filters.dataset_id)
+notices: tuple[str, ...] = ()
+if len(options) > 1:
+    notices += ui.widget_from_link("air_dataset", "environment_dataset",
+                                   lambda text: env.choice_from_param(text, list(by_id), first_choice.id, "dataset",
+                                                                      first_choice.title))
+    if st.session_state.get("environment_dataset") not in by_id:
+        # A dataset chosen earlier in the session that is no longer published.
+        st.session_state["environment_dataset"] = first_choice.id
+    dataset_column, pollutant_column = st.columns(2)
+    dataset_id = dataset_column.radio(
+        "Dataset", options=list(by_id), horizontal=True, key="environment_dataset",
+        format_func=lambda key: f"{by_id[key].title}{' (synthetic)' if by_id[key].synthetic else ''}",
+        help="Real measurements are listed first; synthetic demo data is marked.")
+    ui.widget_to_link("air_dataset", dataset_id)
+else:
+    pollutant_column = st.container()
+    dataset_id = first_choice.id
+    # With one dataset there is nothing to choose: a dataset named by an older link is dropped.
+    ui.widget_to_link("air_dataset", "")
+dataset = by_id[dataset_id]
+pollutants = {metric.id: metric for metric in env.daqi_pollutants(dataset, daqi)}
+first_pollutant = filters.metric_id if filters.metric_id in pollutants else next(iter(pollutants))
+notices += ui.widget_from_link("air_pollutant", "environment_pollutant",
+                               lambda text: env.choice_from_param(text, list(pollutants), first_pollutant, "pollutant",
+                                                                  pollutants[first_pollutant].label))
+if st.session_state.get("environment_pollutant") not in pollutants:
+    # The dataset just chosen does not measure the pollutant chosen before it.
+    st.session_state["environment_pollutant"] = first_pollutant
+pollutant_id = pollutant_column.radio(
+    "Pollutant for the charts", options=list(pollutants), horizontal=True, key="environment_pollutant",
+    format_func=lambda key: pollutants[key].label)
+ui.widget_to_link("air_pollutant", pollutant_id)
+metric = pollutants[pollutant_id]
+for notice in notices:
+    st.info(notice, icon=":material/link:")
+if filters.dataset_id not in by_id or filters.metric_id not in pollutants:
+    st.caption(f"The sidebar's metric is not one of this page's air pollutants, so the charts start with "
+               f"{next(iter(pollutants.values())).label}; choose another pollutant above.")
+
+selection_label = (f"all {area_plural}" if not filters.boroughs else
+                   f"{len(filters.boroughs)} selected {area_label if len(filters.boroughs) == 1 else area_plural}")
+st.markdown(f"**{dataset.title}**, {selection_label}, {period}. The UK Daily Air Quality Index (DAQI) runs "
+            "from 1 (low) to 10 (very high); each site's index for a day is the highest across NO₂ (hourly "
+            "mean), O₃ (running 8-hour mean) and PM2.5 and PM10 (running 24-hour means).")
+
+try:
+    coverage = ui.run("air_coverage", dataset=dataset.id, metrics=list(pollutants))
+except QueryError as error:
+    ui.query_failed(error)
+    st.stop()
+first_day, last_day = env.coverage_days(coverage)
+if not env.overlaps(first_day, last_day, filters.start, filters.end):
+    covered = f"{first_day:%d %b %Y} to {last_day:%d %b %Y}" if first_day else "no days yet"
+    st.info(f"{dataset.title} has readings for {covered}, outside the dates chosen ({period}).",
+            icon=":material/date_range:")
+    if first_day:
+        def _use_dataset_period(first, last):
+            st.session_state["filters_dates"] = (first, last)
+        st.button(f"Show {first_day:%d %b %Y} to {last_day:%d %b %Y}", key="environment_use_dataset_period",
+                  on_click=_use_dataset_period, args=(first_day, last_day), icon=":material/date_range:")
+    ui.source_note(catalog, dataset)
+else:
+    # st.stop() would also skip the frame's banner and footer, so the page's body sits in this branch.
+    common = {"dataset": dataset.id, "boroughs": list(filters.boroughs), "start": filters.start, "end": filters.end}
+    timezone = catalog.city.timezone
+    # The intro above names the dataset whichever section is open, and a section may show none of
+    # its readings (a zone without its file): the demo banner and the footer's sources list it anyway.
+    ui.record_shown(dataset.id)
+    # One section at a time: only the open one runs its queries and builds its figures.
+    sites_tab, trends_tab, time_tab, *zone_tabs = ui.sections("environment_section", env.section_labels(settings))
+    if sites_tab.open:
+        with sites_tab:
+            monitoring_sites_section()
+    if trends_tab.open:
+        with trends_tab:
+            trends_section()
+    if time_tab.open:
+        with time_tab:
+            time_of_day_section()
+    for zone_tab in zone_tabs:  # none when the pack names no zone
+        if zone_tab.open:
+            with zone_tab:
+                zones_section()

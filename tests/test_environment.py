@@ -396,6 +396,14 @@ def test_zone_paths_are_relative_to_the_pack_unless_absolute(tmp_path):
     assert zones["b"].path == Path("/somewhere/b.geojson") and zones["b"].licence is None
 
 
+def test_the_zones_section_is_there_only_when_the_pack_names_a_zone(tmp_path):
+    london = env.load_environment_settings(PACK, CATALOG.licences)
+    assert env.section_labels(london) == ["Monitoring sites", "Trends", "Time of day", "Zones"]
+    assert not london.zones["ulez"].available(), "a named zone whose file is absent keeps its section"
+    without_zones = env.load_environment_settings(_pack_with(tmp_path, ""), CATALOG.licences)
+    assert env.section_labels(without_zones) == ["Monitoring sites", "Trends", "Time of day"]
+
+
 def test_settings_are_read_again_when_a_pack_file_is_edited_added_or_removed(tmp_path):
     reference = '[[air_references.no2]]\nlabel = "Local target"\naveraging = "annual mean"\nvalue = {}\n'
     folder = _pack_with(tmp_path, reference.format(33))
@@ -579,6 +587,22 @@ def open_page(extracts: Path, monkeypatch, pack: Path | None = None) -> AppTest:
     return app
 
 
+def open_section(app: AppTest, label: str) -> AppTest:
+    """Open one of the page's sections, as a click on its tab does."""
+    app.session_state["environment_section"] = label
+    app.run()
+    assert not app.exception, [exception.value for exception in app.exception]
+    return app
+
+
+def headers(app: AppTest) -> list[str]:
+    return [header.value for header in app.header if header.value != "Filters"]
+
+
+def download_keys(app: AppTest) -> set[str]:
+    return {button.key for button in app.get("download_button")}
+
+
 def site_table(app: AppTest) -> pd.DataFrame:
     return next(frame.value for frame in app.dataframe if "max_index" in frame.value.columns)
 
@@ -606,11 +630,18 @@ def test_the_page_shows_the_index_advice_map_table_and_charts_on_the_demo(demo_e
     sites = site_table(app)
     assert len(sites) > 10 and sites["max_index"].dropna().between(1, 10).all()
     assert "Days in each DAQI band by borough" in text
-    assert "Reference lines: UK legal limit, annual mean: 40" in text
-    assert "hours a year allowed" in text or "No site had an hour above" in text
-    assert "does not ship" in text and "absent.geojson" in text
-    assert len(app.get("download_button")) >= 7
     assert "Synthetic demo data" in text and "Sources and licences" in text
+    downloads = len(app.get("download_button"))
+
+    trends = page_text(open_section(app, "Trends"))
+    assert "Reference lines: UK legal limit, annual mean: 40" in trends and "Synthetic demo data" in trends
+    downloads += len(app.get("download_button"))
+    time_of_day = page_text(open_section(app, "Time of day"))
+    assert "hours a year allowed" in time_of_day or "No site had an hour above" in time_of_day
+    downloads += len(app.get("download_button"))
+    zones = page_text(open_section(app, "Zones"))
+    assert "does not ship" in zones and "absent.geojson" in zones
+    assert downloads >= 7
 
 
 def test_the_borough_filter_and_pollutant_choice_change_the_page(demo_extracts, monkeypatch):
@@ -620,15 +651,20 @@ def test_the_borough_filter_and_pollutant_choice_change_the_page(demo_extracts, 
     assert not app.exception
     camden = site_table(app)
     assert set(camden["borough_name"]) == {"Camden"} and len(camden) < len(everywhere)
+    open_section(app, "Trends")
+    assert "1 selected borough" in page_text(app), "the borough filter holds in every section"
     app.radio(key="environment_pollutant").set_value("pm25").run()
     assert not app.exception
     assert any("Fine particles (PM2.5): daily mean" in header.value for header in app.header)
     assert "WHO 2021 guideline, 24-hour mean: 15" in page_text(app)
+    # The pollutant and the filter are the page's, so the next section starts with them too.
+    open_section(app, "Time of day")
+    assert headers(app)[0] == "Fine particles (PM2.5) by day of the week and hour of the day"
 
 
 def test_the_ulez_comparison_appears_when_the_boundary_file_is_there(demo_extracts, monkeypatch, tmp_path):
     ulez = require_shared().joinpath(*ULEZ)
-    app = open_page(demo_extracts, monkeypatch, pack_with_zone(tmp_path, ulez))
+    app = open_section(open_page(demo_extracts, monkeypatch, pack_with_zone(tmp_path, ulez)), "Zones")
     text = page_text(app)
     assert "Inside and outside the Ultra Low Emission Zone (as extended in 2021)" in text
     assert "does not ship" not in text
@@ -665,17 +701,21 @@ def test_the_real_laqn_sample_ingests_and_shows_27_sites_without_the_demo_banner
 
 def test_every_chart_has_a_chart_tab_and_a_table_tab_with_its_csv(demo_extracts, monkeypatch):
     app = open_page(demo_extracts, monkeypatch)
-    labels = [tab.label for tab in app.tabs]
+    labels, columns, keys = [], [], set()
+    for section in ("Monitoring sites", "Trends", "Time of day"):
+        open_section(app, section)
+        labels += [tab.label for tab in app.tabs]
+        columns += [list(frame.value.columns) for frame in app.dataframe]
+        keys |= download_keys(app)
     # Days per band, the trend's neighbours (roadside against background) and the week heatmap.
     assert labels.count("Chart") >= 3 and labels.count("Chart") == labels.count("Table")
-    columns = [list(frame.value.columns) for frame in app.dataframe]
     assert ["borough_name", "Low (1-3)", "Moderate (4-6)", "High (7-9)", "Very High (10)",
             "days_with_index"] in columns
     assert ["site_class", "day", "value", "readings", "sites"] in columns
     assert ["hour", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"] in columns
+    open_section(app, "Monitoring sites")
     band_table = next(frame.value for frame in app.dataframe if "Low (1-3)" in frame.value.columns)
     assert (band_table.iloc[:, 1:5].sum(axis=1) == band_table["days_with_index"]).all()
-    keys = {button.key for button in app.get("download_button")}
     assert {"environment_download_band_days", "environment_download_classes", "environment_download_week"} <= keys
 
 
@@ -732,7 +772,8 @@ def two_air_datasets(copy_of_demo) -> Path:
 
 
 def test_a_link_reproduces_the_dataset_and_pollutant_and_the_page_writes_them_back(two_air_datasets, monkeypatch):
-    app = open_link(two_air_datasets, monkeypatch, {"air_dataset": "air_quality", "air_pollutant": "pm10"})
+    app = open_link(two_air_datasets, monkeypatch,
+                    {"air_dataset": "air_quality", "air_pollutant": "pm10", "section": "trends"})
     assert app.radio(key="environment_dataset").value == "air_quality"
     assert app.radio(key="environment_pollutant").value == "pm10"
     assert link_of(app)["air_dataset"] == "air_quality" and link_of(app)["air_pollutant"] == "pm10"
@@ -743,6 +784,7 @@ def test_a_link_reproduces_the_dataset_and_pollutant_and_the_page_writes_them_ba
     assert not app.exception
     shared = link_of(app)
     assert shared["air_pollutant"] == "o3" and shared["air_dataset"] == "air_quality"
+    assert shared["section"] == "trends"
     # ... and link -> state: that address opened afresh shows the same view.
     reopened = open_link(two_air_datasets, monkeypatch, shared)
     assert reopened.radio(key="environment_dataset").value == "air_quality"
@@ -769,3 +811,78 @@ def test_a_hostile_or_stale_link_falls_back_to_the_defaults_with_a_notice(two_ai
     assert stale.radio(key="environment_dataset").value == "air_quality"
     assert stale.radio(key="environment_pollutant").value in {"no2", "pm25", "pm10", "o3"}
     assert any("pollutant is not one this page offers" in info.value for info in stale.info)
+
+
+# ---------------------------------------------------------------------------------
+# One section at a time
+
+SECTION_HEADERS = {
+    "Monitoring sites": ["Monitoring sites", "Days in each DAQI band by borough", "Health advice for each DAQI band"],
+    "Trends": ["Nitrogen dioxide (NO₂): daily mean by borough",
+               "Nitrogen dioxide (NO₂): roadside against background sites, daily mean"],
+    "Time of day": ["Nitrogen dioxide (NO₂) by day of the week and hour of the day",
+                    "Hours above the hourly Nitrogen dioxide (NO₂) limit"],
+    "Zones": ["Inside and outside the Ultra Low Emission Zone (as extended in 2021)"],
+}
+SECTION_DOWNLOADS = {
+    "Monitoring sites": {"environment_download_sites", "environment_download_daily_index",
+                         "environment_download_band_days"},
+    "Trends": {"environment_download_trend", "environment_download_classes"},
+    "Time of day": {"environment_download_week", "environment_download_hours_above"},
+    "Zones": set(),  # the London pack names the ULEZ but does not ship its file
+}
+
+
+def test_the_section_labels_cover_every_section_tested():
+    assert list(SECTION_HEADERS) == list(env.SECTION_LABELS) == list(SECTION_DOWNLOADS)
+
+
+@pytest.mark.parametrize("section", env.SECTION_LABELS)
+def test_each_section_draws_only_its_own_headings_maps_and_downloads(demo_extracts, monkeypatch, section):
+    app = open_page(demo_extracts, monkeypatch)
+    assert [tab.label for tab in app.tabs][:1] == ["Monitoring sites"]
+    open_section(app, section)
+    # The page-wide part is drawn whichever section is open.
+    assert [title.value for title in app.title] == ["Air quality in London"]
+    assert app.radio(key="environment_pollutant").value == "no2"
+    assert "The UK Daily Air Quality Index (DAQI) runs from 1" in page_text(app)
+    assert headers(app) == SECTION_HEADERS[section]
+    assert download_keys(app) == SECTION_DOWNLOADS[section]
+    # The map, its tiles and the site table belong to Monitoring sites alone.
+    assert bool(app.get("deck_gl_json_chart")) == (section == "Monitoring sites")
+    assert bool(app.metric) == (section == "Monitoring sites")
+    # The intro names the synthetic dataset in every section, so every section carries the banner.
+    assert any("Demo data, not real measurements" in warning.value for warning in app.warning)
+
+
+def test_a_link_opens_its_section_and_switching_writes_it_into_the_link(demo_extracts, monkeypatch):
+    app = open_link(demo_extracts, monkeypatch, {"section": "time-of-day"})
+    assert headers(app) == SECTION_HEADERS["Time of day"]
+    assert link_of(app)["section"] == "time-of-day"
+    open_section(app, "Trends")
+    assert link_of(app)["section"] == "trends"
+    reopened = open_link(demo_extracts, monkeypatch, link_of(app))
+    assert headers(reopened) == SECTION_HEADERS["Trends"] and link_of(reopened) == link_of(app)
+    # The first section is the page's default: its link names none.
+    open_section(app, "Monitoring sites")
+    assert "section" not in link_of(app)
+    assert headers(app) == SECTION_HEADERS["Monitoring sites"]
+
+
+def test_a_hostile_section_in_a_link_opens_the_first_with_a_notice(demo_extracts, monkeypatch):
+    app = open_link(demo_extracts, monkeypatch, {"section": "<script>alert(1)</script>"})
+    assert headers(app) == SECTION_HEADERS["Monitoring sites"]
+    notices = [info.value for info in app.info if "link's section" in info.value]
+    assert len(notices) == 1 and "Monitoring sites, Trends, Time of day, Zones" in notices[0]
+    assert "alert" not in page_text(app) and "section" not in link_of(app)
+
+
+def test_a_pack_without_zones_has_no_zones_section(demo_extracts, monkeypatch, tmp_path):
+    folder = tmp_path / "pack"
+    shutil.copytree(PACK, folder, ignore=shutil.ignore_patterns("extracts", "quarantine", "zones"))
+    settings = folder / "catalog.d" / "environment.toml"
+    text = settings.read_text(encoding="utf-8")
+    settings.write_text(text[:text.index("[zones.ulez]")], encoding="utf-8")
+    app = open_page(demo_extracts, monkeypatch, folder)
+    assert [tab.label for tab in app.tabs if tab.label not in {"Chart", "Table"}] == [
+        "Monitoring sites", "Trends", "Time of day"]

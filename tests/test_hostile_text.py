@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from citydash import sensors_view
+from citydash import environment, sensors_view
 from citydash.kiosk import registered_pages
 from citydash.text import escape_markdown
 from conftest import HOSTILE_TEXTS, REPO, write_hostile_extracts
@@ -44,6 +44,13 @@ def test_no_page_sends_an_entity_name_to_markdown_unescaped(hostile_extracts, mo
         # The Sensors page draws one section at a time: each other section's text is checked too.
         for label in sensors_view.SECTION_LABELS[1:]:
             app.session_state["sensors_section"] = label
+            app.run()
+            assert not app.exception, (label, [exception.value for exception in app.exception])
+            bodies += markdown_bodies(app)
+    if registered.url_path == "environment":
+        # So does the Environment page (the hours above the limit name sites, under Time of day).
+        for label in environment.SECTION_LABELS[1:]:
+            app.session_state["environment_section"] = label
             app.run()
             assert not app.exception, (label, [exception.value for exception in app.exception])
             bodies += markdown_bodies(app)
