@@ -20,7 +20,12 @@ AREA_COLUMNS = ["code", "name", "group", "area_ha"]
 @lru_cache(maxsize=4)
 def load_areas(path: Path) -> gpd.GeoDataFrame:
     """The city's areas (boroughs): code, name, group, area_ha and geometry, WGS84."""
-    areas = gpd.read_file(path)
+    if Path(path).suffix.lower() in (".geojson", ".json"):
+        # GeoJSON is WGS84 by definition (RFC 7946). Read without GDAL's reader, which costs the
+        # app ~30 MB of memory for a file of a few dozen shapes.
+        areas = gpd.GeoDataFrame.from_features(areas_geojson(path)["features"], crs="EPSG:4326")
+    else:
+        areas = gpd.read_file(path)
     missing = [column for column in AREA_COLUMNS if column not in areas.columns]
     if missing:
         raise ValueError(f"{path}: boundary features lack properties {missing}")

@@ -103,3 +103,15 @@ def test_filling_gaps_only_places_points_that_were_in_no_area():
     newly_placed = (filled != None) & ~inside  # noqa: E711
     # The river and the other gaps are a sliver of the city, which fills ~60% of its bounding box.
     assert 0 < newly_placed.mean() < 0.01 and 0.55 < inside.mean() < 0.65
+
+
+def test_geojson_boundaries_read_without_gdal_equal_what_gdal_reads(tmp_path):
+    ours = load_areas(BOUNDARIES)
+    gdal = gpd.read_file(BOUNDARIES)[ours.columns].sort_values("code").reset_index(drop=True)
+    assert ours.crs == gdal.crs == "EPSG:4326"
+    assert ours.drop(columns="geometry").equals(gdal.drop(columns="geometry"))
+    assert ours.geometry.geom_equals_exact(gdal.geometry, 0).all()
+    # Any other format still goes through GDAL.
+    packed = tmp_path / "areas.gpkg"
+    gdal.to_file(packed, driver="GPKG")
+    assert load_areas(packed).drop(columns="geometry").equals(ours.drop(columns="geometry"))
