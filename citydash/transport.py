@@ -807,6 +807,22 @@ def choice_from_param(text: str | None, options: Sequence[str], default: str, wh
 # Per-borough summary of all three
 
 
+# ---------------------------------------------------------------------------------------------
+# Sections: the page shows one at a time (ui.sections), and runs only that one's queries
+
+
+STATIONS_SECTION, DOCKS_SECTION, TRAFFIC_SECTION = "Stations", "Cycle hire", "Road traffic"
+
+
+def section_labels(area_label: str) -> list[str]:
+    """The page's sections in order; the last holds each area's figures side by side."""
+    return [STATIONS_SECTION, DOCKS_SECTION, TRAFFIC_SECTION, f"By {area_label}"]
+
+
+# The sections of the London pack (areas are boroughs), for tests and tools that open one by name.
+SECTION_LABELS = tuple(section_labels("borough"))
+
+
 def borough_summary(areas: pd.DataFrame, stations: pd.DataFrame | None, docks: pd.DataFrame | None,
                     traffic: pd.DataFrame | None) -> pd.DataFrame:
     """Every borough with its stations, docks and traffic figures side by side (missing = none)."""
@@ -824,6 +840,27 @@ def borough_summary(areas: pd.DataFrame, stations: pd.DataFrame | None, docks: p
     for part in parts:
         table = table.merge(part, on="borough_code", how="left")
     return table.sort_values("borough_name").reset_index(drop=True)
+
+
+def summary_table(summary: pd.DataFrame, area_column: tuple[str, None]) -> tuple[pd.DataFrame, dict]:
+    """The borough summary as shown, and its columns as {column: (label, number format)}: only the
+    columns of the sources it has (borough_summary leaves out a source without data), shares as
+    percentages."""
+    columns = {"borough_name": area_column}
+    if "stations" in summary:
+        columns |= {"stations": ("Stations", "%d"),
+                    "station_entries_exits_per_day": ("Entries + exits a day", "%,.0f")}
+    if "docks" in summary:
+        summary = summary.assign(dock_occupancy_percent=100 * summary["dock_occupancy"])
+        columns |= {"docks": ("Cycle docks", "%d"), "docking_points": ("Docking points", "%,.0f"),
+                    "cycle_hires_per_day": ("Cycle hires a day", "%,.0f"),
+                    "dock_occupancy_percent": ("Docks holding a bike", "%.0f%%")}
+    if "count_points" in summary:
+        summary = summary.assign(cycle_percent=100 * summary["cycle_share"])
+        columns |= {"count_points": ("Count points", "%d"),
+                    "motor_vehicles_per_count": ("Motor vehicles per count", "%,.0f"),
+                    "cycle_percent": ("Cycles % of cars + cycles", "%.1f%%")}
+    return summary, columns
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Transport: stations, cycle hire docks and road traffic by borough, with maps, trends and tables."""
+"""Transport: stations, cycle hire docks and road traffic by borough, with maps, trends and tables, one
+section at a time (only the open section runs its queries and draws its figures)."""
 
 import pandas as pd
 import streamlit as st
@@ -26,9 +27,10 @@ selection = (f"all {city.area_label_plural}" if not boroughs else ", ".join(name
              if len(boroughs) <= 3 else f"{len(boroughs)} {city.area_label_plural}")
 
 st.title(f"Transport in {city.name}")
-st.markdown(f"Stations, cycle hire and road traffic in **{escape_markdown(selection)}**, {period}. Maps show every "
-            f"{city.area_label}; points outside the selection are faded. The metric chosen in the sidebar "
-            "does not apply here: each section uses its own measures, named in its headings.")
+st.markdown(f"Stations, cycle hire and road traffic in **{escape_markdown(selection)}**, {period}, one section at a "
+            f"time: choose one below; the last sets each {city.area_label}'s figures side by side. Maps show every "
+            f"{city.area_label}; points outside the selection are faded. The metric chosen in the sidebar does not "
+            "apply here: each section uses its own measures, named in its headings.")
 
 visible = [dataset for dataset in catalog.visible(ui.access_level()) if dataset.id in database.available]
 sources = transport.transport_sources(visible)
@@ -109,8 +111,11 @@ def linked_choice(param: str, key: str, options: list[str], default: str, what: 
         st.info(notice, icon=":material/link:")
 
 
-def choose_source(candidates: list, coverage: pd.DataFrame, role: str, what: str):
-    """The dataset a section shows: a choice when several can answer it, else the only one."""
+def choose_source(candidates: list, coverage: pd.DataFrame, role: str, what: str, offer_choice: bool = True):
+    """The dataset a section shows: a choice when several can answer it, else the only one.
+
+    Without `offer_choice` (the summary, which draws no choice of its own) it is the one chosen in
+    the source's own section, or the link's, or the default: what that section would show."""
     if not candidates:
         return None
     default = transport.pick_source(candidates, coverage) or candidates[0]
@@ -119,8 +124,11 @@ def choose_source(candidates: list, coverage: pd.DataFrame, role: str, what: str
     by_id = {dataset.id: dataset for dataset in candidates}
     key, param = f"transport_{role}_source", transport.source_param(role)
     linked_choice(param, key, list(by_id), default.id, f"{what.lower()} data")
-    chosen = st.selectbox(f"{what} data", options=list(by_id), format_func=lambda dataset_id: by_id[dataset_id].title,
-                          key=key)
+    if offer_choice:
+        chosen = st.selectbox(f"{what} data", options=list(by_id),
+                              format_func=lambda dataset_id: by_id[dataset_id].title, key=key)
+    else:
+        chosen = st.session_state[key]
     ui.widget_to_link(param, chosen)
     return by_id[chosen]
 
@@ -172,327 +180,363 @@ def show_views(views: list[transport.ChartView], dataset_id: str, file_suffix: s
             st.caption(view.sentence)
 
 
-station_boroughs = dock_boroughs = traffic_boroughs = None
 area_column = (city.area_label.capitalize(), None)
 
-# --------------------------------------------------------------------------------------------- Stations
-st.header("Stations")
-station_source = choose_source(sources[transport.STATIONS], coverage, transport.STATIONS, "Station")
-if station_source is None:
-    st.info("No station entry and exit counts are published.", icon=":material/info:")
-elif has_data(station_source, coverage, period):
-    scheme = transport.station_scheme(station_source)
-    try:
-        station_metrics = ui.run("transport_entity_metrics", dataset=station_source.id, metrics=scheme.metrics,
-                                 **window)
-        daytypes = None if scheme.yearly else ui.run("transport_entity_daytypes", dataset=station_source.id,
-                                                     metrics=list(scheme.volume), **window)
-        bucket = transport.trend_bucket(span_days, *transport.sampling(coverage, station_source.id))
-        station_trend_rows = ui.run("transport_trend", dataset=station_source.id, metrics=list(scheme.volume),
-                                    bucket=bucket, boroughs=list(boroughs), **window)
-    except QueryError as error:
-        ui.query_failed(error)
-        st.stop()
-    stations, station_boroughs = station_tables(station_metrics, daytypes, scheme)
-    chosen_stations = transport.in_selection(stations, boroughs)
-    basis = ("annual counts averaged over the years in the period, divided by the days in a year"
-             if scheme.yearly else "daily counts averaged over the days with data")
 
-    st.subheader("Map: stations by entries and exits on an average day, coloured by mode")
-    colours = transport.mode_colours(stations["mode"])
-    station_sentence = transport.stations_sentence(chosen_stations, selection)
-    map_tab, table_tab = st.tabs(["Map", transport.map_table_title(len(stations), len(chosen_stations), "station",
-                                                                   selection, boroughs)])
-    with map_tab:
-        points = transport.point_frame(stations, stations["per_day"], transport.radius_pixels(stations["per_day"]),
-                                       transport.category_colours(stations["mode"], colours), boroughs,
-                                       transport.station_labels(stations))
-        point_map(points, chosen_stations, "stations", "entries and exits a day", station_sentence, map_context)
-        counts = stations["mode"].value_counts()
-        st.html(transport.category_legend_html("Station mode", [(mode, colour, int(counts.get(mode, 0)))
-                                                                for mode, colour in colours.items()], "stations"))
-        if not stations.empty:
-            st.caption(escape_markdown(transport.size_note(
-                "entries and exits on an average day (" + basis + ")", stations["name"].iloc[0],
-                f"{stations['per_day'].iloc[0]:,.0f} a day", bool(boroughs))))
-    with table_tab:
-        table_with_download(
-            transport.mapped_table(stations, boroughs),
-            {"name": ("Station", None), "mode": ("Mode", None), "borough_name": area_column,
-             "per_day": ("Entries + exits a day", "%,.0f"), "weekday": ("Weekday", "%,.0f"),
-             "weekend": ("Weekend day", "%,.0f")},
-            "stations", f"{station_source.id}_stations", file_suffix, in_selection_label)
-    st.caption(escape_markdown(station_sentence))
-    ui.source_note(catalog, station_source)
+def stations_section() -> None:
+    st.header("Stations")
+    station_source = choose_source(sources[transport.STATIONS], coverage, transport.STATIONS, "Station")
+    if station_source is None:
+        st.info("No station entry and exit counts are published.", icon=":material/info:")
+    elif has_data(station_source, coverage, period):
+        scheme = transport.station_scheme(station_source)
+        try:
+            station_metrics = ui.run("transport_entity_metrics", dataset=station_source.id, metrics=scheme.metrics,
+                                     **window)
+            daytypes = None if scheme.yearly else ui.run("transport_entity_daytypes", dataset=station_source.id,
+                                                         metrics=list(scheme.volume), **window)
+            bucket = transport.trend_bucket(span_days, *transport.sampling(coverage, station_source.id))
+            station_trend_rows = ui.run("transport_trend", dataset=station_source.id, metrics=list(scheme.volume),
+                                        bucket=bucket, boroughs=list(boroughs), **window)
+        except QueryError as error:
+            ui.query_failed(error)
+            st.stop()
+        stations, station_boroughs = station_tables(station_metrics, daytypes, scheme)
+        chosen_stations = transport.in_selection(stations, boroughs)
+        basis = ("annual counts averaged over the years in the period, divided by the days in a year"
+                 if scheme.yearly else "daily counts averaged over the days with data")
 
-    st.subheader(f"Busiest stations in {escape_markdown(selection)}")
-    top = chosen_stations.head(15)
-    chart_tab, table_tab = st.tabs(["Chart", "Table"])
-    with chart_tab:
-        st.plotly_chart(transport.top_bar(top, "per_day", "The 15 busiest stations, coloured by mode",
-                                          "entries + exits a day", colours, "mode"),
-                        key="transport_busiest_chart", config={"displaylogo": False})
-    with table_tab:
-        table_with_download(top, {"name": ("Station", None), "mode": ("Mode", None), "borough_name": area_column,
-                                  "per_day": ("Entries + exits a day", "%,.0f")},
-                            "busiest", f"{station_source.id}_busiest_stations", file_suffix)
-    ui.source_note(catalog, station_source)
-    st.markdown(f"**The three busiest stations in each {city.area_label}**")
-    table_with_download(transport.busiest_per_borough(chosen_stations),
-                        {"borough_name": area_column, "rank": ("Rank", "%d"), "name": ("Station", None),
-                         "mode": ("Mode", None), "per_day": ("Entries + exits a day", "%,.0f")},
-                        "busiest_per_borough", f"{station_source.id}_busiest_per_{city.area_label}", file_suffix,
-                        height=420)
-    ui.source_note(catalog, station_source)
-
-    st.subheader("Weekday and weekend")
-    week = transport.in_selection(station_boroughs, boroughs).dropna(subset=["weekday", "weekend"])
-    if week.empty:
-        st.info("This data has no weekday and weekend counts for the period.", icon=":material/info:")
-    else:
-        share = week["weekend"].sum() / week["weekday"].sum()
-        st.caption(f"A weekend day in {escape_markdown(selection)} sees {share:.0%} of a weekday's entries and exits "
-                   f"({week['weekend'].sum():,.0f} against {week['weekday'].sum():,.0f}).")
-        chart_tab, table_tab = st.tabs(["Chart", "Table"])
-        with chart_tab:
-            st.plotly_chart(transport.paired_bars(week, ("weekday", "Weekday"), ("weekend", "Weekend day"),
-                                                  f"Entries + exits on a weekday and a weekend day, "
-                                                  f"by {city.area_label}", "entries + exits a day"),
-                            key="transport_weekday_chart", config={"displaylogo": False})
+        st.subheader("Map: stations by entries and exits on an average day, coloured by mode")
+        colours = transport.mode_colours(stations["mode"])
+        station_sentence = transport.stations_sentence(chosen_stations, selection)
+        map_tab, table_tab = st.tabs(["Map", transport.map_table_title(len(stations), len(chosen_stations), "station",
+                                                                       selection, boroughs)])
+        with map_tab:
+            points = transport.point_frame(stations, stations["per_day"], transport.radius_pixels(stations["per_day"]),
+                                           transport.category_colours(stations["mode"], colours), boroughs,
+                                           transport.station_labels(stations))
+            point_map(points, chosen_stations, "stations", "entries and exits a day", station_sentence, map_context)
+            counts = stations["mode"].value_counts()
+            st.html(transport.category_legend_html("Station mode", [(mode, colour, int(counts.get(mode, 0)))
+                                                                    for mode, colour in colours.items()], "stations"))
+            if not stations.empty:
+                st.caption(escape_markdown(transport.size_note(
+                    "entries and exits on an average day (" + basis + ")", stations["name"].iloc[0],
+                    f"{stations['per_day'].iloc[0]:,.0f} a day", bool(boroughs))))
         with table_tab:
-            table_with_download(week.assign(weekend_percent=100 * week["weekend_share"]),
-                                {"borough_name": area_column, "stations": ("Stations", "%d"),
-                                 "weekday": ("Weekday", "%,.0f"), "weekend": ("Weekend day", "%,.0f"),
-                                 "weekend_percent": ("Weekend as % of weekday", "%.0f%%")},
-                                "weekday", f"{station_source.id}_weekday_weekend", file_suffix)
+            table_with_download(
+                transport.mapped_table(stations, boroughs),
+                {"name": ("Station", None), "mode": ("Mode", None), "borough_name": area_column,
+                 "per_day": ("Entries + exits a day", "%,.0f"), "weekday": ("Weekday", "%,.0f"),
+                 "weekend": ("Weekend day", "%,.0f")},
+                "stations", f"{station_source.id}_stations", file_suffix, in_selection_label)
+        st.caption(escape_markdown(station_sentence))
         ui.source_note(catalog, station_source)
 
-    st.subheader("Over time")
-    trend = transport.station_trend(station_trend_rows, scheme)
-    step = transport.STEP_WORDS[bucket]
-    coverage_moves = transport.counted_changes(trend["stations"])
-    chart_tab, table_tab = st.tabs(["Chart", "Table"])
-    with chart_tab:
-        st.plotly_chart(transport.trend_line(trend, "per_day",
-                                             f"Entries + exits on an average day in {selection}, {step}",
-                                             "entries + exits a day", bucket,
-                                             ("stations", "Stations counted") if coverage_moves else None),
-                        key="transport_station_trend", config={"displaylogo": False})
-    with table_tab:
-        table_with_download(trend, {"bucket": ("Period starting", None),
-                                    "per_day": ("Entries + exits a day", "%,.0f"),
-                                    "stations": ("Stations counted", "%d")},
-                            "station_trend", f"{station_source.id}_trend_{bucket}", file_suffix)
-    if coverage_moves:
-        st.caption(f"The number of stations counted changes from {trend['stations'].min():,} to "
-                   f"{trend['stations'].max():,} over the period, so the line partly shows which stations were "
-                   "counted, not only how busy they were.")
-    ui.source_note(catalog, station_source)
-
-    st.subheader("Time of day")
-    bands = transport.station_bands(station_metrics, scheme, boroughs)
-    if bands.empty:
-        st.info(f"{station_source.title} has daily totals only, so it cannot show when in the day people travel: "
-                "there is no time-of-day profile for it.", icon=":material/schedule:")
-    else:
+        st.subheader(f"Busiest stations in {escape_markdown(selection)}")
+        top = chosen_stations.head(15)
         chart_tab, table_tab = st.tabs(["Chart", "Table"])
         with chart_tab:
-            st.plotly_chart(transport.band_bars(bands, f"A typical weekday in {selection}, by time of day"),
-                            key="transport_bands_chart", config={"displaylogo": False})
+            st.plotly_chart(transport.top_bar(top, "per_day", "The 15 busiest stations, coloured by mode",
+                                              "entries + exits a day", colours, "mode"),
+                            key="transport_busiest_chart", config={"displaylogo": False})
         with table_tab:
-            table_with_download(bands, {"band": ("Time of day", None), "entries": ("Entries", "%,.0f"),
-                                        "exits": ("Exits", "%,.0f"), "stations": ("Stations", "%d")},
-                                "bands", f"{station_source.id}_time_of_day", file_suffix)
-        st.caption(f"Summed over the {int(bands['stations'].max()):,} stations with time-of-day counts, "
-                   "each averaged over the years in the period.")
+            table_with_download(top, {"name": ("Station", None), "mode": ("Mode", None), "borough_name": area_column,
+                                      "per_day": ("Entries + exits a day", "%,.0f")},
+                                "busiest", f"{station_source.id}_busiest_stations", file_suffix)
+        ui.source_note(catalog, station_source)
+        st.markdown(f"**The three busiest stations in each {city.area_label}**")
+        table_with_download(transport.busiest_per_borough(chosen_stations),
+                            {"borough_name": area_column, "rank": ("Rank", "%d"), "name": ("Station", None),
+                             "mode": ("Mode", None), "per_day": ("Entries + exits a day", "%,.0f")},
+                            "busiest_per_borough", f"{station_source.id}_busiest_per_{city.area_label}", file_suffix,
+                            height=420)
         ui.source_note(catalog, station_source)
 
-# --------------------------------------------------------------------------------------------- Cycle hire
-st.header("Cycle hire")
-dock_source = choose_source(sources[transport.DOCKS], coverage, transport.DOCKS, "Cycle hire")
-if dock_source is None:
-    st.info("No cycle hire docks are published.", icon=":material/info:")
-elif has_data(dock_source, coverage, period):
-    dock_plan = transport.dock_scheme(dock_source)
-    try:
-        dock_metrics = ui.run("transport_entity_metrics", dataset=dock_source.id, metrics=dock_plan.metrics, **window)
-        hour_rows = ui.run("transport_hour_week", dataset=dock_source.id, metrics=[dock_plan.hires],
-                           boroughs=list(boroughs), tz=city.timezone, **window) if dock_plan.hires else None
-        borough_hour_rows = ui.run("transport_hour_week_by_borough", dataset=dock_source.id,
-                                   metrics=[dock_plan.hires], boroughs=list(boroughs), tz=city.timezone,
-                                   **window) if dock_plan.hires else None
-    except QueryError as error:
-        ui.query_failed(error)
-        st.stop()
-    docks, dock_boroughs = dock_tables(dock_metrics, dock_plan)
-    chosen_docks = transport.in_selection(docks, boroughs)
+        st.subheader("Weekday and weekend")
+        week = transport.in_selection(station_boroughs, boroughs).dropna(subset=["weekday", "weekend"])
+        if week.empty:
+            st.info("This data has no weekday and weekend counts for the period.", icon=":material/info:")
+        else:
+            share = week["weekend"].sum() / week["weekday"].sum()
+            st.caption(f"A weekend day in {escape_markdown(selection)} sees {share:.0%} of a weekday's entries and "
+                       f"exits ({week['weekend'].sum():,.0f} against {week['weekday'].sum():,.0f}).")
+            chart_tab, table_tab = st.tabs(["Chart", "Table"])
+            with chart_tab:
+                st.plotly_chart(transport.paired_bars(week, ("weekday", "Weekday"), ("weekend", "Weekend day"),
+                                                      f"Entries + exits on a weekday and a weekend day, "
+                                                      f"by {city.area_label}", "entries + exits a day"),
+                                key="transport_weekday_chart", config={"displaylogo": False})
+            with table_tab:
+                table_with_download(week.assign(weekend_percent=100 * week["weekend_share"]),
+                                    {"borough_name": area_column, "stations": ("Stations", "%d"),
+                                     "weekday": ("Weekday", "%,.0f"), "weekend": ("Weekend day", "%,.0f"),
+                                     "weekend_percent": ("Weekend as % of weekday", "%.0f%%")},
+                                    "weekday", f"{station_source.id}_weekday_weekend", file_suffix)
+            ui.source_note(catalog, station_source)
 
-    options = [option for option, present in (("hires", dock_plan.hires), ("occupancy", dock_plan.bikes)) if present]
-    if len(options) > 1:
-        linked_choice(transport.DOCK_COLOUR_PARAM, "transport_dock_colour", options, options[0], "dock colours")
-        colour_by = st.radio("Colour the docks by", options, horizontal=True, key="transport_dock_colour",
-                             format_func={"hires": "hires a day", "occupancy": "bikes docked (share of points)"}.get)
-        ui.widget_to_link(transport.DOCK_COLOUR_PARAM, colour_by)
-    else:
-        colour_by = options[0] if options else "capacity"
-    st.subheader({"hires": "Map: docks sized by docking points, coloured by hires a day",
-                  "occupancy": "Map: docks sized by docking points, coloured by the share holding a bike",
-                  "capacity": "Map: docks sized by docking points"}[colour_by])
-    colour_values = {"hires": docks["hires_per_day"], "occupancy": 100 * docks["occupancy"],
-                     "capacity": docks["capacity"]}[colour_by]
-    legend_title, legend_unit = {"hires": ("Hires a day", "hires"), "occupancy": ("Docking points holding a bike", "%"),
-                                 "capacity": ("Docking points", "docks")}[colour_by]
-    bins = transport.robust_bins(colour_values)
-    dock_sentence = transport.docks_sentence(chosen_docks, selection, colour_by)
-    map_tab, table_tab = st.tabs(["Map", transport.map_table_title(len(docks), len(chosen_docks), "dock",
-                                                                   selection, boroughs)])
-    with map_tab:
-        points = transport.point_frame(docks, docks["capacity"], transport.radius_pixels(docks["capacity"], 2, 9),
-                                       transport.bin_colours(colour_values, bins), boroughs,
-                                       transport.dock_labels(docks))
-        point_map(points, chosen_docks, "docks", "docking points", dock_sentence, map_context)
-        st.html(maps.legend_html(f"{legend_title} ({legend_unit})", bins, legend_unit,
-                                 has_missing=bool(colour_values.isna().any())))
-        if not docks.empty:
-            st.caption(escape_markdown(transport.size_note(
-                "docking points", docks["name"].iloc[0], f"{docks['capacity'].iloc[0]:,.0f} docking points",
-                bool(boroughs))))
-    with table_tab:
-        mapped_docks = transport.mapped_table(docks, boroughs)
-        table_with_download(mapped_docks.assign(occupancy_percent=100 * mapped_docks["occupancy"]),
-                            {"name": ("Dock", None), "borough_name": area_column,
-                             "capacity": ("Docking points", "%d"), "hires_per_day": ("Hires a day", "%,.1f"),
-                             "bikes": ("Bikes docked", "%,.1f"), "occupancy_percent": ("Holding a bike", "%.0f%%")},
-                            "docks", f"{dock_source.id}_docks", file_suffix, in_selection_label)
-    st.caption(escape_markdown(dock_sentence))
-    ui.source_note(catalog, dock_source)
+        st.subheader("Over time")
+        trend = transport.station_trend(station_trend_rows, scheme)
+        step = transport.STEP_WORDS[bucket]
+        coverage_moves = transport.counted_changes(trend["stations"])
+        chart_tab, table_tab = st.tabs(["Chart", "Table"])
+        with chart_tab:
+            st.plotly_chart(transport.trend_line(trend, "per_day",
+                                                 f"Entries + exits on an average day in {selection}, {step}",
+                                                 "entries + exits a day", bucket,
+                                                 ("stations", "Stations counted") if coverage_moves else None),
+                            key="transport_station_trend", config={"displaylogo": False})
+        with table_tab:
+            table_with_download(trend, {"bucket": ("Period starting", None),
+                                        "per_day": ("Entries + exits a day", "%,.0f"),
+                                        "stations": ("Stations counted", "%d")},
+                                "station_trend", f"{station_source.id}_trend_{bucket}", file_suffix)
+        if coverage_moves:
+            st.caption(f"The number of stations counted changes from {trend['stations'].min():,} to "
+                       f"{trend['stations'].max():,} over the period, so the line partly shows which stations were "
+                       "counted, not only how busy they were.")
+        ui.source_note(catalog, station_source)
 
-    st.subheader("Hires by hour and day of the week")
-    if hour_rows is None:
-        st.info(f"{dock_source.title} has no hire counts, only docks and the bikes in them, so there is no "
-                "pattern of hires by hour.", icon=":material/schedule:")
-    elif hour_rows.empty:
-        st.info(f"No hires were recorded in {escape_markdown(selection)} between {period}.", icon=":material/info:")
-    else:
-        show_views(transport.hires_views(hour_rows, borough_hour_rows, boroughs, chosen_names, selection,
-                                         city.area_label, city.timezone), dock_source.id, file_suffix)
+        st.subheader("Time of day")
+        bands = transport.station_bands(station_metrics, scheme, boroughs)
+        if bands.empty:
+            st.info(f"{station_source.title} has daily totals only, so it cannot show when in the day people travel: "
+                    "there is no time-of-day profile for it.", icon=":material/schedule:")
+        else:
+            chart_tab, table_tab = st.tabs(["Chart", "Table"])
+            with chart_tab:
+                st.plotly_chart(transport.band_bars(bands, f"A typical weekday in {selection}, by time of day"),
+                                key="transport_bands_chart", config={"displaylogo": False})
+            with table_tab:
+                table_with_download(bands, {"band": ("Time of day", None), "entries": ("Entries", "%,.0f"),
+                                            "exits": ("Exits", "%,.0f"), "stations": ("Stations", "%d")},
+                                    "bands", f"{station_source.id}_time_of_day", file_suffix)
+            st.caption(f"Summed over the {int(bands['stations'].max()):,} stations with time-of-day counts, "
+                       "each averaged over the years in the period.")
+            ui.source_note(catalog, station_source)
+
+
+def cycle_hire_section() -> None:
+    st.header("Cycle hire")
+    dock_source = choose_source(sources[transport.DOCKS], coverage, transport.DOCKS, "Cycle hire")
+    if dock_source is None:
+        st.info("No cycle hire docks are published.", icon=":material/info:")
+    elif has_data(dock_source, coverage, period):
+        dock_plan = transport.dock_scheme(dock_source)
+        try:
+            dock_metrics = ui.run("transport_entity_metrics", dataset=dock_source.id, metrics=dock_plan.metrics,
+                                  **window)
+            hour_rows = ui.run("transport_hour_week", dataset=dock_source.id, metrics=[dock_plan.hires],
+                               boroughs=list(boroughs), tz=city.timezone, **window) if dock_plan.hires else None
+            borough_hour_rows = ui.run("transport_hour_week_by_borough", dataset=dock_source.id,
+                                       metrics=[dock_plan.hires], boroughs=list(boroughs), tz=city.timezone,
+                                       **window) if dock_plan.hires else None
+        except QueryError as error:
+            ui.query_failed(error)
+            st.stop()
+        docks, _ = dock_tables(dock_metrics, dock_plan)
+        chosen_docks = transport.in_selection(docks, boroughs)
+
+        options = [option for option, present in (("hires", dock_plan.hires), ("occupancy", dock_plan.bikes))
+                   if present]
+        if len(options) > 1:
+            linked_choice(transport.DOCK_COLOUR_PARAM, "transport_dock_colour", options, options[0], "dock colours")
+            colour_by = st.radio("Colour the docks by", options, horizontal=True, key="transport_dock_colour",
+                                 format_func={"hires": "hires a day",
+                                              "occupancy": "bikes docked (share of points)"}.get)
+            ui.widget_to_link(transport.DOCK_COLOUR_PARAM, colour_by)
+        else:
+            colour_by = options[0] if options else "capacity"
+        st.subheader({"hires": "Map: docks sized by docking points, coloured by hires a day",
+                      "occupancy": "Map: docks sized by docking points, coloured by the share holding a bike",
+                      "capacity": "Map: docks sized by docking points"}[colour_by])
+        colour_values = {"hires": docks["hires_per_day"], "occupancy": 100 * docks["occupancy"],
+                         "capacity": docks["capacity"]}[colour_by]
+        legend_title, legend_unit = {"hires": ("Hires a day", "hires"),
+                                     "occupancy": ("Docking points holding a bike", "%"),
+                                     "capacity": ("Docking points", "docks")}[colour_by]
+        bins = transport.robust_bins(colour_values)
+        dock_sentence = transport.docks_sentence(chosen_docks, selection, colour_by)
+        map_tab, table_tab = st.tabs(["Map", transport.map_table_title(len(docks), len(chosen_docks), "dock",
+                                                                       selection, boroughs)])
+        with map_tab:
+            points = transport.point_frame(docks, docks["capacity"], transport.radius_pixels(docks["capacity"], 2, 9),
+                                           transport.bin_colours(colour_values, bins), boroughs,
+                                           transport.dock_labels(docks))
+            point_map(points, chosen_docks, "docks", "docking points", dock_sentence, map_context)
+            st.html(maps.legend_html(f"{legend_title} ({legend_unit})", bins, legend_unit,
+                                     has_missing=bool(colour_values.isna().any())))
+            if not docks.empty:
+                st.caption(escape_markdown(transport.size_note(
+                    "docking points", docks["name"].iloc[0], f"{docks['capacity'].iloc[0]:,.0f} docking points",
+                    bool(boroughs))))
+        with table_tab:
+            mapped_docks = transport.mapped_table(docks, boroughs)
+            table_with_download(mapped_docks.assign(occupancy_percent=100 * mapped_docks["occupancy"]),
+                                {"name": ("Dock", None), "borough_name": area_column,
+                                 "capacity": ("Docking points", "%d"), "hires_per_day": ("Hires a day", "%,.1f"),
+                                 "bikes": ("Bikes docked", "%,.1f"), "occupancy_percent": ("Holding a bike", "%.0f%%")},
+                                "docks", f"{dock_source.id}_docks", file_suffix, in_selection_label)
+        st.caption(escape_markdown(dock_sentence))
         ui.source_note(catalog, dock_source)
 
-    if dock_plan.hires:
-        st.subheader(f"Busiest docks in {escape_markdown(selection)}")
-        busiest = chosen_docks.dropna(subset=["hires_per_day"]).sort_values("hires_per_day", ascending=False).head(15)
-        ranked_by, ranked_unit = "hires_per_day", "hires a day"
-    else:
-        st.subheader(f"Largest docks in {escape_markdown(selection)}")
-        st.caption("This data has no hire counts, so the docks are ranked by docking points.")
-        busiest = chosen_docks.head(15)
-        ranked_by, ranked_unit = "capacity", "docking points"
-    chart_tab, table_tab = st.tabs(["Chart", "Table"])
-    with chart_tab:
-        st.plotly_chart(transport.top_bar(busiest, ranked_by, f"The {len(busiest)} docks with the most {ranked_unit}",
-                                          ranked_unit),
-                        key="transport_busiest_docks", config={"displaylogo": False})
-    with table_tab:
-        table_with_download(busiest, {"name": ("Dock", None), "borough_name": area_column,
-                                      "capacity": ("Docking points", "%d"), "hires_per_day": ("Hires a day", "%,.1f"),
-                                      "bikes": ("Bikes docked", "%,.1f")},
-                            "busiest_docks", f"{dock_source.id}_busiest_docks", file_suffix)
-    ui.source_note(catalog, dock_source)
+        st.subheader("Hires by hour and day of the week")
+        if hour_rows is None:
+            st.info(f"{dock_source.title} has no hire counts, only docks and the bikes in them, so there is no "
+                    "pattern of hires by hour.", icon=":material/schedule:")
+        elif hour_rows.empty:
+            st.info(f"No hires were recorded in {escape_markdown(selection)} between {period}.", icon=":material/info:")
+        else:
+            show_views(transport.hires_views(hour_rows, borough_hour_rows, boroughs, chosen_names, selection,
+                                             city.area_label, city.timezone), dock_source.id, file_suffix)
+            ui.source_note(catalog, dock_source)
 
-# --------------------------------------------------------------------------------------------- Road traffic
-st.header("Road traffic")
-traffic_source = choose_source(sources[transport.TRAFFIC], coverage, transport.TRAFFIC, "Road traffic")
-if traffic_source is None:
-    st.info("No road traffic counts are published.", icon=":material/info:")
-elif has_data(traffic_source, coverage, period):
-    types = transport.vehicle_types(traffic_source)
-    bucket = transport.trend_bucket(span_days, *transport.sampling(coverage, traffic_source.id), daily_up_to=31)
+        if dock_plan.hires:
+            st.subheader(f"Busiest docks in {escape_markdown(selection)}")
+            busiest = (chosen_docks.dropna(subset=["hires_per_day"])
+                       .sort_values("hires_per_day", ascending=False).head(15))
+            ranked_by, ranked_unit = "hires_per_day", "hires a day"
+        else:
+            st.subheader(f"Largest docks in {escape_markdown(selection)}")
+            st.caption("This data has no hire counts, so the docks are ranked by docking points.")
+            busiest = chosen_docks.head(15)
+            ranked_by, ranked_unit = "capacity", "docking points"
+        chart_tab, table_tab = st.tabs(["Chart", "Table"])
+        with chart_tab:
+            st.plotly_chart(transport.top_bar(busiest, ranked_by,
+                                              f"The {len(busiest)} docks with the most {ranked_unit}", ranked_unit),
+                            key="transport_busiest_docks", config={"displaylogo": False})
+        with table_tab:
+            table_with_download(busiest, {"name": ("Dock", None), "borough_name": area_column,
+                                          "capacity": ("Docking points", "%d"),
+                                          "hires_per_day": ("Hires a day", "%,.1f"),
+                                          "bikes": ("Bikes docked", "%,.1f")},
+                                "busiest_docks", f"{dock_source.id}_busiest_docks", file_suffix)
+        ui.source_note(catalog, dock_source)
+
+
+def road_traffic_section() -> None:
+    st.header("Road traffic")
+    traffic_source = choose_source(sources[transport.TRAFFIC], coverage, transport.TRAFFIC, "Road traffic")
+    if traffic_source is None:
+        st.info("No road traffic counts are published.", icon=":material/info:")
+    elif has_data(traffic_source, coverage, period):
+        types = transport.vehicle_types(traffic_source)
+        bucket = transport.trend_bucket(span_days, *transport.sampling(coverage, traffic_source.id), daily_up_to=31)
+        try:
+            traffic_metrics = ui.run("transport_entity_metrics", dataset=traffic_source.id,
+                                     metrics=[metric for metric, _ in types], **window)
+            traffic_trend_rows = ui.run("transport_trend", dataset=traffic_source.id,
+                                        metrics=[metric for metric, _ in types], bucket=bucket,
+                                        boroughs=list(boroughs), **window)
+            borough_trend_rows = ui.run("transport_trend_by_borough", dataset=traffic_source.id,
+                                        metrics=[metric for metric, _ in types], bucket=bucket,
+                                        boroughs=list(boroughs), **window)
+        except QueryError as error:
+            ui.query_failed(error)
+            st.stop()
+        points_table, traffic_boroughs = traffic_tables(traffic_metrics, types)
+        chosen_points = transport.in_selection(points_table, boroughs)
+        st.caption(f"Counts are averaged per count: one reading at one count point. {traffic_source.description}")
+
+        st.subheader("Vehicles by type over time")
+        trend = transport.traffic_trend(traffic_trend_rows, types)
+        show_views(transport.traffic_type_views(trend, borough_trend_rows, types, boroughs, chosen_names,
+                                                selection, city.area_label, bucket), traffic_source.id, file_suffix)
+        points_per_bucket = trend.groupby("bucket")["count_points"].max()
+        if transport.counted_changes(points_per_bucket):
+            st.caption(f"Between {points_per_bucket.min():,} and {points_per_bucket.max():,} count points were counted "
+                       "in each period; averages per count keep periods comparable, but the places counted differ.")
+        ui.source_note(catalog, traffic_source)
+
+        st.subheader("Map: count points by motor vehicles, coloured by the share of cycles")
+        shares = 100 * points_table["cycle_share"]
+        bins = transport.robust_bins(shares)
+        traffic_sentence = transport.traffic_sentence(chosen_points, selection, "count")
+        map_tab, table_tab = st.tabs(["Map", transport.map_table_title(len(points_table), len(chosen_points),
+                                                                       "count point", selection, boroughs)])
+        with map_tab:
+            points = transport.point_frame(points_table, points_table["motor_vehicles"],
+                                           transport.radius_pixels(points_table["motor_vehicles"], 1.5, 8),
+                                           transport.bin_colours(shares, bins), boroughs,
+                                           transport.traffic_labels(points_table))
+            point_map(points, chosen_points, "count_points", "motor vehicles per count", traffic_sentence, map_context)
+            st.html(maps.legend_html("Cycles as a share of cars and cycles (%)", bins, "%",
+                                     has_missing=bool(shares.isna().any())))
+            if not points_table.empty:
+                st.caption(escape_markdown(transport.size_note(
+                    "motor vehicles per count", points_table["name"].iloc[0],
+                    f"{points_table['motor_vehicles'].iloc[0]:,.0f} a count", bool(boroughs))))
+        with table_tab:
+            mapped_points = transport.mapped_table(points_table, boroughs)
+            table_with_download(mapped_points.assign(cycle_percent=100 * mapped_points["cycle_share"]),
+                                {"name": ("Count point", None), "road": ("Road", None), "borough_name": area_column,
+                                 "counts": ("Counts", "%d"), "motor_vehicles": ("Motor vehicles per count", "%,.0f"),
+                                 "pedal_cycles": ("Cycles per count", "%,.0f"),
+                                 "cycle_percent": ("Cycles % of cars + cycles", "%.1f%%")},
+                                "count_points", f"{traffic_source.id}_count_points", file_suffix, in_selection_label)
+        st.caption(escape_markdown(traffic_sentence))
+        ui.source_note(catalog, traffic_source)
+
+        st.subheader(f"Cycles against cars by {city.area_label}")
+        type_columns = {metric: (label, "%,.1f") for metric, label in types}
+        chart_tab, table_tab = st.tabs(["Chart", "Table"])
+        with chart_tab:
+            st.plotly_chart(transport.share_bar(traffic_boroughs, f"Cycles as a share of cars and cycles, "
+                                                                  f"by {city.area_label}", boroughs),
+                            key="transport_cycle_share", config={"displaylogo": False})
+        with table_tab:
+            table_with_download(traffic_boroughs.assign(cycle_percent=100 * traffic_boroughs["cycle_share"]),
+                                {"borough_name": area_column, "count_points": ("Count points", "%d"),
+                                 **type_columns, "cycle_percent": ("Cycles % of cars + cycles", "%.1f%%")},
+                                "traffic_boroughs", f"{traffic_source.id}_by_{city.area_label}", file_suffix)
+        ui.source_note(catalog, traffic_source)
+
+
+def summary_section() -> None:
+    """Each area's figures from the three other sections side by side, from the same sources and
+    period (the sections' entity queries, cached, so opening it after them costs no query). A
+    source without data in the period is left out, as its section says."""
+    st.header(f"By {city.area_label}")
+    per_area = {}
     try:
-        traffic_metrics = ui.run("transport_entity_metrics", dataset=traffic_source.id,
-                                 metrics=[metric for metric, _ in types], **window)
-        traffic_trend_rows = ui.run("transport_trend", dataset=traffic_source.id,
-                                    metrics=[metric for metric, _ in types], bucket=bucket,
-                                    boroughs=list(boroughs), **window)
-        borough_trend_rows = ui.run("transport_trend_by_borough", dataset=traffic_source.id,
-                                    metrics=[metric for metric, _ in types], bucket=bucket,
-                                    boroughs=list(boroughs), **window)
+        station_source = choose_source(sources[transport.STATIONS], coverage, transport.STATIONS, "Station",
+                                       offer_choice=False)
+        if station_source is not None and transport.has_period_data(coverage, station_source.id):
+            scheme = transport.station_scheme(station_source)
+            metrics = ui.run("transport_entity_metrics", dataset=station_source.id, metrics=scheme.metrics, **window)
+            # Weekday and weekend are not in the summary, so their query is not needed.
+            per_area["stations"] = (station_source, station_tables(metrics, None, scheme)[1])
+        dock_source = choose_source(sources[transport.DOCKS], coverage, transport.DOCKS, "Cycle hire",
+                                    offer_choice=False)
+        if dock_source is not None and transport.has_period_data(coverage, dock_source.id):
+            dock_plan = transport.dock_scheme(dock_source)
+            metrics = ui.run("transport_entity_metrics", dataset=dock_source.id, metrics=dock_plan.metrics, **window)
+            per_area["docks"] = (dock_source, dock_tables(metrics, dock_plan)[1])
+        traffic_source = choose_source(sources[transport.TRAFFIC], coverage, transport.TRAFFIC, "Road traffic",
+                                       offer_choice=False)
+        if traffic_source is not None and transport.has_period_data(coverage, traffic_source.id):
+            types = transport.vehicle_types(traffic_source)
+            metrics = ui.run("transport_entity_metrics", dataset=traffic_source.id,
+                             metrics=[metric for metric, _ in types], **window)
+            per_area["traffic"] = (traffic_source, traffic_tables(metrics, types)[1])
     except QueryError as error:
         ui.query_failed(error)
         st.stop()
-    points_table, traffic_boroughs = traffic_tables(traffic_metrics, types)
-    chosen_points = transport.in_selection(points_table, boroughs)
-    st.caption(f"Counts are averaged per count: one reading at one count point. {traffic_source.description}")
+    summary = transport.borough_summary(areas, *(per_area[part][1] if part in per_area else None
+                                                 for part in ("stations", "docks", "traffic")))
+    shown, columns = transport.summary_table(transport.in_selection(summary, boroughs), area_column)
+    st.caption(f"Each {city.area_label}'s figures from the {transport.STATIONS_SECTION}, {transport.DOCKS_SECTION} "
+               f"and {transport.TRAFFIC_SECTION} sections, side by side; empty where it has none.")
+    table_with_download(shown, columns, "summary", f"transport_by_{city.area_label}", file_suffix)
+    for source, _ in per_area.values():
+        ui.source_note(catalog, source)
 
-    st.subheader("Vehicles by type over time")
-    trend = transport.traffic_trend(traffic_trend_rows, types)
-    show_views(transport.traffic_type_views(trend, borough_trend_rows, types, boroughs, chosen_names,
-                                            selection, city.area_label, bucket), traffic_source.id, file_suffix)
-    points_per_bucket = trend.groupby("bucket")["count_points"].max()
-    if transport.counted_changes(points_per_bucket):
-        st.caption(f"Between {points_per_bucket.min():,} and {points_per_bucket.max():,} count points were counted "
-                   "in each period; averages per count keep periods comparable, but the places counted differ.")
-    ui.source_note(catalog, traffic_source)
 
-    st.subheader("Map: count points by motor vehicles, coloured by the share of cycles")
-    shares = 100 * points_table["cycle_share"]
-    bins = transport.robust_bins(shares)
-    traffic_sentence = transport.traffic_sentence(chosen_points, selection, "count")
-    map_tab, table_tab = st.tabs(["Map", transport.map_table_title(len(points_table), len(chosen_points),
-                                                                   "count point", selection, boroughs)])
-    with map_tab:
-        points = transport.point_frame(points_table, points_table["motor_vehicles"],
-                                       transport.radius_pixels(points_table["motor_vehicles"], 1.5, 8),
-                                       transport.bin_colours(shares, bins), boroughs,
-                                       transport.traffic_labels(points_table))
-        point_map(points, chosen_points, "count_points", "motor vehicles per count", traffic_sentence, map_context)
-        st.html(maps.legend_html("Cycles as a share of cars and cycles (%)", bins, "%",
-                                 has_missing=bool(shares.isna().any())))
-        if not points_table.empty:
-            st.caption(escape_markdown(transport.size_note(
-                "motor vehicles per count", points_table["name"].iloc[0],
-                f"{points_table['motor_vehicles'].iloc[0]:,.0f} a count", bool(boroughs))))
-    with table_tab:
-        mapped_points = transport.mapped_table(points_table, boroughs)
-        table_with_download(mapped_points.assign(cycle_percent=100 * mapped_points["cycle_share"]),
-                            {"name": ("Count point", None), "road": ("Road", None), "borough_name": area_column,
-                             "counts": ("Counts", "%d"), "motor_vehicles": ("Motor vehicles per count", "%,.0f"),
-                             "pedal_cycles": ("Cycles per count", "%,.0f"),
-                             "cycle_percent": ("Cycles % of cars + cycles", "%.1f%%")},
-                            "count_points", f"{traffic_source.id}_count_points", file_suffix, in_selection_label)
-    st.caption(escape_markdown(traffic_sentence))
-    ui.source_note(catalog, traffic_source)
-
-    st.subheader(f"Cycles against cars by {city.area_label}")
-    type_columns = {metric: (label, "%,.1f") for metric, label in types}
-    chart_tab, table_tab = st.tabs(["Chart", "Table"])
-    with chart_tab:
-        st.plotly_chart(transport.share_bar(traffic_boroughs,
-                                            f"Cycles as a share of cars and cycles, by {city.area_label}", boroughs),
-                        key="transport_cycle_share", config={"displaylogo": False})
-    with table_tab:
-        table_with_download(traffic_boroughs.assign(cycle_percent=100 * traffic_boroughs["cycle_share"]),
-                            {"borough_name": area_column, "count_points": ("Count points", "%d"),
-                             **type_columns, "cycle_percent": ("Cycles % of cars + cycles", "%.1f%%")},
-                            "traffic_boroughs", f"{traffic_source.id}_by_{city.area_label}", file_suffix)
-    ui.source_note(catalog, traffic_source)
-
-# --------------------------------------------------------------------------------------------- Summary
-st.header(f"By {city.area_label}")
-summary = transport.borough_summary(areas, station_boroughs, dock_boroughs, traffic_boroughs)
-summary = transport.in_selection(summary, boroughs)
-summary_columns = {"borough_name": area_column}
-if station_boroughs is not None:
-    summary_columns |= {"stations": ("Stations", "%d"),
-                        "station_entries_exits_per_day": ("Entries + exits a day", "%,.0f")}
-if dock_boroughs is not None:
-    summary = summary.assign(dock_occupancy_percent=100 * summary["dock_occupancy"])
-    summary_columns |= {"docks": ("Cycle docks", "%d"), "docking_points": ("Docking points", "%,.0f"),
-                        "cycle_hires_per_day": ("Cycle hires a day", "%,.0f"),
-                        "dock_occupancy_percent": ("Docks holding a bike", "%.0f%%")}
-if traffic_boroughs is not None:
-    summary = summary.assign(cycle_percent=100 * summary["cycle_share"])
-    summary_columns |= {"count_points": ("Count points", "%d"),
-                        "motor_vehicles_per_count": ("Motor vehicles per count", "%,.0f"),
-                        "cycle_percent": ("Cycles % of cars + cycles", "%.1f%%")}
-st.caption(f"Each {city.area_label}'s figures from the sections above, side by side; empty where it has none.")
-table_with_download(summary, summary_columns, "summary", f"transport_by_{city.area_label}", file_suffix)
+stations_tab, cycle_hire_tab, road_traffic_tab, summary_tab = ui.sections(
+    "transport_section", transport.section_labels(city.area_label))
+for tab, draw in ((stations_tab, stations_section), (cycle_hire_tab, cycle_hire_section),
+                  (road_traffic_tab, road_traffic_section), (summary_tab, summary_section)):
+    if tab.open:
+        with tab:
+            draw()

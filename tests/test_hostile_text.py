@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from citydash import environment, sensors_view
+from citydash import environment, sensors_view, transport
 from citydash.kiosk import registered_pages
 from citydash.text import escape_markdown
 from conftest import HOSTILE_TEXTS, REPO, write_hostile_extracts
@@ -51,6 +51,13 @@ def test_no_page_sends_an_entity_name_to_markdown_unescaped(hostile_extracts, mo
         # So does the Environment page (the hours above the limit name sites, under Time of day).
         for label in environment.SECTION_LABELS[1:]:
             app.session_state["environment_section"] = label
+            app.run()
+            assert not app.exception, (label, [exception.value for exception in app.exception])
+            bodies += markdown_bodies(app)
+    if registered.url_path == "transport":
+        # And the Transport page (docks and count points are named in their own sections).
+        for label in transport.SECTION_LABELS[1:]:
+            app.session_state["transport_section"] = label
             app.run()
             assert not app.exception, (label, [exception.value for exception in app.exception])
             bodies += markdown_bodies(app)

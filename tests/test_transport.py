@@ -325,6 +325,31 @@ def test_borough_summary_lists_every_borough_with_what_it_has():
     assert "count_points" not in summary.columns
 
 
+def test_the_summary_shows_only_the_columns_of_the_sources_it_has_with_shares_as_percentages():
+    areas = pd.DataFrame({"borough_code": ["E09000006", "E09000007"], "borough_name": ["Bromley", "Camden"]})
+    docks = pd.DataFrame({"borough_code": ["E09000007"], "docks": [2], "docking_points": [40.0],
+                          "hires_per_day": [12.0], "occupancy": [0.25]})
+    traffic = pd.DataFrame({"borough_code": ["E09000006"], "count_points": [4], "motor_vehicles": [800.0],
+                            "cycle_share": [0.125]})
+    summary = transport.borough_summary(areas, None, docks, traffic)
+    shown, columns = transport.summary_table(summary, ("Borough", None))
+    # No station source with data: no station columns, the others in the page's order.
+    assert list(columns) == ["borough_name", "docks", "docking_points", "cycle_hires_per_day",
+                             "dock_occupancy_percent", "count_points", "motor_vehicles_per_count", "cycle_percent"]
+    assert columns["borough_name"] == ("Borough", None)
+    assert set(columns) <= set(shown.columns)
+    camden = shown.set_index("borough_name").loc["Camden"]
+    assert camden["dock_occupancy_percent"] == 25 and math.isnan(camden["cycle_percent"])
+    assert shown.set_index("borough_name").loc["Bromley", "cycle_percent"] == 12.5
+    only_areas, columns = transport.summary_table(transport.borough_summary(areas, None, None, None), ("Ward", None))
+    assert columns == {"borough_name": ("Ward", None)} and len(only_areas) == 2
+
+
+def test_sections_are_named_once_and_the_summary_after_the_citys_areas():
+    assert transport.SECTION_LABELS == ("Stations", "Cycle hire", "Road traffic", "By borough")
+    assert transport.section_labels("ward") == ["Stations", "Cycle hire", "Road traffic", "By ward"]
+
+
 # --------------------------------------------------------------------------------------------
 # Maps
 

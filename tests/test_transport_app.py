@@ -1,5 +1,6 @@
 """The transport page under AppTest: on the small demo pack, and end to end on the real TfL and
-DfT samples ingested into a temporary pack."""
+DfT samples ingested into a temporary pack. The page shows one section at a time (Stations by
+default); a test opens the section it looks at with open_section."""
 
 from __future__ import annotations
 
@@ -16,12 +17,24 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from citydash.__main__ import main as citydash_main
+from citydash.transport import SECTION_LABELS
 from conftest import PACK, REPO, require_shared
 
 ENTRY = REPO / "tests" / "apptest" / "entry.py"
 PAGE = str(REPO / "pages" / "transport.py")
 # Camden, Hackney, Islington and Westminster; the demo has no docks in Westminster.
 FOUR = ["E09000007", "E09000012", "E09000019", "E09000033"]
+STATIONS, CYCLE_HIRE, ROAD_TRAFFIC, BY_BOROUGH = SECTION_LABELS
+# Each section's map, by its point layer's id (the summary has none).
+SECTION_MAPS = {STATIONS: {"stations"}, CYCLE_HIRE: {"docks"}, ROAD_TRAFFIC: {"count_points"}, BY_BOROUGH: set()}
+
+
+def open_section(app: AppTest, label: str) -> AppTest:
+    """Open one of the page's sections, as a click on its tab does."""
+    app.session_state["transport_section"] = label
+    app.run()
+    assert not app.exception, [exception.value for exception in app.exception]
+    return app
 
 
 def texts(app: AppTest) -> str:
@@ -68,31 +81,62 @@ def app(demo_extracts, monkeypatch):
     return test
 
 
+def legends(app: AppTest) -> list[str]:
+    return [element.proto.body for element in app.get("html") if "cd-legend" in element.proto.body
+            and "figure" in element.proto.body]
+
+
 def test_demo_page_has_three_maps_with_legends_tables_and_sources(app):
+    charts = downloads = 0
+    # Stations, the section a page without a link opens.
     page_text = texts(app)
-    for heading in ("Stations", "Cycle hire", "Road traffic", "By borough"):
-        assert heading in [header.value for header in app.header]
-    maps = decks(app)
-    assert set(maps) == {"stations", "docks", "count_points"}
-    legends = [element.proto.body for element in app.get("html") if "cd-legend" in element.proto.body
-               and "figure" in element.proto.body]
-    assert any("Station mode" in legend for legend in legends)
-    assert any("Hires a day" in legend for legend in legends)
-    assert any("Cycles as a share of cars and cycles" in legend for legend in legends)
-    station_legend = next(legend for legend in legends if "Station mode" in legend)
-    for point in points(maps["stations"]):
+    station_map = decks(app)["stations"]
+    station_legend = next(legend for legend in legends(app) if "Station mode" in legend)
+    for point in points(station_map):
         assert "rgb({r},{g},{b})".format(**point) in station_legend, "every point colour is in the legend"
     assert "The map shows" in page_text and "The busiest is" in page_text
     assert "has daily totals only" in page_text, "the demo has no time-of-day bands and says so"
-    assert any("Synthetic demo data" in caption.value for caption in app.caption)
-    assert len(app.get("plotly_chart")) >= 7
-    assert len(app.download_button) >= 10
+    stations = frame_with(app, "weekend")
+    for label, legend_title in ((STATIONS, "Station mode"), (CYCLE_HIRE, "Hires a day"),
+                                (ROAD_TRAFFIC, "Cycles as a share of cars and cycles")):
+        open_section(app, label)
+        assert set(decks(app)) == SECTION_MAPS[label]
+        assert any(legend_title in legend for legend in legends(app)), label
+        assert any("Synthetic demo data" in caption.value for caption in app.caption), label
+        charts += len(app.get("plotly_chart"))
+        downloads += len(app.download_button)
+    assert charts >= 7
+    assert downloads >= 9
+    open_section(app, BY_BOROUGH)
     summary = frame_with(app, "station_entries_exits_per_day")
-    assert len(summary) == 33 and summary["stations"].fillna(0).sum() == len(frame_with(app, "weekend"))
+    assert len(summary) == 33 and summary["stations"].fillna(0).sum() == len(stations)
+    assert {"docks", "cycle_hires_per_day", "count_points", "cycle_percent"} <= set(summary.columns)
+    assert len(app.download_button) == 1
+    # The summary names its three sources, so the sidebar's list and the demo warning name them too.
+    assert sum("Synthetic demo data" in caption.value for caption in app.caption) == 3
+
+
+@pytest.mark.parametrize("label", SECTION_LABELS)
+def test_each_section_renders_alone_on_the_demo_data(app, label):
+    """Only the open section is drawn: its h2 and its map, none of the others', and only its sources
+    are noted (a closed section runs none of its queries, so names none of its data)."""
+    open_section(app, label)
+    assert [text for level, text in headings(app) if level == 2] == [label]
+    assert set(decks(app)) == SECTION_MAPS[label]
+    assert [tab.label for tab in app.tabs if tab.label in SECTION_LABELS] == list(SECTION_LABELS), "all offered"
+    noted = {title for title in ("Rail and tube station entries and exits (demo)", "Cycle hire docks (demo)",
+                                 "Road traffic counts (demo)")
+             if any(f", {title} ·" in caption.value for caption in app.caption)}
+    expected = {STATIONS: {"Rail and tube station entries and exits (demo)"},
+                CYCLE_HIRE: {"Cycle hire docks (demo)"}, ROAD_TRAFFIC: {"Road traffic counts (demo)"}}
+    assert noted == expected.get(label, {"Rail and tube station entries and exits (demo)", "Cycle hire docks (demo)",
+                                         "Road traffic counts (demo)"})
 
 
 def test_maps_send_one_row_per_entity(app, demo_catalog):
-    maps = decks(app)
+    maps = {}
+    for label in SECTION_LABELS[:3]:
+        maps |= decks(open_section(app, label))
     entities = {dataset: len(pd.read_parquet(demo_catalog.extract_path(dataset, "entities")))
                 for dataset in ("stations", "cycle_hire", "road_traffic")}
     assert len(points(maps["stations"])) == entities["stations"]
@@ -110,27 +154,33 @@ def test_the_borough_filter_narrows_tables_and_fades_the_rest_of_the_map(app):
     stations = mapped[mapped["in_selection"]]
     assert len(stations) > 0 and set(stations["borough_name"]) == {"Camden"}
     assert "Camden" not in set(mapped.loc[~mapped["in_selection"], "borough_name"])
-    assert list(frame_with(app, "station_entries_exits_per_day")["borough_name"]) == ["Camden"]
     station_points = points(decks(app)["stations"])
     assert len(station_points) == len(mapped), "the table lists every point on the map"
     assert sum(point["a"] == 225 for point in station_points) == len(stations)
     assert sum(point["a"] < 225 for point in station_points) > 0, "the other boroughs stay, faded"
     assert "in **Camden**" in texts(app)
     assert any(f"({len(stations)} in Camden)" in tab.label for tab in app.tabs)
+    open_section(app, BY_BOROUGH)
+    assert list(frame_with(app, "station_entries_exits_per_day")["borough_name"]) == ["Camden"]
 
 
 def test_tube_lines_toggle_draws_the_overlay_with_its_attribution(app):
     assert not any("OpenStreetMap" in caption.value for caption in app.caption)
     app.checkbox(key="transport_show_tube").check().run()
     assert not app.exception
-    captions = [caption.value for caption in app.caption if "OpenStreetMap contributors" in caption.value]
-    assert len(captions) == 3, "the ODbL attribution is under every map that draws the lines"
-    assert all("Open Database License" in caption for caption in captions)
-    for spec in decks(app).values():
+    for label in SECTION_LABELS[:3]:
+        open_section(app, label)  # the toggles are above the sections: they hold for every one
+        captions = [caption.value for caption in app.caption if "OpenStreetMap contributors" in caption.value]
+        assert len(captions) == 1, f"{label}: the ODbL attribution is under the map that draws the lines"
+        assert "Open Database License" in captions[0]
+        (spec,) = decks(app).values()
         assert any(layer["id"] == "network_lines" for layer in spec["layers"])
+        assert any(layer["id"] == "borough_outlines" for layer in spec["layers"])
     app.checkbox(key="transport_show_outlines").uncheck().run()
-    for spec in decks(app).values():
+    for label in SECTION_LABELS[:3]:
+        (spec,) = decks(open_section(app, label)).values()
         assert not any(layer["id"] == "borough_outlines" for layer in spec["layers"])
+    assert app.checkbox(key="transport_show_tube").value is True
 
 
 # ------------------------------------------------------------------------------------------------
@@ -168,11 +218,13 @@ def assert_no_skipped_level(found: list[tuple[int, str]]) -> None:
 def test_headings_go_h1_h2_h3_without_skipping_a_level(app, chosen):
     if chosen:
         app.sidebar.multiselect(key="filters_boroughs").set_value(chosen).run()
-    found = headings(app)
-    assert_no_skipped_level(found)
-    assert found[0] == (1, "Transport in London")
-    assert [text for level, text in found if level == 2] == ["Stations", "Cycle hire", "Road traffic", "By borough"]
-    assert {level for level, _ in found} == {1, 2, 3}
+    for label in SECTION_LABELS:
+        found = headings(open_section(app, label))
+        assert_no_skipped_level(found)
+        assert found[0] == (1, "Transport in London")
+        assert [text for level, text in found if level == 2] == [label], "one section's h2 at a time"
+        # The summary is one table under its h2; the others have parts under h3s.
+        assert {level for level, _ in found} == ({1, 2} if label == BY_BOROUGH else {1, 2, 3})
 
 
 # ------------------------------------------------------------------------------------------------
@@ -248,6 +300,7 @@ def test_the_39_stations_reported_outside_london_are_exactly_those_the_source_ma
 def test_real_stations_render_and_only_stations_the_source_puts_outside_london_are_left_out(real_pack, real_app):
     _, outside, transport = real_pack
     assert not real_app.exception, [exception.value for exception in real_app.exception]
+    open_section(real_app, STATIONS)
     with (transport / "london_combinedstations_630.csv").open(encoding="utf-8-sig", newline="") as handle:
         categories = {row["id"]: row["category"] for row in csv.DictReader(handle)}
     shown = frame_with(real_app, "weekend")
@@ -272,14 +325,15 @@ def test_real_stations_render_and_only_stations_the_source_puts_outside_london_a
 
 
 def test_real_page_headings_skip_no_level(real_app):
-    found = headings(real_app)
-    assert_no_skipped_level(found)
-    assert (3, "Time of day") in found and (3, "Largest docks in all boroughs") in found
+    found = {label: headings(open_section(real_app, label)) for label in SECTION_LABELS}
+    for section in found.values():
+        assert_no_skipped_level(section)
+    assert (3, "Time of day") in found[STATIONS] and (3, "Largest docks in all boroughs") in found[CYCLE_HIRE]
 
 
 def test_real_docks_render_with_their_docking_points_and_occupancy(real_pack, real_app):
     pack, outside, _ = real_pack
-    docks = frame_with(real_app, "occupancy_percent")
+    docks = frame_with(open_section(real_app, CYCLE_HIRE), "occupancy_percent")
     assert len(docks) == len(points(decks(real_app)["docks"]))
     entities = pd.read_parquet(pack / "extracts" / "tfl_bikepoint_entities.parquet")
     observations = pd.read_parquet(pack / "extracts" / "tfl_bikepoint.parquet")
@@ -300,7 +354,7 @@ def test_real_docks_render_with_their_docking_points_and_occupancy(real_pack, re
 
 def test_real_count_points_render_year_by_year(real_pack, real_app):
     _, outside, _ = real_pack
-    count_points = frame_with(real_app, "cycle_percent")
+    count_points = frame_with(open_section(real_app, ROAD_TRAFFIC), "cycle_percent")
     assert len(points(decks(real_app)["count_points"])) == len(count_points)
     assert len(count_points) + len(outside["dft_traffic"]) == 2_548
     assert len(outside["dft_traffic"]) <= 15
@@ -363,6 +417,7 @@ def test_two_to_six_boroughs_get_hires_and_vehicle_panels_side_by_side_on_one_sc
     names = ["Camden", "Hackney", "Islington", "Westminster"]
     with_docks = names[:3]
 
+    open_section(app, CYCLE_HIRE)
     hires = chart_spec(app, "transport_hires_by_borough_chart")
     heatmaps = [trace for trace in hires["data"] if trace["type"] == "heatmap"]
     assert [trace["name"] for trace in heatmaps] == names, "one panel per borough, in the order chosen"
@@ -379,7 +434,9 @@ def test_two_to_six_boroughs_get_hires_and_vehicle_panels_side_by_side_on_one_sc
                              & (table["hour"] == "08:00")]["average"].iloc[0]
         assert numbers(trace["z"])[0, 8] == pytest.approx(monday_eight)
     assert "transport_hires_hours_chart" not in " ".join(chart_keys(app)), "no pooled heatmap beside the panels"
+    assert any("transport_hires_by_borough_download" in button.proto.id for button in app.download_button)
 
+    open_section(app, ROAD_TRAFFIC)
     traffic = chart_spec(app, "transport_traffic_by_borough_chart")
     bars = [trace for trace in traffic["data"] if trace["type"] == "bar"]
     assert len(bars) == 4 * 6, "six vehicle types stacked in each of four panels"
@@ -399,9 +456,7 @@ def test_two_to_six_boroughs_get_hires_and_vehicle_panels_side_by_side_on_one_sc
     camden_cars = next(trace for trace in bars if trace["name"] == "Cars and taxis" and trace.get("showlegend", True))
     camden_rows = by_type[by_type["borough_name"] == "Camden"]
     assert list(numbers(camden_cars["y"])) == pytest.approx(list(camden_rows["cars"]))
-    downloads = {button.proto.id for button in app.download_button}
-    assert any("transport_hires_by_borough_download" in key for key in downloads)
-    assert any("transport_traffic_by_borough_download" in key for key in downloads)
+    assert any("transport_traffic_by_borough_download" in button.proto.id for button in app.download_button)
 
 
 @pytest.mark.parametrize("chosen", [[], ["E09000007", "E09000033", "E09000019", "E09000001", "E09000002",
@@ -411,19 +466,23 @@ def test_none_or_many_boroughs_keep_the_pooled_view_with_a_per_borough_table(app
     if chosen:
         app.sidebar.multiselect(key="filters_boroughs").set_value(chosen).run()
         assert not app.exception, [exception.value for exception in app.exception]
-    keys = " ".join(chart_keys(app))
-    assert "transport_hires_hours_chart" in keys and "transport_traffic_trend_chart" in keys
-    assert "by_borough_chart" not in keys
-    hires = table_with(app, "borough_name", "average")
-    traffic = table_with(app, "borough_name", "bucket", "cars")
     names = demo_database.run("boroughs").set_index("borough_code")["borough_name"]
     docks = pd.read_parquet(demo_catalog.extract_path("cycle_hire", "entities"))
     with_docks = set(docks["borough_code"]) & set(chosen) if chosen else set(docks["borough_code"])
+
+    open_section(app, CYCLE_HIRE)
+    keys = " ".join(chart_keys(app))
+    assert "transport_hires_hours_chart" in keys and "by_borough_chart" not in keys
+    hires = table_with(app, "borough_name", "average")
     assert set(hires["borough_name"]) == {names[code] for code in with_docks}
+    assert "**Hires by hour and day of the week in each borough**" in [element.value for element in app.markdown]
+
+    open_section(app, ROAD_TRAFFIC)
+    keys = " ".join(chart_keys(app))
+    assert "transport_traffic_trend_chart" in keys and "by_borough_chart" not in keys
+    traffic = table_with(app, "borough_name", "bucket", "cars")
     assert set(traffic["borough_name"]) == set(names[chosen] if chosen else names)
-    bold = [element.value for element in app.markdown]
-    assert "**Hires by hour and day of the week in each borough**" in bold
-    assert any(text.startswith("**Vehicles per count by type in each borough") for text in bold)
+    assert any(element.value.startswith("**Vehicles per count by type in each borough") for element in app.markdown)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -468,6 +527,30 @@ def test_the_overlay_toggles_go_into_the_link_and_the_link_brings_them_back(app,
     assert "network_lines" in layer_ids(shared) and "borough_outlines" not in layer_ids(shared)
     assert not [element for element in shared.info if "Ignored" in element.value]
     assert (link_of(shared)["transport_tube"], link_of(shared)["transport_outlines"]) == ("on", "off")
+
+
+def test_a_link_opens_its_section_and_a_switch_of_section_is_written_into_the_link(demo_extracts, monkeypatch):
+    shared = open_link(monkeypatch, demo_extracts, section="road-traffic", transport_tube="on")
+    assert [text for level, text in headings(shared) if level == 2] == [ROAD_TRAFFIC]
+    assert set(decks(shared)) == {"count_points"}
+    assert "network_lines" in layer_ids(shared), "the page-wide toggles come from the same link"
+    assert link_of(shared)["section"] == "road-traffic"
+    assert not [element for element in shared.info if "Ignored" in element.value]
+    open_section(shared, BY_BOROUGH)
+    assert link_of(shared)["section"] == "by-borough"
+    open_section(shared, CYCLE_HIRE)
+    assert link_of(shared)["section"] == "cycle-hire"
+    open_section(shared, STATIONS)
+    assert "section" not in link_of(shared), "the first section is the default: its link names none"
+    assert link_of(shared)["transport_tube"] == "on"
+
+
+def test_a_hostile_section_in_a_link_opens_the_first_with_a_notice(demo_extracts, monkeypatch):
+    shared = open_link(monkeypatch, demo_extracts, section="<img src=x onerror=alert(1)>")
+    assert [text for level, text in headings(shared) if level == 2] == [STATIONS]
+    notices = [element.value for element in shared.info if "Ignored the link's section" in element.value]
+    assert len(notices) == 1 and "onerror" not in notices[0] and "Cycle hire" in notices[0]
+    assert "section" not in link_of(shared)
 
 
 def test_hostile_overlay_settings_in_a_link_fall_back_to_the_defaults_with_a_notice(demo_extracts, monkeypatch):
@@ -553,34 +636,68 @@ def test_data_source_and_dock_colour_choices_go_into_the_link_and_come_back(two_
     # The defaults: the first source with data in the period (the TfL fixture's years are long past).
     assert first.selectbox(key="transport_stations_source").options == [
         "Station entries and exits (TfL and ORR)", "Rail and tube station entries and exits (demo)"]
+    assert link_of(first)["transport_stations_data"] == "stations"
+    open_section(first, CYCLE_HIRE)
     assert first.selectbox(key="transport_docks_source").value == "bike_share"
     link = link_of(first)
     assert (link["transport_stations_data"], link["transport_docks_data"], link["transport_dock_colour"]) == (
         "stations", "bike_share", "hires")
     first.radio(key="transport_dock_colour").set_value("occupancy").run()
     assert not first.exception, [exception.value for exception in first.exception]
+    open_section(first, STATIONS)
     first.selectbox(key="transport_stations_source").set_value("tfl_station_counts").run()
+    # Back in the closed section, its choices are still the ones made there.
+    open_section(first, CYCLE_HIRE)
+    assert first.radio(key="transport_dock_colour").value == "occupancy"
     link = link_of(first)
-    assert (link["transport_stations_data"], link["transport_docks_data"], link["transport_dock_colour"]) == (
-        "tfl_station_counts", "bike_share", "occupancy")
+    assert (link["transport_stations_data"], link["transport_docks_data"], link["transport_dock_colour"],
+            link["section"]) == ("tfl_station_counts", "bike_share", "occupancy", "cycle-hire")
 
     shared = open_link(monkeypatch, extracts, pack, **link)
-    assert shared.selectbox(key="transport_stations_source").value == "tfl_station_counts"
     assert shared.selectbox(key="transport_docks_source").value == "bike_share"
     assert shared.radio(key="transport_dock_colour").value == "occupancy"
     assert any("Docking points holding a bike" in element.proto.body for element in shared.get("html"))
     assert not [element for element in shared.info if "Ignored" in element.value]
+    open_section(shared, STATIONS)
+    assert shared.selectbox(key="transport_stations_source").value == "tfl_station_counts"
+    assert not [element for element in shared.info if "Ignored" in element.value]
+
+
+def test_the_summary_uses_each_sections_chosen_source_and_leaves_out_one_without_data(two_sources, monkeypatch):
+    pack, extracts = two_sources
+    # The demo's stations have data in the period: the summary has their columns.
+    shared = open_link(monkeypatch, extracts, pack, section="by-borough")
+    summary = frame_with(shared, "borough_name")
+    assert {"stations", "docks", "count_points"} <= set(summary.columns)
+    assert summary["docking_points"].sum() == 30, "the bike share's two docks, its default source"
+    assert [text for level, text in headings(shared) if level == 2] == [BY_BOROUGH]
+    assert [element.key for element in shared.selectbox if element.key.startswith("transport_")] == [], \
+        "the summary offers no choice of source: it follows the sections'"
+    # The TfL fixture's station counts are long past: chosen in the Stations section, that section says
+    # so, and the summary leaves the stations out rather than show them empty.
+    open_section(shared, STATIONS)
+    shared.selectbox(key="transport_stations_source").set_value("tfl_station_counts").run()
+    assert any("No data between" in element.value for element in shared.info)
+    open_section(shared, BY_BOROUGH)
+    summary = frame_with(shared, "borough_name")
+    assert "stations" not in summary.columns and "station_entries_exits_per_day" not in summary.columns
+    assert {"docks", "count_points", "cycle_percent"} <= set(summary.columns)
+    assert len(summary) == 33
+    assert not any("No data between" in element.value for element in shared.info), "said in its own section"
+    assert link_of(shared)["transport_stations_data"] == "tfl_station_counts"
 
 
 def test_a_hostile_data_source_or_dock_colour_in_a_link_falls_back_with_a_notice(two_sources, monkeypatch):
     pack, extracts = two_sources
     hostile = open_link(monkeypatch, extracts, pack, transport_stations_data="air_quality",
                         transport_docks_data="../../etc/passwd", transport_dock_colour="<b>occupancy</b>")
-    # The defaults, as a link without them gives (see above).
+    # The defaults, as a link without them gives (see above); each notice in the section that reads it.
     assert hostile.selectbox(key="transport_stations_source").value == "stations", "air_quality has no stations"
+    notices = [element.value for element in hostile.info if "Ignored the link's" in element.value]
+    open_section(hostile, CYCLE_HIRE)
     assert hostile.selectbox(key="transport_docks_source").value == "bike_share"
     assert hostile.radio(key="transport_dock_colour").value == "hires"
-    notices = [element.value for element in hostile.info if "Ignored the link's" in element.value]
+    notices += [element.value for element in hostile.info if "Ignored the link's" in element.value]
     assert len(notices) == 3
     assert [notice for notice in notices if "station data" in notice or "cycle hire data" in notice
             or "dock colours" in notice] == notices
@@ -588,3 +705,4 @@ def test_a_hostile_data_source_or_dock_colour_in_a_link_falls_back_with_a_notice
     link = link_of(hostile)
     assert (link["transport_stations_data"], link["transport_docks_data"], link["transport_dock_colour"]) == (
         "stations", "bike_share", "hires")
+
