@@ -563,10 +563,11 @@ def neighbour_table(code: str, neighbours: pd.DataFrame, values: pd.DataFrame, a
     order = [code] + neighbours["borough_code"].tolist()
     table = areas.set_index("borough_code").loc[order, ["borough_name", "borough_group"]].reset_index()
     table["distance"] = [0.0] + neighbours["distance"].round(2).tolist()
-    wide = values[values["metric_key"].isin(keys)].pivot(index="borough_code", columns="metric_key", values="value")
-    for key in keys:
-        table[key] = table["borough_code"].map(wide[key]) if key in wide else np.nan
-    return table
+    chosen = values[values["metric_key"].isin(keys) & values["borough_code"].isin(order)]
+    wide = chosen.pivot(index="borough_code", columns="metric_key", values="value").reindex(
+        index=order, columns=list(keys)).astype("float64")
+    wide.columns.name = None
+    return pd.concat([table, wide.reset_index(drop=True)], axis="columns")
 
 
 def neighbour_sentences(table: pd.DataFrame, metrics: Mapping[str, Metric], keys: Sequence[str]) -> list[str]:
