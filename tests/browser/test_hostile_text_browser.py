@@ -29,6 +29,8 @@ from PIL import Image
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from app_pages import PAGES, ConsoleWatch, main_text, open_expanders, page_id, path_of, served, settle
+from citydash import transport
+from citydash.state import section_slug
 from conftest import HOSTILE_TEXTS, REPO, save_artifact, write_hostile_extracts
 
 VIEWPORT = {"width": 1280, "height": 2000}
@@ -192,6 +194,21 @@ def test_every_page_shows_hostile_names_as_typed_and_runs_nothing(visit, registe
         tooltip_over_a_site_shows_its_name_as_typed(visit)
         sites_download_keeps_the_names_as_typed(visit)
     assert visit.watch.unexpected_errors(registered.url_path) == []
+
+
+@pytest.mark.parametrize("slug", [section_slug(label) for label in transport.SECTION_LABELS[1:]])
+def test_every_transport_section_shows_hostile_names_as_typed_and_runs_nothing(visit, slug):
+    """The Transport page draws one section at a time (the test above sees its first): docks and count
+    points are named in their own sections, opened here by their links."""
+    visit.watch.errors.clear()
+    visit.page.goto(f"{visit.base_url}/transport?section={slug}")
+    settle(visit.page)
+    page, where = visit.page, f"Transport, {slug}"
+    assert page.query_selector('[data-testid="stException"]') is None, main_text(page)[:2000]
+    visit.assert_nothing_ran(where)
+    if slug != section_slug(transport.SECTION_LABELS[-1]):  # the summary names boroughs, not entities
+        assert not_literal(page.evaluate(SHOWN_TEXT)) == [], f"{where}: hostile names not shown as typed"
+    assert visit.watch.unexpected_errors("transport") == []
 
 
 def site_points(canvas) -> list[tuple[int, int]]:
