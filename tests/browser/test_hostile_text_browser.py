@@ -29,6 +29,7 @@ from PIL import Image
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from app_pages import PAGES, ConsoleWatch, main_text, open_expanders, page_id, path_of, served, settle
+from citydash import sensors_view
 from citydash import transport
 from citydash.state import section_slug
 from conftest import HOSTILE_TEXTS, REPO, save_artifact, write_hostile_extracts
@@ -176,20 +177,6 @@ def test_every_page_shows_hostile_names_as_typed_and_runs_nothing(visit, registe
     visit.assert_nothing_ran(where)
     if registered.url_path in NAMING_PAGES:
         assert not_literal(page.evaluate(SHOWN_TEXT)) == [], f"{where}: hostile names not shown as typed"
-    if registered.url_path == "sensors":
-        picker = page.get_by_role("combobox", name="Sensor")
-        assert not_literal(picker.input_value()) == [], picker.input_value()
-        options = page.get_by_role("option")
-        for _ in range(4):  # the live section's reruns can close the list as it opens
-            page.locator('[data-testid="stSelectbox"]').filter(has=picker).get_by_role("button", name="Open").click()
-            try:
-                options.first.wait_for(timeout=3_000)
-                break
-            except PlaywrightTimeout:
-                page.keyboard.press("Escape")
-        assert all(not_literal(option) == [] for option in options.all_inner_texts()), options.all_inner_texts()
-        page.keyboard.press("Escape")
-        visit.assert_nothing_ran(f"{where}, sensor picker")
     if registered.url_path == "borough":
         tooltip_over_a_site_shows_its_name_as_typed(visit)
         sites_download_keeps_the_names_as_typed(visit)
@@ -209,6 +196,35 @@ def test_every_transport_section_shows_hostile_names_as_typed_and_runs_nothing(v
     if slug != section_slug(transport.SECTION_LABELS[-1]):  # the summary names boroughs, not entities
         assert not_literal(page.evaluate(SHOWN_TEXT)) == [], f"{where}: hostile names not shown as typed"
     assert visit.watch.unexpected_errors("transport") == []
+
+
+@pytest.mark.parametrize("label", sensors_view.SECTION_LABELS[1:])
+def test_every_sensors_section_shows_hostile_names_as_typed_and_runs_nothing(visit, label):
+    """The Sensors page draws one section at a time (the test above sees its first, the latest
+    readings): the attention list names sensors in Sensor health, the picker in Trends."""
+    visit.watch.errors.clear()
+    visit.page.goto(f"{visit.base_url}/sensors?section={section_slug(label)}")
+    settle(visit.page)
+    page, where = visit.page, f"Street sensors, {label}"
+    assert page.query_selector('[data-testid="stException"]') is None, main_text(page)[:2000]
+    visit.assert_nothing_ran(where)
+    if label == "Sensor health":
+        assert not_literal(page.evaluate(SHOWN_TEXT)) == [], f"{where}: hostile names not shown as typed"
+    if label == "Trends":
+        picker = page.get_by_role("combobox", name="Sensor")
+        assert not_literal(picker.input_value()) == [], picker.input_value()
+        options = page.get_by_role("option")
+        for _ in range(4):  # a rerun can close the list as it opens
+            page.locator('[data-testid="stSelectbox"]').filter(has=picker).get_by_role("button", name="Open").click()
+            try:
+                options.first.wait_for(timeout=3_000)
+                break
+            except PlaywrightTimeout:
+                page.keyboard.press("Escape")
+        assert all(not_literal(option) == [] for option in options.all_inner_texts()), options.all_inner_texts()
+        page.keyboard.press("Escape")
+        visit.assert_nothing_ran(f"{where}, sensor picker")
+    assert visit.watch.unexpected_errors("sensors") == []
 
 
 def site_points(canvas) -> list[tuple[int, int]]:

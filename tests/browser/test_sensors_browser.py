@@ -1,19 +1,25 @@
 """The Sensors page in a real browser: the live tiles and map refresh by themselves, the map keeps
-the reader's pan and zoom through refreshes, and footfall downloads never hold a small count."""
+the reader's pan and zoom through refreshes, and footfall downloads never hold a small count.
+The page shows one section at a time (tabs): only the open one is drawn, it is in the link, and
+the feed refreshes only while its section is open."""
 
 from __future__ import annotations
 
 import csv
 import io
 import re
+import time
 
 from PIL import Image, ImageChops
 
 from app_pages import AXE_SCRIPT
+from citydash.sensors_view import SECTION_LABELS
+from citydash.state import section_slug
 from conftest import distinct_colours, save_artifact, wait_for_app
 
 MAP = '[data-testid="stDeckGlJsonChart"]'
 FEED_TILE = '[data-testid="stMetric"]'
+SECTION_TABS = ".st-key-sensors_section"
 
 
 def open_sensors(watch, served_app) -> None:
@@ -24,6 +30,19 @@ def open_sensors(watch, served_app) -> None:
     watch.page.wait_for_selector("h1:has-text('Street sensors')", timeout=60_000)
     watch.page.wait_for_selector(f"{MAP} canvas", timeout=60_000)
     watch.page.wait_for_timeout(1500)
+
+
+def open_section(page, label: str) -> None:
+    """Click a section's tab, as a reader does, and wait until it has drawn."""
+    page.locator(SECTION_TABS).get_by_role("tab", name=label, exact=True).click()
+    page.wait_for_selector(f"[data-testid='stMain'] h2:has-text('{label}')", timeout=60_000)
+    wait_for_app(page)
+
+
+def visible_h2(page) -> list[str]:
+    return page.eval_on_selector_all('[data-testid="stMain"] h2',
+                                     "headings => headings.filter(heading => heading.offsetParent !== null)"
+                                     ".map(heading => heading.innerText.trim())")
 
 
 def tile_texts(page) -> list[str]:
@@ -128,12 +147,15 @@ def assert_headings_in_order(page) -> None:
 
 
 def test_headings_go_down_one_level_at_a_time(page, served_app):
-    """st.title is h1, st.header h2, st.subheader h3: no level is skipped, for noise or footfall."""
+    """st.title is h1, st.header h2, st.subheader h3: no level is skipped, for noise or footfall,
+    in every section."""
     open_sensors(page, served_app)
     wait_for_app(page.page)
     assert_headings_in_order(page.page)
     choose_footfall(page.page)
-    assert_headings_in_order(page.page)
+    for label in SECTION_LABELS:
+        open_section(page.page, label)
+        assert_headings_in_order(page.page)
 
 
 def download(page, button: str) -> bytes:
@@ -145,6 +167,7 @@ def download(page, button: str) -> bytes:
 def test_the_daily_footfall_download_holds_no_count_under_ten(page, served_app):
     open_sensors(page, served_app)
     choose_footfall(page.page)
+    open_section(page.page, "Trends")
     page.page.wait_for_timeout(1500)
     content = download(page.page, "Download the daily figures (CSV)")
     save_artifact("sensors-footfall-daily-by-borough.csv", content)
@@ -165,3 +188,44 @@ def test_the_daily_footfall_download_holds_no_count_under_ten(page, served_app):
             or float(shown.replace(",", "")) >= 10, row
     assert page.page.query_selector('[data-testid="stException"]') is None
     assert page.console_errors == []
+
+
+def test_one_section_at_a_time_in_the_link_and_the_feed_refreshes_only_while_open(page, served_app):
+    # Every message the browser sends the server: the feed's refreshes are among them.
+    sent: list[float] = []
+    page.page.on("websocket", lambda socket: socket.on("framesent", lambda payload: sent.append(time.monotonic())))
+    open_sensors(page, served_app)
+    assert visible_h2(page.page) == ["Latest readings"]
+    assert "section=" not in page.page.url, "the first section leaves the link clean"
+    before = len(sent)
+    page.page.wait_for_timeout(6500)
+    assert len(sent) - before >= 2, "the replay refreshes the feed every 2 s while its section is open"
+    for label in SECTION_LABELS[1:]:
+        open_section(page.page, label)
+        assert visible_h2(page.page) == [label], "a closed section draws nothing"
+        assert f"section={section_slug(label)}" in page.page.url
+        assert page.page.query_selector(MAP) is None and "Replay, not live." not in page.page.inner_text("body")
+        assert page.page.query_selector('[data-testid="stException"]') is None
+        before = len(sent)
+        page.page.wait_for_timeout(5000)
+        assert len(sent) == before, f"{label}: the closed feed still asks the server for refreshes"
+        save_artifact(f"sensors-section-{section_slug(label)}.png", page.page.screenshot(full_page=True))
+    open_section(page.page, "Latest readings")
+    page.page.wait_for_selector(f"{MAP} canvas", timeout=60_000)
+    assert "section=" not in page.page.url
+    before = len(sent)
+    page.page.wait_for_timeout(6500)
+    assert len(sent) - before >= 2, "the feed refreshes again once its section is open again"
+    assert page.console_errors == []
+    assert page.external_requests == []
+
+
+def test_a_link_with_a_section_opens_it(page, served_app):
+    open_sensors(page, served_app)
+    page.page.goto(f"{page.page.url.split('?')[0]}?section=thresholds")
+    page.page.wait_for_selector("[data-testid='stMain'] h2:has-text('Thresholds')", timeout=60_000)
+    wait_for_app(page.page)
+    assert visible_h2(page.page) == ["Thresholds"]
+    selected = page.page.locator(SECTION_TABS).get_by_role("tab", selected=True).all_inner_texts()
+    assert [text.strip() for text in selected] == ["Thresholds"]
+    assert page.page.query_selector('[data-testid="stException"]') is None
