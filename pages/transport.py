@@ -28,7 +28,7 @@ selection = (f"all {city.area_label_plural}" if not boroughs else ", ".join(name
 
 st.title(f"Transport in {city.name}")
 st.markdown(f"Stations, cycle hire and road traffic in **{escape_markdown(selection)}**, {period}, one section at a "
-            f"time: choose one below; the last sets each {city.area_label}'s figures side by side. Maps show every "
+            f"time: choose one below; the last puts each {city.area_label}'s figures side by side. Maps show every "
             f"{city.area_label}; points outside the selection are faded. The metric chosen in the sidebar does not "
             "apply here: each section uses its own measures, named in its headings.")
 
