@@ -46,6 +46,10 @@ if stood_in:
             f"{', '.join(m.label.lower() for m in metrics)} in the sidebar to see it here.",
             icon=":material/swap_horiz:")
 
+# Every section shows this dataset, even one with nothing to chart (a metric without thresholds),
+# so the demo-data banner and the page's sources name it whichever section is open.
+ui.record_shown(dataset.id)
+
 # Each section runs its queries and draws its elements only while it is open: a filter change
 # redraws one section, not the whole page. The open one is in the link (?section=trends).
 latest_tab, health_tab, thresholds_tab, trends_tab = ui.sections("sensors_section", view.SECTION_LABELS)

@@ -763,6 +763,9 @@ def test_every_section_renders_for_every_sensor_metric(app, metric):
         assert main_headers(app) == [label]
         assert not app.error, [error.value for error in app.error]
         assert app.caption, f"{label}: no source note or caption"
+        # Every section shows the demo dataset, so every one says it is demo data.
+        assert any(str(warning.value).startswith("**Demo data, not real measurements.**")
+                   for warning in app.warning), label
     # Humidity has no thresholds: its Thresholds section says so instead of charting.
     open_section(app, "Thresholds")
     says_none = any("sets no thresholds" in info.value for info in app.info)
