@@ -293,12 +293,12 @@ def station_bands(metrics: pd.DataFrame, scheme: StationScheme, boroughs: tuple[
     return frame if frame["stations"].sum() > 0 else frame.iloc[0:0]
 
 
-def station_trend(trend: pd.DataFrame, scheme: StationScheme, scope: str = "selected") -> pd.DataFrame:
+def station_trend(trend: pd.DataFrame, scheme: StationScheme) -> pd.DataFrame:
     """Entries + exits on an average day per time bucket, and how many stations were counted.
 
     trend: transport_trend rows for the scheme's volume metrics. Returns bucket, per_day, stations.
     """
-    rows = trend[(trend["scope"] == scope) & trend["metric"].isin(scheme.volume)]
+    rows = trend[trend["metric"].isin(scheme.volume)]
     grouped = rows.groupby("bucket", as_index=False).agg(total=("total", "sum"), days=("days", "max"),
                                                          readings=("readings", "max"), stations=("entities", "max"))
     if scheme.yearly:
@@ -479,10 +479,10 @@ def traffic_boroughs(metrics: pd.DataFrame, types: list[tuple[str, str]]) -> pd.
     return table.reset_index().sort_values("motor_vehicles", ascending=False).reset_index(drop=True)
 
 
-def traffic_trend(trend: pd.DataFrame, types: list[tuple[str, str]], scope: str = "selected") -> pd.DataFrame:
+def traffic_trend(trend: pd.DataFrame, types: list[tuple[str, str]]) -> pd.DataFrame:
     """Each vehicle type per count per time bucket: bucket, metric, label, per_count, count_points."""
     labels = dict(types)
-    rows = trend[(trend["scope"] == scope) & trend["metric"].isin(labels)].copy()
+    rows = trend[trend["metric"].isin(labels)].copy()
     rows["per_count"] = rows["total"] / rows["readings"]
     rows["label"] = rows["metric"].map(labels)
     rows = rows.rename(columns={"entities": "count_points"})
@@ -750,7 +750,7 @@ def traffic_type_views(trend: pd.DataFrame, borough_trend_rows: pd.DataFrame, ty
     step, unit = STEP_WORDS[bucket], "vehicles per count"
     borough_trend = traffic_trend_by_borough(borough_trend_rows, types)
     by_borough = traffic_borough_table(borough_trend, types)
-    borough_columns = {"borough_name": (area_label.capitalize(), None), "bucket": ("Period starting", None),
+    borough_columns = {"borough_name": (area_label.capitalize(), None), "bucket": ("Period starting", "date"),
                        "count_points": ("Count points", "%d"), **{metric: (label, "%,.1f") for metric, label in types}}
     borough_file = f"by_type_{bucket}_by_{area_label}"
     if side_by_side(boroughs):
@@ -759,7 +759,7 @@ def traffic_type_views(trend: pd.DataFrame, borough_trend_rows: pd.DataFrame, ty
         return [ChartView("traffic_by_borough", borough_file, figure, by_borough, borough_columns,
                           panels_traffic_sentence(by_borough, types, chosen_names))]
     figure = stacked_types(trend, types, f"Vehicles per count in {selection}, {step}", unit, bucket)
-    trend_columns = {"bucket": ("Period starting", None), "label": ("Vehicle type", None),
+    trend_columns = {"bucket": ("Period starting", "date"), "label": ("Vehicle type", None),
                      "per_count": ("Per count", "%,.1f"), "count_points": ("Count points", "%d")}
     return [ChartView("traffic_trend", f"by_type_{bucket}", figure, trend, trend_columns),
             ChartView("traffic_by_borough", borough_file, None, by_borough, borough_columns,

@@ -145,6 +145,8 @@ def has_data(dataset, coverage: pd.DataFrame, period: str) -> bool:
 def column_config(label: str, number_format: str | None):
     if number_format == "yes/no":
         return st.column_config.CheckboxColumn(label)
+    if number_format == "date":
+        return st.column_config.DateColumn(label, format="D MMM YYYY")
     if number_format:
         return st.column_config.NumberColumn(label, format=number_format)
     return st.column_config.TextColumn(label)
@@ -287,7 +289,7 @@ def stations_section() -> None:
                                                  ("stations", "Stations counted") if coverage_moves else None),
                             key="transport_station_trend", config={"displaylogo": False})
         with table_tab:
-            table_with_download(trend, {"bucket": ("Period starting", None),
+            table_with_download(trend, {"bucket": ("Period starting", "date"),
                                         "per_day": ("Entries + exits a day", "%,.0f"),
                                         "stations": ("Stations counted", "%d")},
                                 "station_trend", f"{station_source.id}_trend_{bucket}", file_suffix)

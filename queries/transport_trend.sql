@@ -1,25 +1,18 @@
--- Chosen metrics of a dataset per time bucket (day, week, month or year) for the selected boroughs and the whole city, one row per scope, bucket and metric.
+-- Chosen metrics of a dataset per time bucket (day, week, month or year) for the selected boroughs, one row per bucket and metric.
 -- Params: $dataset (text), $metrics (text[]), $start (date), $end (date), $bucket (text), $boroughs (text[])
--- Returns: scope, bucket, metric, total, readings, entities, days
+-- Returns: bucket, metric, total, readings, entities, days
 with daily as (
     select *
     from entity_daily
     where dataset = $dataset
       and list_contains($metrics, metric)
       and day between $start and $end
-),
-
-scoped as (
-    select 'city' as scope, * from daily
-    union all
-    -- An empty selection means every borough.
-    select 'selected' as scope, * from daily
-    where len($boroughs) = 0 or list_contains($boroughs, borough_code)
+      -- An empty selection means every borough.
+      and (len($boroughs) = 0 or list_contains($boroughs, borough_code))
 ),
 
 bucketed as (
     select
-        scope,
         -- A case rather than date_trunc($bucket, ...): an unknown bucket name falls back to days.
         case $bucket
             when 'year' then cast(date_trunc('year', day) as date)
@@ -32,11 +25,10 @@ bucketed as (
         day,
         n,
         total
-    from scoped
+    from daily
 )
 
 select
-    scope,
     bucket,
     metric,
     sum(total) as total,
@@ -44,5 +36,5 @@ select
     count(distinct entity_id) as entities,
     count(distinct day) as days
 from bucketed
-group by scope, bucket, metric
-order by scope, bucket, metric
+group by bucket, metric
+order by bucket, metric

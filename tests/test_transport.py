@@ -169,19 +169,19 @@ def test_borough_roll_up_busiest_per_borough_and_time_bands():
 
 def test_station_trend_is_per_average_day_with_the_stations_counted():
     trend = pd.DataFrame([
-        ("selected", pd.Timestamp("2026-01-05"), "entries", 700.0, 7, 2, 7),
-        ("selected", pd.Timestamp("2026-01-05"), "exits", 700.0, 7, 2, 7),
-        ("selected", pd.Timestamp("2026-01-12"), "entries", 300.0, 3, 1, 3),
-        ("selected", pd.Timestamp("2026-01-12"), "exits", 300.0, 3, 1, 3),
-        ("city", pd.Timestamp("2026-01-05"), "entries", 9_999.0, 7, 9, 7),
-    ], columns=["scope", "bucket", "metric", "total", "readings", "entities", "days"])
+        (pd.Timestamp("2026-01-05"), "entries", 700.0, 7, 2, 7),
+        (pd.Timestamp("2026-01-05"), "exits", 700.0, 7, 2, 7),
+        (pd.Timestamp("2026-01-12"), "entries", 300.0, 3, 1, 3),
+        (pd.Timestamp("2026-01-12"), "exits", 300.0, 3, 1, 3),
+        (pd.Timestamp("2026-01-05"), "hires", 9_999.0, 7, 9, 7),
+    ], columns=["bucket", "metric", "total", "readings", "entities", "days"])
     daily = transport.station_trend(trend, transport.DAILY_STATIONS)
     assert list(daily["per_day"]) == pytest.approx([200, 200])
     assert list(daily["stations"]) == [2, 1]
     assert transport.counted_changes(daily["stations"])
     assert not transport.counted_changes(pd.Series([100, 105, 108]))
     yearly_rows = pd.DataFrame(
-        [("selected", pd.Timestamp("2015-01-01"), "annual_entries_exits", 365.25 * 1000, 3, 3, 1)],
+        [(pd.Timestamp("2015-01-01"), "annual_entries_exits", 365.25 * 1000, 3, 3, 1)],
         columns=trend.columns)
     yearly = transport.station_trend(yearly_rows, transport.station_scheme(CATALOG.datasets["tfl_station_counts"]))
     assert yearly["per_day"].iloc[0] == pytest.approx(1000)
@@ -305,10 +305,10 @@ def test_traffic_per_count_point_and_borough_with_the_cycle_share():
 def test_traffic_trend_keeps_the_vehicle_order_and_averages_per_count():
     types = transport.vehicle_types(CATALOG.datasets["road_traffic"])
     trend = pd.DataFrame([
-        ("selected", pd.Timestamp("2015-01-01"), "pedal_cycles", 50.0, 5, 5, 5),
-        ("selected", pd.Timestamp("2015-01-01"), "cars", 5000.0, 5, 5, 5),
-        ("city", pd.Timestamp("2015-01-01"), "cars", 1.0, 1, 1, 1),
-    ], columns=["scope", "bucket", "metric", "total", "readings", "entities", "days"])
+        (pd.Timestamp("2015-01-01"), "pedal_cycles", 50.0, 5, 5, 5),
+        (pd.Timestamp("2015-01-01"), "cars", 5000.0, 5, 5, 5),
+        (pd.Timestamp("2015-01-01"), "buses_and_coaches_not_a_type", 1.0, 1, 1, 1),
+    ], columns=["bucket", "metric", "total", "readings", "entities", "days"])
     rows = transport.traffic_trend(trend, types)
     assert list(rows["metric"]) == ["cars", "pedal_cycles"]
     assert list(rows["per_count"]) == [1000, 10]

@@ -139,23 +139,23 @@ def test_day_types_follow_the_local_calendar(database):
     assert set(frame["borough_code"]) == {"E09000007", "E09000033", "E09000006"}
 
 
-def test_trend_buckets_and_scopes(database):
+def test_trend_buckets_for_the_selected_boroughs_or_all(database):
     weekly = database.run("transport_trend", dataset="rail", metrics=["entries"], bucket="week",
-                          boroughs=["E09000007"], **FIRST_HALF)
-    selected = weekly[weekly["scope"] == "selected"].set_index("bucket")
-    assert selected.loc[pd.Timestamp("2026-06-01"), "total"] == 160  # Monday 1 to Sunday 7 June, Camden only
-    assert selected.loc[pd.Timestamp("2026-06-01"), "days"] == 3
-    city = weekly[weekly["scope"] == "city"].set_index("bucket")
-    assert city.loc[pd.Timestamp("2026-06-01"), "total"] == 160 + 1200
-    assert city.loc[pd.Timestamp("2026-06-01"), "entities"] == 2
-    assert city.loc[pd.Timestamp("2026-04-27"), "total"] == 9  # Friday 1 May's week starts Monday 27 April
+                          boroughs=["E09000007"], **FIRST_HALF).set_index("bucket")
+    assert weekly.loc[pd.Timestamp("2026-06-01"), "total"] == 160  # Monday 1 to Sunday 7 June, Camden only
+    assert weekly.loc[pd.Timestamp("2026-06-01"), "days"] == 3
+    every = database.run("transport_trend", dataset="rail", metrics=["entries"], bucket="week",
+                         boroughs=[], **FIRST_HALF).set_index("bucket")
+    assert every.loc[pd.Timestamp("2026-06-01"), "total"] == 160 + 1200
+    assert every.loc[pd.Timestamp("2026-06-01"), "entities"] == 2
+    assert every.loc[pd.Timestamp("2026-04-27"), "total"] == 9  # Friday 1 May's week starts Monday 27 April
     yearly = database.run("transport_trend", dataset="rail", metrics=["entries", "exits"], bucket="year",
                           boroughs=[], **FIRST_HALF)
     assert set(yearly["bucket"]) == {pd.Timestamp("2026-01-01")}
-    assert yearly[(yearly["scope"] == "selected") & (yearly["metric"] == "entries")]["total"].iloc[0] == 1369
+    assert yearly[yearly["metric"] == "entries"]["total"].iloc[0] == 1369
     unknown = database.run("transport_trend", dataset="rail", metrics=["entries"], bucket="fortnight",
                            boroughs=[], **FIRST_HALF)
-    assert len(unknown[unknown["scope"] == "city"]) == 5, "an unknown bucket falls back to days"
+    assert len(unknown) == 5, "an unknown bucket falls back to days"
 
 
 def test_hours_and_days_of_the_week_are_local(database):
