@@ -261,12 +261,6 @@ def time_of_day_section() -> None:
 
 def zones_section() -> None:
     """Inside against outside each zone the pack names, or how to add a zone's missing file."""
-    try:
-        site_rows = ui.run("air_sites", **common, metrics=list(pollutants))
-    except QueryError as error:
-        ui.query_failed(error)
-        return
-
     for zone in settings.zones.values():
         st.header(f"Inside and outside the {zone.title}")
         if not zone.available():
@@ -279,6 +273,12 @@ def zones_section() -> None:
         except ValueError as error:
             st.error(str(error), icon=":material/error:")
             continue
+        try:
+            # Asked only once a zone's file is there (one cached result serves every zone).
+            site_rows = ui.run("air_sites", **common, metrics=list(pollutants))
+        except QueryError as error:
+            ui.query_failed(error)
+            return
         compared = env.zone_comparison(site_rows, boundary)
         if compared[compared["metric"] == metric.id].empty:
             st.info(f"No site in the selection measured {metric.label} between {period}.", icon=":material/info:")

@@ -1,6 +1,7 @@
 """The Environment page in a real browser: the site map draws and keeps the reader's pan when the
 filters change, the page reacts to the filters and to a shared link, every chart has its table,
-headings go down one level at a time, and nothing is fetched from the internet."""
+headings go down one level at a time, one section is drawn at a time and the open one is in the
+link, and nothing is fetched from the internet."""
 
 from __future__ import annotations
 
@@ -19,6 +20,28 @@ def open_environment(page, served_app) -> None:
     wait_for_app(page)
 
 
+# Each section's h2s on the demo data, with NO2 (the sidebar's default metric) as the pollutant.
+SECTION_HEADINGS = {
+    "Monitoring sites": ["Monitoring sites", "Days in each DAQI band by borough", "Health advice for each DAQI band"],
+    "Trends": ["Nitrogen dioxide (NO₂): daily mean by borough",
+               "Nitrogen dioxide (NO₂): roadside against background sites, daily mean"],
+    "Time of day": ["Nitrogen dioxide (NO₂) by day of the week and hour of the day",
+                    "Hours above the hourly Nitrogen dioxide (NO₂) limit"],
+    "Zones": ["Inside and outside the Ultra Low Emission Zone (as extended in 2021)"],
+}
+H2_TEXTS = """() => Array.from(document.querySelectorAll('[data-testid="stMain"] h2'))
+  .map(heading => heading.innerText.trim())"""
+
+
+def open_section(page, label: str) -> None:
+    """Click a section's tab, as a reader does, and wait until that section is drawn."""
+    page.get_by_role("tab", name=label, exact=True).click()
+    first_heading = SECTION_HEADINGS[label][0]
+    page.wait_for_function("text => Array.from(document.querySelectorAll('[data-testid=\"stMain\"] h2'))"
+                           ".some(heading => heading.innerText.trim() === text)", arg=first_heading, timeout=60_000)
+    wait_for_app(page)
+
+
 def test_the_environment_page_draws_its_map_legend_charts_and_tables(page, served_app):
     open_environment(page.page, served_app)
     body = page.page.inner_text("body")
@@ -28,7 +51,8 @@ def test_the_environment_page_draws_its_map_legend_charts_and_tables(page, serve
     assert page.page.query_selector('[data-testid="stException"]') is None
     legend = page.page.query_selector('figure.cd-legend')
     assert legend is not None and "Very High" in legend.inner_text() and "Roadside or kerbside" in legend.inner_text()
-    assert len(page.page.query_selector_all(".js-plotly-plot")) >= 4
+    # Monitoring sites: the days-per-band chart; the site table and the band table behind its tab.
+    assert len(page.page.query_selector_all(".js-plotly-plot")) >= 1
     assert len(page.page.query_selector_all('[data-testid="stDataFrame"]')) >= 2
     deck = page.page.wait_for_selector('[data-testid="stDeckGlJsonChart"] canvas', timeout=30_000)
     page.page.wait_for_timeout(1500)
@@ -36,6 +60,15 @@ def test_the_environment_page_draws_its_map_legend_charts_and_tables(page, serve
     save_artifact("environment-map.png", map_png)
     assert distinct_colours(map_png) > 5, "the map canvas is blank"
     save_artifact("environment-1280.png", page.page.screenshot(full_page=True))
+    # The other sections' charts: the trend and roadside against background; the week heatmap.
+    for label, charts in (("Trends", 2), ("Time of day", 1)):
+        open_section(page.page, label)
+        page.page.wait_for_selector(".js-plotly-plot", timeout=30_000)
+        assert len(page.page.query_selector_all(".js-plotly-plot")) >= charts, label
+        assert page.page.query_selector('[data-testid="stException"]') is None
+        save_artifact(f"environment-{label.lower().replace(' ', '-')}-1280.png", page.page.screenshot(full_page=True))
+    open_section(page.page, "Zones")
+    assert "does not ship" in page.page.inner_text('[data-testid="stMain"]')
     assert page.console_errors == []
     assert page.external_requests == []
 
@@ -51,11 +84,14 @@ def test_choosing_a_borough_and_a_pollutant_updates_the_page(page, served_app):
     page.page.wait_for_function("() => document.body.innerText.includes('1 selected borough')", timeout=30_000)
     wait_for_app(page.page)
     assert "boroughs=E09000007" in page.page.url
+    open_section(page.page, "Trends")
+    assert "1 selected borough" in page.page.inner_text("body") and "boroughs=E09000007" in page.page.url
     page.page.get_by_text("Fine particles (PM2.5)", exact=True).first.click()
     page.page.wait_for_function(
         "() => document.body.innerText.includes('Fine particles (PM2.5): daily mean by borough')", timeout=30_000)
     wait_for_app(page.page)
     assert page.page.query_selector('[data-testid="stException"]') is None
+    assert "section=trends" in page.page.url and "air_pollutant=pm25" in page.page.url
     assert page.console_errors == []
     assert page.external_requests == []
 
@@ -67,20 +103,54 @@ HEADING_LEVELS = """() => Array.from(document.querySelectorAll('[data-testid="st
 
 def test_headings_go_down_one_level_at_a_time(page, served_app):
     open_environment(page.page, served_app)
-    levels = page.page.evaluate(HEADING_LEVELS)
-    assert levels[0] == [1, "Air quality in London"]
-    for (previous, _), (level, text) in zip(levels, levels[1:]):
-        assert level <= previous + 1, f"{text!r} is an h{level} after an h{previous}"
-    assert [text for level, text in levels if level == 3] == [
-        "Map: highest daily index at each monitoring site", "Table: sites by highest daily index"]
     page.page.add_script_tag(path=str(AXE_SCRIPT))
-    results = page.page.evaluate("() => axe.run(document, {runOnly: {type: 'rule', values: ['heading-order']}})")
-    assert results["violations"] == [], results["violations"]
+    for label in SECTION_HEADINGS:
+        if label != "Monitoring sites":
+            open_section(page.page, label)
+        levels = page.page.evaluate(HEADING_LEVELS)
+        assert levels[0] == [1, "Air quality in London"]
+        for (previous, _), (level, text) in zip(levels, levels[1:]):
+            assert level <= previous + 1, f"{label}: {text!r} is an h{level} after an h{previous}"
+        assert [text for level, text in levels if level == 3] == ([
+            "Map: highest daily index at each monitoring site", "Table: sites by highest daily index"]
+            if label == "Monitoring sites" else []), label
+        results = page.page.evaluate("() => axe.run(document, {runOnly: {type: 'rule', values: ['heading-order']}})")
+        assert results["violations"] == [], (label, results["violations"])
+
+
+def test_only_the_open_section_is_drawn_and_the_link_names_it(page, served_app):
+    open_environment(page.page, served_app)
+    assert page.page.get_by_role("tab", name="Monitoring sites", exact=True).get_attribute("aria-selected") == "true"
+    assert page.page.evaluate(H2_TEXTS) == SECTION_HEADINGS["Monitoring sites"]
+    assert "section=" not in page.page.url, "the first section is the default: its link names none"
+    open_section(page.page, "Time of day")
+    page.page.wait_for_url("**section=time-of-day**", timeout=30_000)
+    # The closed sections are not drawn at all: no map, no site table, none of their headings.
+    assert page.page.evaluate(H2_TEXTS) == SECTION_HEADINGS["Time of day"]
+    assert page.page.query_selector('[data-testid="stDeckGlJsonChart"]') is None
+    assert page.page.query_selector('[data-testid="stMetric"]') is None
+    assert page.console_errors == []
+
+    # The link opens the same section afresh, with the page's other choices. (Opened straight at
+    # /environment, Streamlit's pages/ folder mode logs 404s before st.navigation runs: see
+    # open_environment; the console is not checked from here on.)
+    page.page.goto(page.page.url)
+    wait_for_app(page.page)
+    assert page.page.get_by_role("tab", name="Time of day", exact=True).get_attribute("aria-selected") == "true"
+    assert page.page.evaluate(H2_TEXTS) == SECTION_HEADINGS["Time of day"]
+    open_section(page.page, "Monitoring sites")
+    page.page.wait_for_function("() => !location.search.includes('section=')", timeout=30_000)
+    assert page.page.query_selector('[data-testid="stDeckGlJsonChart"]') is not None
+    assert page.page.query_selector('[data-testid="stException"]') is None
+    assert page.external_requests == []
 
 
 def test_the_table_tab_shows_the_numbers_behind_the_band_chart(page, served_app):
     open_environment(page.page, served_app)
-    section = page.page.locator('[data-testid="stMain"] [data-testid="stTabs"]').first
+    # The band chart's own Chart/Table tabs: the innermost tab list with a Table tab (the section
+    # tabs hold it too), the only chart of Monitoring sites.
+    section = page.page.locator('[data-testid="stMain"] [data-testid="stTabs"]').filter(
+        has=page.page.get_by_role("tab", name="Table", exact=True)).last
     section.get_by_role("tab", name="Table").click()
     table = section.locator('[data-testid="stDataFrame"]')
     table.wait_for(state="visible", timeout=30_000)
@@ -94,14 +164,15 @@ def test_the_table_tab_shows_the_numbers_behind_the_band_chart(page, served_app)
 
 
 def test_a_shared_link_opens_on_its_pollutant_and_a_hostile_one_on_the_default(page, served_app):
-    page.page.goto(f"{served_app}/environment?air_pollutant=pm25")
+    page.page.goto(f"{served_app}/environment?air_pollutant=pm25&section=trends")
     wait_for_app(page.page)
+    assert page.page.get_by_role("tab", name="Trends", exact=True).get_attribute("aria-selected") == "true"
     assert page.page.get_by_role("radio", name="Fine particles (PM2.5)").is_checked()
     assert "Fine particles (PM2.5): daily mean by borough" in page.page.inner_text("body")
     page.page.get_by_text("Ozone (O₃)", exact=True).first.click()
     page.page.wait_for_url("**air_pollutant=o3**", timeout=30_000)
     wait_for_app(page.page)
-    assert "Ozone (O₃): daily mean by borough" in page.page.inner_text("body")
+    assert "Ozone (O₃): daily mean by borough" in page.page.inner_text("body") and "section=trends" in page.page.url
 
     page.page.goto(f"{served_app}/environment?air_pollutant=%3Cimg%20src%3Dx%20onerror%3Dalert(1)%3E")
     wait_for_app(page.page)
