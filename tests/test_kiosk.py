@@ -279,6 +279,22 @@ def test_a_tour_naming_nothing_usable_falls_back_to_every_page(kiosk_env, monkey
     assert f"View 1 of {len(pages)}, playing" in html_texts(app)
 
 
+def test_each_view_of_the_london_tour_that_names_a_section_opens_it(kiosk_env, monkeypatch):
+    from citydash.state import section_slug
+
+    monkeypatch.setenv(kiosk.TOUR_ENV, str(PACK / "tour.toml"))
+    tour = kiosk.load_tour(PACK / "tour.toml")
+    sectioned = [(index, view) for index, view in enumerate(tour.views) if view.section]
+    assert sectioned, "the London tour shows at least one section other than a page's first"
+    for index, view in sectioned:
+        app = AppTest.from_file(str(ENTRY), default_timeout=60)
+        app.query_params["view"] = str(index)
+        app.run()
+        assert not app.exception, [exception.value for exception in app.exception]
+        assert section_slug(app.session_state[f"{view.page}_section"]) == view.section, view
+        assert not app.info or all("section" not in notice.value for notice in app.info), view
+
+
 def copy_of_app_with_a_broken_page(target: Path, broken: str) -> Path:
     """The real frame, library and pages in a folder of their own, with one page replaced by a script
     that draws a little and then raises: a page with a bug, as a kiosk might meet one."""
