@@ -10,6 +10,7 @@ officer-only dataset does not exist for a public session.
 
 from __future__ import annotations
 
+import logging
 import re
 import tempfile
 import threading
@@ -21,6 +22,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from citydash.airquality import DEFAULT_MIN_COVERAGE, load_daqi
 from citydash.catalog import ACCESS_LEVELS, Catalog, Dataset
 from citydash.contract import ENTITY_COLUMNS, OBSERVATION_COLUMNS
 from citydash.geo import load_areas
@@ -33,16 +35,40 @@ TABLES = {
     "entities": "entities",
     "entity_daily": "entity_daily",
     "borough_daily": "borough_daily",
+    "pollutant_daily": "pollutant_daily",
 }
 
 ENTITY_DAILY_COLUMNS = ["entity_id", "borough_code", "day", "metric", "n", "total", "peak", "low"]
 BOROUGH_DAILY_COLUMNS = ["borough_code", "day", "metric", "n", "total", "peak", "low", "entities"]
+POLLUTANT_DAILY_COLUMNS = ["entity_id", "day", "metric", "hours", "min_coverage", "tz", "concentration"]
 REQUIRED_COLUMNS = {
     "observations": list(OBSERVATION_COLUMNS),
     "entities": list(ENTITY_COLUMNS),
     "entity_daily": ENTITY_DAILY_COLUMNS,
     "borough_daily": BOROUGH_DAILY_COLUMNS,
+    "pollutant_daily": POLLUTANT_DAILY_COLUMNS,
 }
+# A rollup added after datasets were already published: a dataset without it (or with one made by
+# another method) is still whole, and the rollup is worked out from its observations at start.
+WORKED_OUT_AT_START = {"pollutant_daily"}
+ROLLUPS_DIR = QUERIES_DIR / "rollups"
+LOG = logging.getLogger("citydash.data")
+
+
+def pollutant_daily_params(catalog: Catalog, dataset_id: str) -> dict:
+    """The method of a dataset's pollutant_daily rollup: the pack's DAQI averaging periods when the
+    dataset has DAQI-banded metrics (none otherwise: the rollup is then empty), the default share
+    of each period that must be measured, and the city's time zone for its calendar days."""
+    daqi_metrics = [metric for metric in catalog.datasets[dataset_id].metrics if metric.bands == "daqi"]
+    averaging: list[str] = []
+    if daqi_metrics:
+        try:
+            daqi = load_daqi(catalog.pack_dir / "catalog.toml")
+        except (OSError, ValueError) as error:
+            LOG.warning("%s: no DAQI rollup (%s)", dataset_id, error)
+        else:
+            averaging = [f"{pollutant}={hours}" for pollutant, hours in daqi.averaging_hours.items()]
+    return {"tz": catalog.city.timezone, "averaging": averaging, "min_coverage": float(DEFAULT_MIN_COVERAGE)}
 
 
 class QueryError(RuntimeError):
@@ -198,6 +224,8 @@ class Database:
     def _check_dataset(self, dataset: Dataset) -> DatasetProblem | None:
         for table, suffix in TABLES.items():
             path = self.catalog.extract_path(dataset.id, suffix)
+            if table in WORKED_OUT_AT_START and not self._has_file(dataset.id, suffix):
+                continue
             if not self.remote and not path.is_file():
                 return DatasetProblem(dataset.id, path, "is missing")
             try:
@@ -228,6 +256,9 @@ class Database:
                 self.problems.append(problem)
                 continue
             for table, suffix in TABLES.items():
+                if table == "pollutant_daily" and not self._pollutant_daily_is_current(dataset.id):
+                    self._work_out_pollutant_daily(dataset.id)
+                    continue
                 path = _quote_literal(self._location(dataset.id, suffix))
                 self._con.execute(f"create or replace view datasets.{dataset.id}__{table} as "
                                   f"select * from read_parquet({path})")
@@ -254,6 +285,38 @@ class Database:
             self._con.execute(f"create or replace view {schema}.visible_datasets as "
                               f"select dataset from (values {ids}) as listed(dataset) where dataset is not null")
 
+    def _has_file(self, dataset_id: str, suffix: str) -> bool:
+        if not self.remote:
+            return self.catalog.extract_path(dataset_id, suffix).is_file()
+        try:
+            self._con.execute("select size from read_blob($url)", {"url": self._location(dataset_id, suffix)}).fetchall()
+            return True
+        except duckdb.Error:
+            return False
+
+    def _pollutant_daily_is_current(self, dataset_id: str) -> bool:
+        """The rollup file is there and was made by the method the pack asks for now."""
+        if self.derive_rollups or not self._has_file(dataset_id, TABLES["pollutant_daily"]):
+            return False
+        method = pollutant_daily_params(self.catalog, dataset_id)
+        hours = dict(item.split("=", 1) for item in method["averaging"])
+        made_with = self._con.execute(
+            "select distinct metric, hours, min_coverage, tz from read_parquet($path)",
+            {"path": self._location(dataset_id, TABLES["pollutant_daily"])}).fetchall()
+        return all(hours.get(metric) == str(made_hours) and coverage == method["min_coverage"] and zone == method["tz"]
+                   for metric, made_hours, coverage, zone in made_with)
+
+    def _work_out_pollutant_daily(self, dataset_id: str) -> None:
+        """A rollup the dataset was published without, or made by another method: worked out now
+        from its observations and kept in memory, so the pages still answer (more slowly to start;
+        publishing the dataset again writes it)."""
+        if not self.derive_rollups:
+            LOG.warning("%s: its pollutant_daily rollup is missing or was made by another method; working it "
+                        "out from the observations (publish the dataset again to keep it)", dataset_id)
+        self._con.execute(f"create or replace table datasets.{dataset_id}__pollutant_daily as "
+                          + (ROLLUPS_DIR / "pollutant_daily.sql").read_text(encoding="utf-8"),
+                          {"observations": self._location(dataset_id), **pollutant_daily_params(self.catalog, dataset_id)})
+
     def _derive_rollup_views(self, dataset_id: str) -> None:
         """Replace the rollup views of a dataset by the rollup computed from its raw observations."""
         zone = _quote_literal(self.catalog.city.timezone)
@@ -273,7 +336,8 @@ class Database:
     @staticmethod
     def _typed_nulls(table: str) -> str:
         types = {**OBSERVATION_COLUMNS, **ENTITY_COLUMNS, "borough_code": "VARCHAR", "day": "DATE",
-                 "n": "BIGINT", "total": "DOUBLE", "peak": "DOUBLE", "low": "DOUBLE", "entities": "BIGINT"}
+                 "n": "BIGINT", "total": "DOUBLE", "peak": "DOUBLE", "low": "DOUBLE", "entities": "BIGINT",
+                 "hours": "INTEGER", "min_coverage": "DOUBLE", "tz": "VARCHAR", "concentration": "DOUBLE"}
         return ", ".join(f"null::{types[column]} as {column}" for column in REQUIRED_COLUMNS[table])
 
     def cursor(self, access: str = "public") -> duckdb.DuckDBPyConnection:
@@ -337,6 +401,10 @@ def write_rollups(catalog: Catalog, dataset_id: str, staging: dict[str, Path]) -
         con.sql((rollups / "borough_daily.sql").read_text(),
                 params={"entity_daily": str(staging["entity_daily"])}).write_parquet(
             str(staging["borough_daily"]), compression="zstd")
+        con.sql((rollups / "pollutant_daily.sql").read_text(),
+                params={"observations": str(staging["observations"]),
+                        **pollutant_daily_params(catalog, dataset_id)}).write_parquet(
+            str(staging["pollutant_daily"]), compression="zstd")
     finally:
         con.close()
 

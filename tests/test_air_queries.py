@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pytest
@@ -36,6 +37,8 @@ map_view = {{ latitude = 51.49, longitude = -0.11, zoom = 8.7 }}
 [licences]
 ogl3 = {{ title = "Open Government Licence v3.0", url = "https://example.org/ogl" }}
 
+{daqi}
+
 [datasets.air]
 title = "Test air"
 domain = "environment"
@@ -53,7 +56,11 @@ unit = "µg/m³"
 aggregation = "mean"
 better = "lower"
 valid_range = [0, 2000]
+bands = "daqi"
 """
+# The London pack's DAQI, as a pack using the index defines it: the published rollup follows it.
+PACK_TEXT = (PACK / "catalog.toml").read_text(encoding="utf-8")
+DAQI_SECTION = PACK_TEXT[PACK_TEXT.index("[indices.daqi]"):PACK_TEXT.index("# ----", PACK_TEXT.index("[indices.daqi]"))]
 
 SITES = entities(
     ("R1", "Camden Road", "Roadside", CAMDEN),
@@ -69,7 +76,7 @@ def air_database(tmp_path):
     folder = tmp_path / "pack"
     folder.mkdir()
     metrics = "".join(METRIC.format(id=metric) for metric in POLLUTANTS)
-    (folder / "catalog.toml").write_text(AIR_CATALOG.format(boundaries=BOUNDARIES, metrics=metrics),
+    (folder / "catalog.toml").write_text(AIR_CATALOG.format(boundaries=BOUNDARIES, metrics=metrics, daqi=DAQI_SECTION),
                                          encoding="utf-8")
     catalog = load_catalog(folder)
     opened: list[Database] = []
@@ -137,19 +144,64 @@ def test_sql_daily_index_agrees_with_python_on_the_same_rows(air_database):
     pd.testing.assert_frame_equal(in_sql, in_python, check_dtype=False)
 
 
-def test_sql_daily_index_of_a_sub_period_agrees_with_python_on_the_bounded_frame(air_database):
+def test_sql_daily_index_of_a_sub_period_is_each_days_index_over_all_the_readings(air_database):
     readings = varied_readings()
     database = air_database(readings)
     start, end = date(2026, 3, 29), date(2026, 3, 29)
     in_sql = as_python_shape(daily_index_sql(database, start, end))
-    # The bounded frame: from 23 hours (the longest averaging period) before the first local
-    # midnight to the last local midnight; 29 March starts at 00:00 GMT and ends at 23:00 UTC (BST).
-    bounded = readings[(readings["ts"] >= pd.Timestamp("2026-03-28 01:00"))
-                       & (readings["ts"] < pd.Timestamp("2026-03-29 23:00"))]
-    in_python = daily_index(bounded, DAQI, tz=TZ)
+    in_python = daily_index(readings, DAQI, tz=TZ)
     in_python = in_python[in_python["day"] == start].reset_index(drop=True)
     assert set(in_sql["entity_id"]) == {"R1", "B1", "K1", "S1"}
     pd.testing.assert_frame_equal(in_sql, in_python, check_dtype=False)
+
+
+def test_a_days_index_does_not_depend_on_the_period_chosen(air_database):
+    # PM2.5 all of 10 January, then a pause until midday on the 12th: the running means ending in
+    # the first hours of the 11th still have 18 of their 24 hours measured, whichever period asks.
+    readings = pd.concat([hourly("R1", "pm25", "2026-01-10 00:00", [36.0] * 24),
+                          hourly("R1", "pm25", "2026-01-12 12:00", [10.0] * 12)])
+    database = air_database(readings)
+    alone = daily_index_sql(database, date(2026, 1, 11), date(2026, 1, 11))
+    longer = daily_index_sql(database, date(2026, 1, 10), date(2026, 1, 12))
+    longer = longer[pd.to_datetime(longer["day"]) == pd.Timestamp("2026-01-11")].reset_index(drop=True)
+    pd.testing.assert_frame_equal(alone, longer)
+    assert alone.set_index("metric").loc["pm25", "daqi_index"] == 4
+    in_python = daily_index(readings, DAQI, tz=TZ)
+    assert in_python[in_python["day"] == date(2026, 1, 11)].set_index("metric").loc["pm25", "index"] == 4
+
+
+def test_a_dataset_published_without_the_rollup_has_it_worked_out_at_start(air_database, caplog):
+    readings = varied_readings()
+    database = air_database(readings)
+    with_rollup = daily_index_sql(database, date(2026, 3, 27), date(2026, 3, 30))
+    database.catalog.extract_path("air", "pollutant_daily").unlink()
+    with caplog.at_level("WARNING", logger="citydash.data"):
+        reopened = Database(database.catalog)
+    try:
+        assert reopened.problems == [] and "air" in reopened.available
+        assert "air: its pollutant_daily rollup is missing" in caplog.text
+        pd.testing.assert_frame_equal(daily_index_sql(reopened, date(2026, 3, 27), date(2026, 3, 30)), with_rollup)
+    finally:
+        reopened.close()
+
+
+def test_a_rollup_made_by_another_method_is_never_read_as_this_one(air_database, caplog):
+    readings = varied_readings()
+    database = air_database(readings)
+    expected = daily_index_sql(database, date(2026, 3, 27), date(2026, 3, 30))
+    path = database.catalog.extract_path("air", "pollutant_daily")
+    # As if published when the pack asked for half of each averaging period and o3 over 4 hours.
+    other = duckdb.sql("select * replace (0.5 as min_coverage, case when metric = 'o3' then 4 else hours end as hours) "
+                       "from read_parquet($path)", params={"path": str(path)}).df()
+    path.unlink()
+    duckdb.from_df(other).write_parquet(str(path))
+    with caplog.at_level("WARNING", logger="citydash.data"):
+        reopened = Database(database.catalog)
+    try:
+        assert "made by another method" in caplog.text
+        pd.testing.assert_frame_equal(daily_index_sql(reopened, date(2026, 3, 27), date(2026, 3, 30)), expected)
+    finally:
+        reopened.close()
 
 
 def test_hourly_no2_is_banded_after_rounding_half_up(air_database):

@@ -11,7 +11,7 @@ import pytest
 from citydash import demo
 from citydash.__main__ import main
 from citydash.catalog import load_catalog
-from citydash.data import read_table
+from citydash.data import TABLES, read_table
 from citydash.geo import load_areas
 from citydash.data import Database
 from conftest import PACK
@@ -35,7 +35,7 @@ def test_same_seed_same_bytes_and_another_seed_differs(tmp_path):
     for name, seed in (("first", 3), ("second", 3), ("third", 4)):
         assert main(["demo", "--out", str(tmp_path / name), "--scale", "0.1", "--days", "5", "--seed", str(seed)]) == 0
     first, second, third = (_digests(tmp_path / name) for name in ("first", "second", "third"))
-    assert len(first) == 4 * len(demo.DEMO_DATASETS)
+    assert len(first) == len(TABLES) * len(demo.DEMO_DATASETS)
     assert first == second
     assert first != third
 

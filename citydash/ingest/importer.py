@@ -44,6 +44,7 @@ from citydash.catalog import (
     Dataset,
     dataset_from_table,
 )
+from citydash.data import TABLES
 from citydash.geo import areas_geojson
 from citydash.ingest.boroughnames import AreaNames
 from citydash.ingest.britishgrid import to_wgs84
@@ -59,9 +60,9 @@ DEFAULT_REFRESH_DAYS = 30
 DEFAULT_AGGREGATION = "mean"
 DEFAULT_BETTER = "higher"
 BETTER_VALUES = ("higher", "lower")
-# File suffixes of a dataset's tables (citydash.data.TABLES): a dataset id ending in one of
-# them would share a file name with another dataset's table.
-TABLE_SUFFIXES = ("_entities", "_entity_daily", "_borough_daily")
+# File suffixes of a dataset's tables: a dataset id ending in one of them would share a file name
+# with another dataset's table.
+TABLE_SUFFIXES = tuple(f"_{suffix}" for suffix in TABLES.values() if suffix)
 ENTRY_HEADER = (
     "# Catalogue entry written by citydash's CSV import (python -m citydash ingest csv, or the\n"
     "# catalogue page). A re-import of the same dataset rewrites this file: change titles, labels\n"
