@@ -20,6 +20,9 @@ import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlencode
+
+from citydash.state import SECTION_PARAM, section_slug
 
 REPO_DIR = Path(__file__).resolve().parent.parent
 CHROMIUM = Path("/usr/bin/chromium")
@@ -166,8 +169,10 @@ def console_error(message) -> str | None:
     return message.text
 
 
-def page_url(base: str, url_path: str, default: bool) -> str:
-    return base + "/" if default else f"{base}/{url_path}"
+def page_url(base: str, url_path: str, default: bool, section: str | None = None) -> str:
+    """A page's address; with a section (its label), the link that opens that section."""
+    address = base + "/" if default else f"{base}/{url_path}"
+    return f"{address}?{urlencode({SECTION_PARAM: section_slug(section)})}" if section else address
 
 
 def require_chromium() -> None:
@@ -251,7 +256,7 @@ def payload_and_memory(extracts: Path, work_dir: Path, pages: list[dict], boroug
                     console_errors: list[str] = []
                     page.on("console", lambda message, errors=console_errors:
                             errors.append(console_error(message)) if console_error(message) else None)
-                    page.goto(page_url(server.url, spec["url_path"], spec["default"]))
+                    page.goto(page_url(server.url, spec["url_path"], spec["default"], spec.get("section")))
                     _settle(page)
                     if page.query_selector('[data-testid="stDeckGlJsonChart"]'):
                         page.wait_for_selector(MAP_CANVAS, timeout=60_000)

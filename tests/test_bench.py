@@ -25,6 +25,7 @@ from citydash.catalog import load_catalog
 from citydash.contract import Extract
 from citydash.data import Database, QueryTimeout, read_table
 from citydash.ingest.publish import publish, publish_parts
+from citydash.transport import SECTION_LABELS
 from conftest import BROMLEY, CAMDEN, PACK, PARIS, REPO, WESTMINSTER, entities, observations
 
 ENTRY = REPO / "tests" / "apptest" / "entry.py"
@@ -44,6 +45,10 @@ def test_the_bench_runs_end_to_end_at_a_tiny_scale_and_prints_its_tables(tmp_pat
     results = json.loads((tmp_path / "cache" / "results" / "150k.json").read_text())
     registered = [page["title"] for page in results["app"]["pages"]]
     assert "Overview" in registered and len(registered) >= 1
+    # A page with sections is measured section by section, each its own row.
+    transport_sections = [page["section"] for page in results["app"]["pages"] if page["url_path"] == "transport"]
+    assert transport_sections == list(SECTION_LABELS)
+    assert "Transport · Cycle hire" in registered
     for title in registered:
         assert title in printed, f"page {title!r} registered in dashboard.py is missing from the table"
     for heading in ("Page rerun after a filter change", "Queries (median per call)",
@@ -278,3 +283,12 @@ def test_remote_extracts_without_httpfs_are_explained_not_a_traceback(monkeypatc
     app = AppTest.from_file(str(ENTRY), default_timeout=60).run()
     assert not app.exception, [exception.value for exception in app.exception]
     assert any("needs DuckDB's httpfs extension" in error.value for error in app.error)
+
+
+def test_the_browser_bench_opens_a_section_by_its_link():
+    from citydash.bench_browser import page_url
+
+    assert page_url("http://127.0.0.1:8501", "overview", True) == "http://127.0.0.1:8501/"
+    assert page_url("http://127.0.0.1:8501", "transport", False) == "http://127.0.0.1:8501/transport"
+    assert page_url("http://127.0.0.1:8501", "transport", False, "Cycle hire") == \
+        "http://127.0.0.1:8501/transport?section=cycle-hire"
