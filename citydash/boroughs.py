@@ -37,6 +37,7 @@ import json
 import math
 from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import numpy as np
 import pandas as pd
@@ -58,6 +59,13 @@ SAME_WITHIN_PERCENT = 0.5
 TILE_PX = 512  # deck.gl's Web Mercator world is 512 px wide at zoom 0
 BOROUGH_FILL = (0, 114, 178, 40)
 OTHER_FILL = (200, 200, 200, 110)
+
+# The profile's sections, shown one at a time (pages/borough.py); each runs one query of its own
+# (the brief runs its three when its file is asked for). The first opens by default: the kiosk
+# tour and a link without ?section= show it.
+HEADLINE_SECTION, TRENDS_SECTION = "Headline figures", "Trends"
+SITES_SECTION, NEIGHBOURS_SECTION, BRIEF_SECTION = "Sites", "Neighbours", "Brief"
+SECTION_LABELS = (HEADLINE_SECTION, TRENDS_SECTION, SITES_SECTION, NEIGHBOURS_SECTION, BRIEF_SECTION)
 
 
 # ---------------------------------------------------------------------------------
@@ -853,6 +861,14 @@ def sites_sentence(borough_name: str, sites: pd.DataFrame, titles: Mapping[str, 
     parts = [f"{titles.get(dataset, dataset)} {count:,}" for dataset, count in counts.items()]
     return (f"The map shows {len(sites):,} sites in {borough_name} ({reporting:,} reporting in the period): "
             f"{'; '.join(parts)}.")
+
+
+def without_param(link: str, param: str) -> str:
+    """The link without one query parameter (the brief's "this view online" opens the profile at its
+    first section, where the figures it quotes are, rather than at the brief's own section)."""
+    parts = urlsplit(link)
+    kept = [(key, value) for key, value in parse_qsl(parts.query, keep_blank_values=True) if key != param]
+    return urlunsplit(parts._replace(query=urlencode(kept, safe=",")))
 
 
 def picked_area(selection: Mapping | None, layer: str = "areas") -> str | None:

@@ -283,6 +283,25 @@ def render_brief(brief: Brief) -> str:
 """
 
 
+def render_failure(borough_name: str, area_label: str, period_text: str, message: str) -> str:
+    """What the brief's file says when its figures could not be worked out (a query failed or took
+    too long): the reason, rather than a download that breaks."""
+    title = f"{borough_name}: {area_label} brief, {period_text}"
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>{_text(title)}</title>
+<style>{PRINT_CSS}</style>
+</head>
+<body>
+<h1>{_text(borough_name)}</h1>
+<p>The brief could not be made: {_text(message)}</p>
+</body>
+</html>
+"""
+
+
 def brief_sentences(standings: pd.DataFrame, metrics: Mapping[str, Metric], when: str, previous_text: str,
                     area_label_plural: str) -> list[str]:
     """Short sentences for the brief: the page's standing sentences without the borough's name."""

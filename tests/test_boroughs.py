@@ -13,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 from citydash import boroughs
 from citydash.catalog import Metric
+from citydash.data import Database
 from conftest import BROMLEY, CAMDEN, REPO, entities, observations
 
 NO2 = Metric(id="no2", dataset="air", label="Nitrogen dioxide (NO₂)", unit="µg/m³", aggregation="mean",
@@ -514,7 +515,9 @@ def test_a_shared_profile_link_opens_that_borough_with_its_metrics(app):
     assert "borough=E09000019" in link and "extra=air_quality.pm25" in link and "snapshot=" in link
     words = " ".join(element.value for element in app.markdown).replace("\\", "")
     assert "Islington: Station entries totalled" in words and "from 5 to 20 Nov 2025" in words
-    assert "The 5 boroughs most like Islington" in words
+    open_section(app, boroughs.NEIGHBOURS_SECTION)
+    words = " ".join(element.value for element in app.markdown).replace("\\", "")
+    assert "The 5 boroughs most like Islington" in words and "Period: **5 to 20 Nov 2025**" in words
 
 
 def test_choosing_another_borough_updates_the_page_and_the_link(app):
@@ -546,9 +549,117 @@ def test_a_pinned_link_says_when_the_data_has_changed(app):
 
 def test_the_brief_and_every_table_can_be_downloaded(app):
     open_link(app, PROFILE, borough="E09000007")
-    keys = {button.key for button in app.get("download_button")}
+    keys = set()
+    for label in boroughs.SECTION_LABELS:
+        keys |= {button.key for button in open_section(app, label).get("download_button")}
     assert {"borough_download_headline", "borough_download_trends", "borough_download_sites",
             "borough_download_neighbours", "borough_download_brief"} <= keys
+    (brief_button,) = [button for button in app.get("download_button") if button.key == "borough_download_brief"]
+    assert brief_button.proto.deferred_file_id, "the brief is made when asked for, not on every rerun"
+
+
+# The page's sections: one drawn at a time, each asking only for its own data
+
+SECTION_H2S = {boroughs.HEADLINE_SECTION: ["Headline figures"], boroughs.TRENDS_SECTION: ["Trends"],
+               boroughs.SITES_SECTION: ["Sites in Camden"], boroughs.NEIGHBOURS_SECTION: ["Statistical neighbours"],
+               boroughs.BRIEF_SECTION: ["Printable brief"]}
+# Each section's queries (the brief runs its own when its file is asked for).
+SECTION_QUERIES = {boroughs.HEADLINE_SECTION: {"borough_metrics"}, boroughs.TRENDS_SECTION: {"borough_trends"},
+                   boroughs.SITES_SECTION: {"borough_entities"}, boroughs.NEIGHBOURS_SECTION: {"borough_metrics"},
+                   boroughs.BRIEF_SECTION: set()}
+PROFILE_QUERIES = {"borough_metrics", "borough_trends", "borough_entities"}
+
+
+def open_section(app: AppTest, label: str) -> AppTest:
+    """Open one of the profile's sections, as a click on its tab does."""
+    app.session_state["borough_section"] = label
+    app.run()
+    assert not app.exception, (label, [exception.value for exception in app.exception])
+    return app
+
+
+def section_h2s(app: AppTest) -> list[str]:
+    return [header.value for header in app.main.header]
+
+
+def link_of(app: AppTest) -> dict[str, str]:
+    return {key: value[0] if isinstance(value, list) else value for key, value in app.query_params.items()}
+
+
+@pytest.fixture
+def queries_run(monkeypatch):
+    """The names of the queries the database runs (the real database: only recorded)."""
+    ran: list[str] = []
+    real_run = Database.run
+
+    def recording(self, query, *args, **kwargs):
+        ran.append(query)
+        return real_run(self, query, *args, **kwargs)
+
+    monkeypatch.setattr(Database, "run", recording)
+    return ran
+
+
+@pytest.mark.parametrize("label", boroughs.SECTION_LABELS)
+def test_each_section_renders_alone_and_runs_only_its_own_queries(app, queries_run, label):
+    open_link(app, PROFILE, borough="E09000007", start="2025-11-01", end="2025-11-28")
+    # A period no other test asks for, so none of its results is in the (process-wide) query cache.
+    index = boroughs.SECTION_LABELS.index(label)
+    start, end = date(2025, 11, 2 + index), date(2025, 11, 24 + index)
+    open_section(app, label)
+    queries_run.clear()
+    app.sidebar.date_input(key="filters_dates").set_value((start, end)).run()
+    assert not app.exception, [exception.value for exception in app.exception]
+    assert section_h2s(app) == SECTION_H2S[label], "only the open section's headings are drawn"
+    assert [tab.label for tab in app.tabs][:len(boroughs.SECTION_LABELS)] == list(boroughs.SECTION_LABELS)
+    assert set(queries_run) & PROFILE_QUERIES == SECTION_QUERIES[label]
+    assert app.title[0].value == "Camden: borough profile"
+    words = " ".join(element.value for element in app.markdown)
+    assert f"Period: **{boroughs.describe_period(start, end)}**" in words, "the period is said above every section"
+    assert bool(app.get("plotly_chart")) == (label == boroughs.TRENDS_SECTION)
+    assert bool(app.get("deck_gl_json_chart")) == (label == boroughs.SITES_SECTION)
+    # The profile's datasets are recorded whichever section is open: the demo banner shows in each.
+    assert any("Demo data, not real measurements" in warning.value for warning in app.warning)
+
+
+def test_the_trends_section_draws_a_chart_per_metric_with_data(app):
+    open_link(app, PROFILE, borough="E09000007", section="trends")
+    assert section_h2s(app) == ["Trends"]
+    charts = app.get("plotly_chart")
+    assert len(charts) >= 3 and all(chart.proto.spec for chart in charts)
+    assert any("Camden solid, the average London borough dotted" in caption.value for caption in app.caption)
+
+
+def test_a_link_opens_its_section_and_a_switch_of_section_is_written_into_the_link(app):
+    open_link(app, PROFILE, borough="E09000019", section="neighbours")
+    assert section_h2s(app) == ["Statistical neighbours"]
+    assert link_of(app)["section"] == "neighbours" and link_of(app)["borough"] == "E09000019"
+    assert "section=neighbours" in app.sidebar.code[0].value, "the copyable link names the section"
+    for label, slug in ((boroughs.SITES_SECTION, "sites"), (boroughs.BRIEF_SECTION, "brief"),
+                        (boroughs.TRENDS_SECTION, "trends")):
+        assert link_of(open_section(app, label))["section"] == slug
+    open_section(app, boroughs.HEADLINE_SECTION)
+    assert "section" not in link_of(app), "the first section is the default: its link names none"
+    assert section_h2s(app) == ["Headline figures"]
+    # Another borough keeps the open section.
+    open_section(app, boroughs.SITES_SECTION)
+    app.selectbox(key="borough_code").set_value("E09000033").run()
+    assert section_h2s(app) == ["Sites in Westminster"] and link_of(app)["section"] == "sites"
+
+
+def test_a_hostile_section_in_a_link_opens_the_first_with_a_notice(app):
+    open_link(app, PROFILE, borough="E09000007", section="<img src=x onerror=alert(1)>")
+    assert section_h2s(app) == ["Headline figures"]
+    notices = [element.value for element in app.info if "Ignored the link's section" in element.value]
+    assert len(notices) == 1 and "onerror" not in notices[0]
+    assert "section" not in link_of(app)
+
+
+def test_the_brief_links_to_the_profile_not_to_its_own_section():
+    link = "http://localhost:8501/borough?borough=E09000007&section=brief&extra=a.b,c.d&snapshot=0123"
+    assert boroughs.without_param(link, "section") == \
+        "http://localhost:8501/borough?borough=E09000007&extra=a.b,c.d&snapshot=0123"
+    assert boroughs.without_param("http://x/borough", "section") == "http://x/borough"
 
 
 def test_only_metrics_the_borough_has_get_a_trend_chart_and_a_flat_line_is_steady():

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from citydash import environment, sensors_view, transport
+from citydash import boroughs, environment, sensors_view, transport
 from citydash.kiosk import registered_pages
 from citydash.text import escape_markdown
 from conftest import HOSTILE_TEXTS, REPO, write_hostile_extracts
@@ -58,6 +58,13 @@ def test_no_page_sends_an_entity_name_to_markdown_unescaped(hostile_extracts, mo
         # And the Transport page (docks and count points are named in their own sections).
         for label in transport.SECTION_LABELS[1:]:
             app.session_state["transport_section"] = label
+            app.run()
+            assert not app.exception, (label, [exception.value for exception in app.exception])
+            bodies += markdown_bodies(app)
+    if registered.url_path == "borough":
+        # And the borough profile (the sites section names the borough's sites).
+        for label in boroughs.SECTION_LABELS[1:]:
+            app.session_state["borough_section"] = label
             app.run()
             assert not app.exception, (label, [exception.value for exception in app.exception])
             bodies += markdown_bodies(app)

@@ -175,6 +175,12 @@ def test_every_page_shows_hostile_names_as_typed_and_runs_nothing(visit, registe
     page, where = visit.page, registered.title
     assert page.query_selector('[data-testid="stException"]') is None, main_text(page)[:2000]
     visit.assert_nothing_ran(where)
+    if registered.url_path == "borough":
+        # The profile opens on its headline figures: its sites are named in its Sites section.
+        page.goto(f"{visit.base_url}/borough?section=sites")
+        settle(page)
+        assert page.query_selector('[data-testid="stException"]') is None, main_text(page)[:2000]
+        visit.assert_nothing_ran(f"{where}, Sites")
     if registered.url_path in NAMING_PAGES:
         assert not_literal(page.evaluate(SHOWN_TEXT)) == [], f"{where}: hostile names not shown as typed"
     if registered.url_path == "borough":
