@@ -109,12 +109,12 @@ def has_period_data(coverage: pd.DataFrame, dataset_id: str) -> bool:
     return bool(not rows.empty and rows["days_in_period"].iloc[0] > 0)
 
 
-def sampling(coverage: pd.DataFrame, dataset_id: str) -> tuple[int, int]:
-    """(entity-days, entity-years) of a dataset in the period, for trend_bucket."""
-    rows = coverage[coverage["dataset"] == dataset_id]
+def sampling(counts: pd.DataFrame, dataset_id: str) -> tuple[int, int]:
+    """(entity-days, entity-years) of a dataset (queries/transport_sampling.sql), for trend_bucket."""
+    rows = counts[counts["dataset"] == dataset_id]
     if rows.empty:
         return 0, 0
-    return int(rows["entity_days_in_period"].iloc[0]), int(rows["entity_years_in_period"].iloc[0])
+    return int(rows["entity_days"].iloc[0]), int(rows["entity_years"].iloc[0])
 
 
 def in_selection(frame: pd.DataFrame, boroughs: tuple[str, ...]) -> pd.DataFrame:

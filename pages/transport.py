@@ -197,7 +197,8 @@ def stations_section() -> None:
                                      **window)
             daytypes = None if scheme.yearly else ui.run("transport_entity_daytypes", dataset=station_source.id,
                                                          metrics=list(scheme.volume), **window)
-            bucket = transport.trend_bucket(span_days, *transport.sampling(coverage, station_source.id))
+            counts = ui.run("transport_sampling", datasets=[station_source.id])
+            bucket = transport.trend_bucket(span_days, *transport.sampling(counts, station_source.id))
             station_trend_rows = ui.run("transport_trend", dataset=station_source.id, metrics=list(scheme.volume),
                                         bucket=bucket, boroughs=list(boroughs), **window)
         except QueryError as error:
@@ -424,8 +425,10 @@ def road_traffic_section() -> None:
         st.info("No road traffic counts are published.", icon=":material/info:")
     elif has_data(traffic_source, coverage, period):
         types = transport.vehicle_types(traffic_source)
-        bucket = transport.trend_bucket(span_days, *transport.sampling(coverage, traffic_source.id), daily_up_to=31)
         try:
+            counts = ui.run("transport_sampling", datasets=[traffic_source.id])
+            bucket = transport.trend_bucket(span_days, *transport.sampling(counts, traffic_source.id),
+                                            daily_up_to=31)
             traffic_metrics = ui.run("transport_entity_metrics", dataset=traffic_source.id,
                                      metrics=[metric for metric, _ in types], **window)
             traffic_trend_rows = ui.run("transport_trend", dataset=traffic_source.id,

@@ -475,10 +475,10 @@ def test_point_deck_stacks_the_chosen_overlays_under_the_points_and_frames_the_s
 
 
 def test_coverage_helpers_read_one_dataset_row():
-    coverage = pd.DataFrame({"dataset": ["stations"], "days_in_period": [3], "entity_days_in_period": [30],
-                             "entity_years_in_period": [10]})
+    coverage = pd.DataFrame({"dataset": ["stations"], "days_in_period": [3]})
     assert transport.has_period_data(coverage, "stations") and not transport.has_period_data(coverage, "docks")
-    assert transport.sampling(coverage, "stations") == (30, 10) and transport.sampling(coverage, "docks") == (0, 0)
+    counts = pd.DataFrame({"dataset": ["stations"], "entity_days": [30], "entity_years": [10]})
+    assert transport.sampling(counts, "stations") == (30, 10) and transport.sampling(counts, "docks") == (0, 0)
 
 
 # --------------------------------------------------------------------------------------------

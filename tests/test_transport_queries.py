@@ -105,15 +105,21 @@ def database(tmp_path_factory):
     opened.close()
 
 
-def test_coverage_counts_days_and_entity_years_in_the_period(database):
+def test_coverage_gives_each_datasets_span_and_its_days_in_the_period(database):
     coverage = database.run("transport_coverage", datasets=["rail", "bikes", "absent"],
                             start=date(2026, 6, 1), end=date(2026, 6, 30)).set_index("dataset")
     assert list(coverage.index) == ["bikes", "rail"]
     assert coverage.loc["rail", "first_day"] == pd.Timestamp("2026-05-01")
     assert coverage.loc["rail", "days_in_period"] == 4  # 1, 2, 6 and 7 June
-    assert coverage.loc["rail", "entities_in_period"] == 2
-    assert coverage.loc["rail", "entity_days_in_period"] == 5  # S1 on 1, 6 and 7 June; S2 on 1 and 2 June
-    assert coverage.loc["rail", "entity_years_in_period"] == 2
+    later = database.run("transport_coverage", datasets=["rail"], start=date(2027, 1, 1), end=date(2027, 1, 31))
+    assert later["days_in_period"].tolist() == [0] and later["first_day"].tolist() == [pd.Timestamp("2026-05-01")]
+
+
+def test_sampling_counts_entity_days_against_entity_years_over_all_the_data(database):
+    counts = database.run("transport_sampling", datasets=["rail", "absent"]).set_index("dataset")
+    assert list(counts.index) == ["rail"]
+    assert counts.loc["rail", "entity_days"] == 6  # S1 on 1, 6 and 7 June; S2 on 1 and 2 June; S3 on 1 May
+    assert counts.loc["rail", "entity_years"] == 3  # each station in 2026 only
 
 
 def test_entity_metrics_total_each_metric_per_entity_with_its_borough(database):
