@@ -6,6 +6,7 @@ Pages stay flat scripts: they call these helpers, the pure builders in charts/ma
 
 from __future__ import annotations
 
+import functools
 import html
 import os
 from collections.abc import Callable
@@ -310,6 +311,23 @@ def csv_download(label: str, frame: pd.DataFrame, file_name: str, key: str) -> N
     shown = frame.copy()
     st.download_button(label, data=lambda: shown.to_csv(index=False).encode("utf-8"), file_name=file_name,
                        mime="text/csv", key=key, on_click="ignore", icon=":material/download:")
+
+
+def query_csv_download(label: str, query: str, params: dict, file_name: str, key: str) -> None:
+    """A CSV of a query's whole result, run when someone presses the button rather than on every
+    rerun: for a table much larger than what the page draws from (every site's daily index). It
+    runs outside the page's rerun, so it asks the database directly at the session's access level;
+    a query that fails gives a file saying why."""
+    run = functools.partial(database().run, query, access_level(), **params)
+
+    def made() -> bytes:
+        try:
+            return run().to_csv(index=False).encode("utf-8")
+        except QueryError as error:
+            return pd.DataFrame({"error": [str(error)]}).to_csv(index=False).encode("utf-8")
+
+    st.download_button(label, data=made, file_name=file_name, mime="text/csv", key=key, on_click="ignore",
+                       icon=":material/download:")
 
 
 def chart_config(filename: str) -> dict:

@@ -1,5 +1,5 @@
 -- The UK Daily Air Quality Index of each monitoring site per day, per pollutant and overall, one row per site, day and metric.
--- Params: $dataset (text), $boroughs (text[]), $start (date), $end (date), $tz (text), $averaging (text[]), $upper_bounds (text[]), $min_coverage (double)
+-- Params: $dataset (text), $boroughs (text[]), $start (date), $end (date), $tz (text), $averaging (text[]), $upper_bounds (text[]), $min_coverage (double), $pollutants (boolean)
 -- Returns: entity_id, borough_code, day, metric, daqi_index, concentration, pollutant
 --
 -- The official method (see citydash.airquality, which this must agree with): each pollutant is
@@ -9,6 +9,8 @@
 -- breakpoints, and the site's DAQI is the highest index across its pollutants. Only rollup rows
 -- made with the method asked for ($averaging hours, $min_coverage, $tz) count.
 -- $averaging lists 'pollutant=hours' in catalogue order; $upper_bounds 'pollutant=b1,b2,...,b9'.
+-- $pollutants false leaves out each pollutant's own rows: only the sites' overall index (metric
+-- 'daqi'), a fifth of the rows, which is all the page's map and charts use.
 with pollutants as (
     select
         split_part(item, '=', 1) as metric,
@@ -65,6 +67,7 @@ site_days as (
 
 all_rows as (
     select entity_id, day, metric, daqi_index, concentration, metric as pollutant from pollutant_indices
+    where $pollutants
     union all
     select entity_id, day, metric, daqi_index, concentration, pollutant from site_days
 )

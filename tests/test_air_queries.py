@@ -101,7 +101,7 @@ def hourly(entity_id: str, metric: str, first: str, values: list[float], skip: s
 
 def daily_index_sql(database: Database, start: date, end: date, boroughs: list[str] = ()) -> pd.DataFrame:
     return database.run("air_site_daily_index", dataset="air", boroughs=list(boroughs), start=start, end=end,
-                        tz=TZ, **DAQI_PARAMS)
+                        tz=TZ, **DAQI_PARAMS, pollutants=True)
 
 
 def as_python_shape(frame: pd.DataFrame) -> pd.DataFrame:
@@ -153,6 +153,15 @@ def test_sql_daily_index_of_a_sub_period_is_each_days_index_over_all_the_reading
     in_python = in_python[in_python["day"] == start].reset_index(drop=True)
     assert set(in_sql["entity_id"]) == {"R1", "B1", "K1", "S1"}
     pd.testing.assert_frame_equal(in_sql, in_python, check_dtype=False)
+
+
+def test_without_the_pollutants_rows_only_each_sites_overall_index_comes_back(air_database):
+    database = air_database(varied_readings())
+    every_row = daily_index_sql(database, date(2026, 3, 27), date(2026, 3, 30))
+    overall = database.run("air_site_daily_index", dataset="air", boroughs=[], start=date(2026, 3, 27),
+                           end=date(2026, 3, 30), tz=TZ, **DAQI_PARAMS, pollutants=False)
+    assert set(every_row["metric"]) == {"daqi", *POLLUTANTS} and set(overall["metric"]) == {"daqi"}
+    pd.testing.assert_frame_equal(overall, every_row[every_row["metric"] == "daqi"].reset_index(drop=True))
 
 
 def test_a_days_index_does_not_depend_on_the_period_chosen(air_database):
@@ -259,7 +268,7 @@ def test_breakpoints_come_from_the_parameters_not_the_sql(air_database):
     database = air_database(hourly("R1", "no2", "2026-01-10 08:00", [50.0]))
     stricter = {**DAQI_PARAMS, "upper_bounds": ["no2=10,20,30,40,45,60,70,80,90"] + DAQI_PARAMS["upper_bounds"][1:]}
     frame = database.run("air_site_daily_index", dataset="air", boroughs=[], start=date(2026, 1, 10),
-                         end=date(2026, 1, 10), tz=TZ, **stricter)
+                         end=date(2026, 1, 10), tz=TZ, **stricter, pollutants=True)
     assert frame.set_index("metric").loc["no2", "daqi_index"] == 6
 
 
@@ -267,7 +276,7 @@ def test_junk_method_parameters_give_no_rows_rather_than_an_error(air_database):
     database = air_database(hourly("R1", "no2", "2026-01-10 08:00", [50.0]))
     frame = database.run("air_site_daily_index", dataset="air", boroughs=[], start=date(2026, 1, 10),
                          end=date(2026, 1, 10), tz=TZ, averaging=["no2'; drop table boroughs; --"],
-                         upper_bounds=["nonsense"], min_coverage=0.75)
+                         upper_bounds=["nonsense"], min_coverage=0.75, pollutants=True)
     assert frame.empty
     assert len(database.run("boroughs")) == 33
 
