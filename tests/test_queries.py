@@ -21,6 +21,7 @@ SAMPLE_VALUES = {
     "text[]": ["E09000007"],
     "integer": 5,
     "double": 1.0,
+    "boolean": True,
 }
 
 
