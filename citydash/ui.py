@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import html
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
@@ -34,6 +35,11 @@ STYLE_PATH = Path(__file__).resolve().parent / "assets" / "style.css"
 PACK_ENV = "CITYDASH_PACK"
 EXTRACTS_ENV = "CITYDASH_EXTRACTS"
 QUERY_TIMEOUT_ENV = "CITYDASH_QUERY_TIMEOUT_S"
+DUCKDB_MEMORY_ENV = "CITYDASH_DUCKDB_MEMORY"
+# DuckDB keeps what it reads up to its limit and spills beyond it: the limit bounds the server's
+# memory (at 200M observations a 2 GB limit let the app reach 2.3 GB).
+DEFAULT_DUCKDB_MEMORY = "512MB"
+MEMORY_SIZE = re.compile(r"^\s*\d+(\.\d+)?\s*(KB|MB|GB|KiB|MiB|GiB)\s*$", re.IGNORECASE)
 SHOWN_KEY = "shown_datasets"
 FILTERS_KEY = "filters"
 
@@ -43,6 +49,12 @@ class Settings:
     pack_dir: str
     extracts_dir: str | None
     query_timeout_s: float
+    duckdb_memory: str = DEFAULT_DUCKDB_MEMORY
+
+
+def duckdb_memory(text: str | None) -> str:
+    """DuckDB's memory limit from the environment ("512MB", "2GB"); anything else is the default."""
+    return text.strip() if text and MEMORY_SIZE.match(text) else DEFAULT_DUCKDB_MEMORY
 
 
 def settings() -> Settings:
@@ -50,6 +62,7 @@ def settings() -> Settings:
         pack_dir=os.environ.get(PACK_ENV, str(REPO_DIR / "data")),
         extracts_dir=os.environ.get(EXTRACTS_ENV) or None,
         query_timeout_s=float(os.environ.get(QUERY_TIMEOUT_ENV, "10")),
+        duckdb_memory=duckdb_memory(os.environ.get(DUCKDB_MEMORY_ENV)),
     )
 
 
@@ -59,10 +72,10 @@ def _catalog(pack_dir: str, extracts_dir: str | None) -> Catalog:
 
 
 @st.cache_resource(max_entries=4)
-def _database(pack_dir: str, extracts_dir: str | None, query_timeout_s: float) -> Database:
+def _database(pack_dir: str, extracts_dir: str | None, query_timeout_s: float, memory_limit: str) -> Database:
     catalog = _catalog(pack_dir, extracts_dir)
     recover_interrupted(catalog)
-    return Database(catalog, timeout_s=query_timeout_s)
+    return Database(catalog, memory_limit=memory_limit, timeout_s=query_timeout_s)
 
 
 def reload_data() -> None:
@@ -93,7 +106,7 @@ def catalog() -> Catalog:
 def database() -> Database:
     _leave_legacy_pages_mode()
     config = settings()
-    return _database(config.pack_dir, config.extracts_dir, config.query_timeout_s)
+    return _database(config.pack_dir, config.extracts_dir, config.query_timeout_s, config.duckdb_memory)
 
 
 def _secrets() -> dict:
@@ -136,7 +149,7 @@ def _data_version(db: Database) -> tuple:
 @st.cache_data(ttl=600, max_entries=512, show_spinner=False)
 def _cached_run(config: Settings, data_version: tuple, access: str, query: str,
                 params: tuple[tuple[str, object], ...]) -> pd.DataFrame:
-    db = _database(config.pack_dir, config.extracts_dir, config.query_timeout_s)
+    db = _database(config.pack_dir, config.extracts_dir, config.query_timeout_s, config.duckdb_memory)
     return db.run(query, access=access, **{key: list(value) if isinstance(value, tuple) else value
                                           for key, value in params})
 

@@ -96,3 +96,26 @@ def test_with_no_data_the_catalogue_still_opens_so_an_officer_can_add_the_first_
     assert [title.value for title in app.title] == ["Data catalogue"]
     assert not any("make run" in warning.value for warning in app.warning)
     assert len(app.get("file_uploader")) == 1
+
+
+@pytest.mark.parametrize("text, limit", [(None, "512MB"), ("2GB", "2GB"), (" 700 MB ", "700 MB"), ("1.5GiB", "1.5GiB"),
+                                         ("lots", "512MB"), ("-1GB", "512MB"), ("512MB; drop table x", "512MB")])
+def test_the_duckdb_memory_limit_comes_from_the_environment_or_is_the_default(text, limit):
+    from citydash.ui import duckdb_memory
+
+    assert duckdb_memory(text) == limit
+
+
+def test_the_server_database_keeps_to_its_memory_limit(copy_of_demo, monkeypatch):
+    from citydash import ui
+
+    monkeypatch.setenv(ui.DUCKDB_MEMORY_ENV, "300MB")
+    config = ui.settings()
+    # The function st.cache_resource wraps, so this test opens its own database.
+    database = ui._database.__wrapped__(config.pack_dir, config.extracts_dir, config.query_timeout_s,
+                                        config.duckdb_memory)
+    try:
+        # DuckDB reports 300 MB (10^6 bytes) in MiB.
+        assert database.cursor().execute("select current_setting('memory_limit')").fetchone()[0] == "286.1 MiB"
+    finally:
+        database.close()
