@@ -50,7 +50,7 @@ def sources_sentence(table: pd.DataFrame) -> str:
 
 def metric_notes(metric: Metric, dataset: Dataset, cat: Catalog) -> list[str]:
     """Plain sentences on how a metric's figures are made and what limits what they mean."""
-    area, areas = cat.city.area_label, cat.city.area_label_plural
+    area = cat.city.area_label
     notes = [
         f"{metric.label} is measured in {metric.unit}. Over a period, each site's readings are "
         f"{OVER_TIME[metric.aggregation]}; a {area}'s figure is {ACROSS_AREAS[metric.area_aggregation]} "

@@ -19,7 +19,7 @@ from streamlit.testing.v1 import AppTest
 from citydash import maps
 from citydash import sensors_view as view
 from citydash.catalog import load_catalog
-from citydash.sensors import Threshold, level_at, load_sensor_thresholds, thresholds_for
+from citydash.sensors import level_at, load_sensor_thresholds, thresholds_for
 from conftest import PACK, REPO
 
 CATALOG = load_catalog(PACK)

@@ -12,7 +12,6 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pandas as pd
 
-from app_pages import AXE_SCRIPT
 from conftest import distinct_colours, save_artifact, wait_for_app
 
 
@@ -101,28 +100,6 @@ def test_choosing_a_borough_and_a_pollutant_updates_the_page(page, served_app):
     assert "section=trends" in page.page.url and "air_pollutant=pm25" in page.page.url
     assert page.console_errors == []
     assert page.external_requests == []
-
-
-HEADING_LEVELS = """() => Array.from(document.querySelectorAll('[data-testid="stMain"] h1, [data-testid="stMain"] h2, '
-                                       + '[data-testid="stMain"] h3, [data-testid="stMain"] h4'))
-  .map(heading => [Number(heading.tagName[1]), heading.innerText.trim()])"""
-
-
-def test_headings_go_down_one_level_at_a_time(page, served_app):
-    open_environment(page.page, served_app)
-    page.page.add_script_tag(path=str(AXE_SCRIPT))
-    for label in SECTION_HEADINGS:
-        if label != "Monitoring sites":
-            open_section(page.page, label)
-        levels = page.page.evaluate(HEADING_LEVELS)
-        assert levels[0] == [1, "Air quality in London"]
-        for (previous, _), (level, text) in zip(levels, levels[1:]):
-            assert level <= previous + 1, f"{label}: {text!r} is an h{level} after an h{previous}"
-        assert [text for level, text in levels if level == 3] == ([
-            "Map: highest daily index at each monitoring site", "Table: sites by highest daily index"]
-            if label == "Monitoring sites" else []), label
-        results = page.page.evaluate("() => axe.run(document, {runOnly: {type: 'rule', values: ['heading-order']}})")
-        assert results["violations"] == [], (label, results["violations"])
 
 
 def test_only_the_open_section_is_drawn_and_the_link_names_it(page, served_app):

@@ -12,7 +12,6 @@ import time
 
 from PIL import Image, ImageChops
 
-from app_pages import AXE_SCRIPT
 from citydash.sensors_view import SECTION_LABELS
 from citydash.state import section_slug
 from conftest import distinct_colours, save_artifact, wait_for_app
@@ -125,37 +124,6 @@ def test_a_metric_change_updates_the_page_and_footfall_downloads_hide_small_coun
     assert page.page.query_selector('[data-testid="stException"]') is None
     assert page.console_errors == []
     assert page.external_requests == []
-
-
-HEADINGS = """() => [...document.querySelectorAll('[data-testid="stMain"] h1, [data-testid="stMain"] h2, '
-  + '[data-testid="stMain"] h3, [data-testid="stMain"] h4, [data-testid="stMain"] h5, [data-testid="stMain"] h6')]
-  .filter(heading => heading.offsetParent !== null)
-  .map(heading => [Number(heading.tagName[1]), heading.innerText.trim()])"""
-
-
-def assert_headings_in_order(page) -> None:
-    headings = page.evaluate(HEADINGS)
-    assert headings and headings[0] == [1, "Street sensors"], headings
-    assert [level for level, text in headings].count(1) == 1, headings
-    for (before, before_text), (level, text) in zip(headings, headings[1:]):
-        assert level <= before + 1, f"{before_text!r} (h{before}) is followed by {text!r} (h{level})"
-    if not page.evaluate("() => typeof axe !== 'undefined'"):
-        page.add_script_tag(path=str(AXE_SCRIPT))
-    results = page.evaluate(
-        "() => axe.run(document, {runOnly: {type: 'rule', values: ['heading-order']}, resultTypes: ['violations']})")
-    assert results["violations"] == [], [node["html"] for node in results["violations"][0]["nodes"]]
-
-
-def test_headings_go_down_one_level_at_a_time(page, served_app):
-    """st.title is h1, st.header h2, st.subheader h3: no level is skipped, for noise or footfall,
-    in every section."""
-    open_sensors(page, served_app)
-    wait_for_app(page.page)
-    assert_headings_in_order(page.page)
-    choose_footfall(page.page)
-    for label in SECTION_LABELS:
-        open_section(page.page, label)
-        assert_headings_in_order(page.page)
 
 
 def download(page, button: str) -> bytes:

@@ -124,34 +124,11 @@ def test_the_tube_overlay_shows_its_attribution_and_a_filter_change_updates_the_
     assert page.external_requests == []
 
 
-# Every heading a reader can reach (not in a hidden tab), in document order, as [level, text].
-HEADINGS = """() => Array.from(document.querySelectorAll('h1, h2, h3, h4, h5, h6'))
-  .filter(heading => heading.getClientRects().length > 0 && !heading.closest('[aria-hidden="true"], [hidden]'))
-  .map(heading => [Number(heading.tagName[1]), heading.innerText.trim()])"""
-
-
 def heading_order_violations(page) -> list[dict]:
     """axe-core's heading-order rule alone (the full audit is tests/browser/test_accessibility.py)."""
     page.add_script_tag(path=str(AXE_SCRIPT))
     results = page.evaluate("() => axe.run(document, {runOnly: {type: 'rule', values: ['heading-order']}})")
     return results["violations"]
-
-
-def test_headings_go_h1_h2_h3_and_axe_finds_no_skipped_level(page, served_app):
-    open_transport(page, served_app)
-    for label in SECTION_LABELS:
-        if label != STATIONS:
-            open_section(page.page, label)
-        # The sidebar's own heading comes first in the document; the page's start at its h1.
-        found = [tuple(heading) for heading in page.page.evaluate(HEADINGS)]
-        main = found[found.index((1, "Transport in London")):]
-        assert [text for level, text in main if level == 1] == ["Transport in London"]
-        assert [text for level, text in main if level == 2] == [label]
-        levels = [level for level, _ in main]
-        for (before, before_text), (level, text) in zip(main, main[1:]):
-            assert level <= before + 1, f"h{before} {before_text!r} is followed by h{level} {text!r}"
-        assert set(levels) == ({1, 2} if label == BY_BOROUGH else {1, 2, 3})
-        assert heading_order_violations(page.page) == [], label
 
 
 # Streamlit asks <page path>/_stcore/... before the root when a page is opened by its URL
