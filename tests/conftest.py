@@ -106,6 +106,17 @@ def make_tiny_pack(folder: Path) -> Catalog:
     return load_catalog(folder)
 
 
+def section_opener(page: str):
+    """For AppTest: open one of a page's sections (ui.sections, key "<page>_section") as a click on
+    its tab does, and check the rerun raised nothing."""
+    def open_section(app, label: str):
+        app.session_state[f"{page}_section"] = label
+        app.run()
+        assert not app.exception, (label, [exception.value for exception in app.exception])
+        return app
+    return open_section
+
+
 def entities(*rows: tuple) -> pd.DataFrame:
     """Entities from literal (entity_id, name, kind, (lat, lon)) rows."""
     return pd.DataFrame([{"entity_id": entity_id, "name": name, "kind": kind, "lat": point[0], "lon": point[1],

@@ -14,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 from citydash import boroughs
 from citydash.catalog import Metric
 from citydash.data import Database
-from conftest import BROMLEY, CAMDEN, REPO, entities, observations
+from conftest import BROMLEY, CAMDEN, REPO, entities, observations, section_opener
 
 NO2 = Metric(id="no2", dataset="air", label="Nitrogen dioxide (NO₂)", unit="µg/m³", aggregation="mean",
              better="lower")
@@ -570,12 +570,7 @@ SECTION_QUERIES = {boroughs.HEADLINE_SECTION: {"borough_metrics"}, boroughs.TREN
 PROFILE_QUERIES = {"borough_metrics", "borough_trends", "borough_entities"}
 
 
-def open_section(app: AppTest, label: str) -> AppTest:
-    """Open one of the profile's sections, as a click on its tab does."""
-    app.session_state["borough_section"] = label
-    app.run()
-    assert not app.exception, (label, [exception.value for exception in app.exception])
-    return app
+open_section = section_opener("borough")
 
 
 def section_h2s(app: AppTest) -> list[str]:

@@ -20,7 +20,7 @@ from streamlit.testing.v1 import AppTest
 from citydash import environment as env
 from citydash.airquality import load_daqi
 from citydash.catalog import CatalogError, load_catalog
-from conftest import PACK, REPO, require_shared
+from conftest import PACK, REPO, require_shared, section_opener
 
 ENTRY = REPO / "tests" / "apptest" / "entry.py"
 PAGE = REPO / "pages" / "environment.py"
@@ -587,12 +587,7 @@ def open_page(extracts: Path, monkeypatch, pack: Path | None = None) -> AppTest:
     return app
 
 
-def open_section(app: AppTest, label: str) -> AppTest:
-    """Open one of the page's sections, as a click on its tab does."""
-    app.session_state["environment_section"] = label
-    app.run()
-    assert not app.exception, [exception.value for exception in app.exception]
-    return app
+open_section = section_opener("environment")
 
 
 def headers(app: AppTest) -> list[str]:

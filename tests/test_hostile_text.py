@@ -9,10 +9,10 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from citydash import boroughs, environment, sensors_view, transport
 from citydash.kiosk import registered_pages
 from citydash.text import escape_markdown
-from conftest import HOSTILE_TEXTS, REPO, write_hostile_extracts
+from citydash.ui import sections_offered_key
+from conftest import HOSTILE_TEXTS, REPO, section_opener, write_hostile_extracts
 
 ENTRY = REPO / "tests" / "apptest" / "entry.py"
 PAGES = registered_pages((REPO / "dashboard.py").read_text(encoding="utf-8"))
@@ -40,34 +40,12 @@ def test_no_page_sends_an_entity_name_to_markdown_unescaped(hostile_extracts, mo
         app.switch_page(str(REPO / "pages" / registered.script)).run()
     assert not app.exception, [exception.value for exception in app.exception]
     bodies = markdown_bodies(app)
-    if registered.url_path == "sensors":
-        # The Sensors page draws one section at a time: each other section's text is checked too.
-        for label in sensors_view.SECTION_LABELS[1:]:
-            app.session_state["sensors_section"] = label
-            app.run()
-            assert not app.exception, (label, [exception.value for exception in app.exception])
-            bodies += markdown_bodies(app)
-    if registered.url_path == "environment":
-        # So does the Environment page (the hours above the limit name sites, under Time of day).
-        for label in environment.SECTION_LABELS[1:]:
-            app.session_state["environment_section"] = label
-            app.run()
-            assert not app.exception, (label, [exception.value for exception in app.exception])
-            bodies += markdown_bodies(app)
-    if registered.url_path == "transport":
-        # And the Transport page (docks and count points are named in their own sections).
-        for label in transport.SECTION_LABELS[1:]:
-            app.session_state["transport_section"] = label
-            app.run()
-            assert not app.exception, (label, [exception.value for exception in app.exception])
-            bodies += markdown_bodies(app)
-    if registered.url_path == "borough":
-        # And the borough profile (the sites section names the borough's sites).
-        for label in boroughs.SECTION_LABELS[1:]:
-            app.session_state["borough_section"] = label
-            app.run()
-            assert not app.exception, (label, [exception.value for exception in app.exception])
-            bodies += markdown_bodies(app)
+    # A page drawn one section at a time names some things only in its other sections (docks, count
+    # points, the sites that exceed a limit, the sensor picker): each of those is read too.
+    offered = sections_offered_key(f"{registered.url_path}_section")
+    for label in app.session_state[offered][1:] if offered in app.session_state else ():
+        section_opener(registered.url_path)(app, label)
+        bodies += markdown_bodies(app)
     verbatim = [(hostile, body[:300]) for body in bodies for hostile in HOSTILE_TEXTS if hostile in body]
     assert verbatim == [], f"{registered.title}: data sent to markdown unescaped: {verbatim}"
     if registered.url_path in NAMING:

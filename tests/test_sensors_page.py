@@ -20,7 +20,7 @@ from citydash import maps
 from citydash import sensors_view as view
 from citydash.catalog import load_catalog
 from citydash.sensors import level_at, load_sensor_thresholds, thresholds_for
-from conftest import PACK, REPO
+from conftest import PACK, REPO, section_opener
 
 CATALOG = load_catalog(PACK)
 DATASET = CATALOG.datasets["street_sensors"]
@@ -492,12 +492,7 @@ def open_sensors(app: AppTest) -> AppTest:
     return app
 
 
-def open_section(app: AppTest, label: str) -> AppTest:
-    """Open one of the page's sections, as a click on its tab does."""
-    app.session_state["sensors_section"] = label
-    app.run()
-    assert not app.exception, [exception.value for exception in app.exception]
-    return app
+open_section = section_opener("sensors")
 
 
 def main_headers(app: AppTest) -> list[str]:

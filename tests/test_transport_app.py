@@ -18,7 +18,7 @@ from streamlit.testing.v1 import AppTest
 
 from citydash.__main__ import main as citydash_main
 from citydash.transport import SECTION_LABELS
-from conftest import PACK, REPO, require_shared
+from conftest import PACK, REPO, require_shared, section_opener
 
 ENTRY = REPO / "tests" / "apptest" / "entry.py"
 PAGE = str(REPO / "pages" / "transport.py")
@@ -29,12 +29,7 @@ STATIONS, CYCLE_HIRE, ROAD_TRAFFIC, BY_BOROUGH = SECTION_LABELS
 SECTION_MAPS = {STATIONS: {"stations"}, CYCLE_HIRE: {"docks"}, ROAD_TRAFFIC: {"count_points"}, BY_BOROUGH: set()}
 
 
-def open_section(app: AppTest, label: str) -> AppTest:
-    """Open one of the page's sections, as a click on its tab does."""
-    app.session_state["transport_section"] = label
-    app.run()
-    assert not app.exception, [exception.value for exception in app.exception]
-    return app
+open_section = section_opener("transport")
 
 
 def texts(app: AppTest) -> str:
