@@ -295,14 +295,18 @@ class Database:
             return False
 
     def _pollutant_daily_is_current(self, dataset_id: str) -> bool:
-        """The rollup file is there and was made by the method the pack asks for now."""
-        if self.derive_rollups or not self._has_file(dataset_id, TABLES["pollutant_daily"]):
+        """The rollup file is there (its columns were checked with the dataset's) and was made by the
+        method the pack asks for now."""
+        if self.derive_rollups:
             return False
         method = pollutant_daily_params(self.catalog, dataset_id)
         hours = dict(item.split("=", 1) for item in method["averaging"])
-        made_with = self._con.execute(
-            "select distinct metric, hours, min_coverage, tz from read_parquet($path)",
-            {"path": self._location(dataset_id, TABLES["pollutant_daily"])}).fetchall()
+        try:
+            made_with = self._con.execute(
+                "select distinct metric, hours, min_coverage, tz from read_parquet($path)",
+                {"path": self._location(dataset_id, TABLES["pollutant_daily"])}).fetchall()
+        except duckdb.IOException:  # not there: published before the rollup existed
+            return False
         return all(hours.get(metric) == str(made_hours) and coverage == method["min_coverage"] and zone == method["tz"]
                    for metric, made_hours, coverage, zone in made_with)
 
