@@ -95,6 +95,18 @@ def sections_after_the_first(page, registered: RegisteredPage) -> list[str]:
     return [section_slug(label) for label in page.evaluate(SECTION_LABELS, f"{registered.url_path}_section")[1:]]
 
 
+def each_section(page, base: str, registered: RegisteredPage) -> Iterator[str]:
+    """Open the page, then each of its other sections by its link; yields a name for what is open
+    (the page's url path, then <path>-<section>), for messages and artefacts."""
+    page.goto(f"{base}/{path_of(registered)}")
+    settle(page)
+    others = sections_after_the_first(page, registered)
+    yield registered.url_path
+    for slug in others:
+        open_section(page, base, registered, slug)
+        yield f"{registered.url_path}-{slug}"
+
+
 def open_section(page, base: str, registered: RegisteredPage, slug: str) -> None:
     """Open one section by its link, as a shared link does, and check that it is the one open."""
     page.goto(f"{base}/{path_of(registered)}?{SECTION_PARAM}={slug}")

@@ -12,9 +12,8 @@ import tomllib
 
 import pytest
 
-from app_pages import (AXE_SCRIPT, AXE_TAGS, PAGES, ConsoleWatch, axe_report, blocking, describe, open_expanders,
-                       open_section, page_id, path_of, run_axe, sections_after_the_first, settle,
-                       whole_page_screenshot)
+from app_pages import (AXE_SCRIPT, AXE_TAGS, PAGES, ConsoleWatch, axe_report, blocking, describe, each_section,
+                       open_expanders, page_id, path_of, run_axe, settle, whole_page_screenshot)
 from citydash import charts
 from conftest import REPO, save_artifact
 
@@ -75,13 +74,8 @@ def no_violation_and_an_outline(page, name: str) -> None:
 def test_axe_finds_no_serious_violation_and_headings_form_an_outline(new_page, served_app, registered):
     """Every section of the page, each opened by its link (axe-<page>[-<section>].json)."""
     page = new_page(DESKTOP)
-    page.goto(f"{served_app}/{path_of(registered)}")
-    settle(page)
-    others = sections_after_the_first(page, registered)
-    no_violation_and_an_outline(page, registered.url_path)
-    for slug in others:
-        open_section(page, served_app, registered, slug)
-        no_violation_and_an_outline(page, f"{registered.url_path}-{slug}")
+    for name in each_section(page, served_app, registered):
+        no_violation_and_an_outline(page, name)
 
 
 def reflows_and_passes_axe(page, name: str) -> None:
@@ -99,13 +93,8 @@ def test_at_phone_width_the_page_reflows_without_sideways_scrolling_and_passes_a
     """WCAG 1.4.10 (reflow): at 390 px nothing but a wide table may scroll sideways, and that inside
     itself; in every section of the page."""
     page = new_page(PHONE)
-    page.goto(f"{served_app}/{path_of(registered)}")
-    settle(page)
-    others = sections_after_the_first(page, registered)
-    reflows_and_passes_axe(page, registered.url_path)
-    for slug in others:
-        open_section(page, served_app, registered, slug)
-        reflows_and_passes_axe(page, f"{registered.url_path}-{slug}")
+    for name in each_section(page, served_app, registered):
+        reflows_and_passes_axe(page, name)
 
 
 @pytest.mark.parametrize("registered", PAGES, ids=page_id)

@@ -13,6 +13,8 @@ from urllib.parse import parse_qsl, urlsplit
 import pandas as pd
 
 from conftest import distinct_colours, save_artifact, wait_for_app
+# Each section's h2s on the demo data, with NO2 (the sidebar's default metric) as the pollutant.
+from test_environment import SECTION_HEADERS as SECTION_HEADINGS
 
 
 def open_environment(page, served_app) -> None:
@@ -26,15 +28,6 @@ def open_environment(page, served_app) -> None:
     wait_for_app(page)
 
 
-# Each section's h2s on the demo data, with NO2 (the sidebar's default metric) as the pollutant.
-SECTION_HEADINGS = {
-    "Monitoring sites": ["Monitoring sites", "Days in each DAQI band by borough", "Health advice for each DAQI band"],
-    "Trends": ["Nitrogen dioxide (NO₂): daily mean by borough",
-               "Nitrogen dioxide (NO₂): roadside against background sites, daily mean"],
-    "Time of day": ["Nitrogen dioxide (NO₂) by day of the week and hour of the day",
-                    "Hours above the hourly Nitrogen dioxide (NO₂) limit"],
-    "Zones": ["Inside and outside the Ultra Low Emission Zone (as extended in 2021)"],
-}
 H2_TEXTS = """() => Array.from(document.querySelectorAll('[data-testid="stMain"] h2'))
   .map(heading => heading.innerText.trim())"""
 

@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import pytest
 
-from app_pages import (FILTERS_IGNORED, MAP_SECTIONS, PAGES, PLOTLY_DRAWN, PLOTLY_PNG, ConsoleWatch, main_text,
-                       open_expanders, open_section, page_id, path_of, reveal, sections_after_the_first, served, settle,
-                       whole_page_screenshot)
+from app_pages import (FILTERS_IGNORED, MAP_SECTIONS, PAGES, PLOTLY_DRAWN, PLOTLY_PNG, ConsoleWatch, each_section,
+                       main_text, open_expanders, page_id, path_of, reveal, served, settle, whole_page_screenshot)
 from conftest import REPO, distinct_colours, save_artifact
 
 DESKTOP = {"width": 1280, "height": 2600}
@@ -82,13 +81,8 @@ def test_page_loads_with_its_title_one_h1_its_maps_drawn_their_text_alternatives
     """The page as it opens, then each of its other sections opened by its link."""
     page = context_at(DESKTOP)
     watch = ConsoleWatch(served_app).attach(page)
-    page.goto(f"{served_app}/{path_of(registered)}")
-    settle(page)
-    others = sections_after_the_first(page, registered)
-    maps_drawn_with_tables_and_summaries_and_png_charts(page, registered.title, registered.url_path)
-    for slug in others:
-        open_section(page, served_app, registered, slug)
-        maps_drawn_with_tables_and_summaries_and_png_charts(page, registered.title, f"{registered.url_path}-{slug}")
+    for name in each_section(page, served_app, registered):
+        maps_drawn_with_tables_and_summaries_and_png_charts(page, registered.title, name)
     assert watch.unexpected_errors(registered.url_path) == []
     assert watch.external == []
 
