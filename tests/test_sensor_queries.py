@@ -192,6 +192,8 @@ MOMENTS = [
     (DAY + pd.Timedelta(hours=30, minutes=7), DAY, TWO_DAYS),  # mid-replay: later readings have not arrived
     (TWO_DAYS, DAY + pd.Timedelta(hours=6), DAY + pd.Timedelta(days=1, hours=6)),  # a window inside the data
     (TWO_DAYS + pd.Timedelta(days=1, hours=2), DAY + pd.Timedelta(days=1), TWO_DAYS + pd.Timedelta(days=1)),
+    # A week after the data ends: every sensor is last seen days before the period.
+    (DAY + pd.Timedelta(days=9), DAY + pd.Timedelta(days=8), DAY + pd.Timedelta(days=9)),
 ]
 
 
@@ -255,6 +257,21 @@ def test_sql_health_covers_only_the_selected_boroughs(publish_street, sensor_pac
     health = sql_health(database, sensor_pack, TWO_DAYS, DAY, TWO_DAYS, boroughs=[BROMLEY_CODE])
     assert sorted(health.index) == ["FROZEN", "NIGHT", "SPIKY"]
     assert set(health["borough_name"]) == {"Bromley"}
+
+
+def test_sql_health_last_seen_long_ago_although_the_sensor_reports_again_later_today(publish_street, sensor_pack):
+    # The query reads back only as far as each sensor's last day with readings wholly before now;
+    # a sensor silent for days that reports again later today must still be last seen days ago.
+    now = DAY + pd.Timedelta(days=4, hours=12)
+    readings = frame(every_quarter("OK", "noise_db", varying(96))
+                     + every_quarter("OK", "noise_db", varying(40), start=now + pd.Timedelta(hours=1))
+                     + every_quarter("LATE", "noise_db", varying(40), start=now - pd.Timedelta(hours=10)))
+    database = publish_street(HEALTH_SENSORS, readings)
+    health = sql_health(database, sensor_pack, now, now - pd.Timedelta(days=1), now)
+    assert health.loc["OK", "last_seen"] == DAY + 95 * QUARTER
+    assert health.loc["OK", "status"] == "dead" and health.loc["OK", "readings"] == 0
+    assert health.loc["LATE", "last_seen"] == now - pd.Timedelta(hours=10) + 39 * QUARTER
+    assert pd.isna(health.loc["GONE", "last_seen"])
 
 
 def test_sql_health_before_any_slot_has_passed_gives_no_uptime(publish_street, sensor_pack):
