@@ -176,6 +176,12 @@ def value_column(metric: Metric) -> str:
     return "peak_sum" if metric.area_aggregation == "sum" else "peak_max"
 
 
+def summed_peak_keys(metrics: Mapping[str, Metric]) -> list[str]:
+    """The keys whose figure is the sum over entities of each one's largest reading (capacities):
+    queries/borough_trends.sql works that out only for these, as it needs every entity's readings."""
+    return [key for key, metric in metrics.items() if value_column(metric) == "peak_sum"]
+
+
 def _verb(metric: Metric) -> str:
     return {"mean": "averaged", "sum": "totalled"}.get(metric.aggregation, "was")
 

@@ -107,9 +107,10 @@ def borough_figures(run=ui.run) -> pd.DataFrame:
 
 
 def borough_trends(run=ui.run) -> pd.DataFrame:
-    trend_rows = run("borough_trends", borough=code, metrics=keys, start=filters.start, end=filters.end,
-                     bucket_days=bucket_days)
-    return boroughs.trend_series(trend_rows, {key: metrics[key] for key in keys}, bucket_days)
+    charted = {key: metrics[key] for key in keys}
+    trend_rows = run("borough_trends", borough=code, metrics=keys, summed_peaks=boroughs.summed_peak_keys(charted),
+                     start=filters.start, end=filters.end, bucket_days=bucket_days)
+    return boroughs.trend_series(trend_rows, charted, bucket_days)
 
 
 def borough_sites(run=ui.run) -> pd.DataFrame:

@@ -100,6 +100,8 @@ def test_ordinals(number, text):
 def test_each_aggregation_reads_its_own_column():
     assert [boroughs.value_column(metric) for metric in (NO2, ENTRIES, CAPACITY, PEAK)] == [
         "mean_value", "total", "peak_sum", "peak_max"]
+    chosen = {"a.no2": NO2, "b.entries": ENTRIES, "c.capacity": CAPACITY, "d.peak": PEAK}
+    assert boroughs.summed_peak_keys(chosen) == ["c.capacity"]
 
 
 def test_small_counts_of_people_are_never_shown():
@@ -430,8 +432,8 @@ def test_borough_metrics_gives_both_periods_and_every_way_to_combine(published):
 
 def test_borough_trends_gives_the_borough_and_the_average_borough_per_step(published):
     database = published("air", SITES, READINGS)
-    frame = database.run("borough_trends", borough="E09000007", metrics=["air.no2"], start=date(2026, 2, 27),
-                         end=date(2026, 3, 2), bucket_days=2)
+    frame = database.run("borough_trends", borough="E09000007", metrics=["air.no2"], summed_peaks=[],
+                         start=date(2026, 2, 27), end=date(2026, 3, 2), bucket_days=2)
     own = frame[frame["scope"] == "borough"].set_index("bucket")
     assert [day.date() for day in own.index] == [date(2026, 2, 27), date(2026, 3, 1)]
     assert own["mean_value"].tolist() == [10.0, 40.0]
@@ -439,9 +441,22 @@ def test_borough_trends_gives_the_borough_and_the_average_borough_per_step(publi
     # 27-28 Feb: Camden 10, Bromley 30; 1-2 Mar: Camden 40, Bromley 50.
     assert average["mean_value"].tolist() == [20.0, 45.0]
     assert frame["days"].tolist() == [2, 2, 2, 2]
-    other = database.run("borough_trends", borough="E09000007", metrics=["air.pm25"], start=date(2026, 2, 27),
-                         end=date(2026, 3, 2), bucket_days=1)
+    assert frame["peak_sum"].isna().all(), "worked out only for the keys asked for"
+    other = database.run("borough_trends", borough="E09000007", metrics=["air.pm25"], summed_peaks=[],
+                         start=date(2026, 2, 27), end=date(2026, 3, 2), bucket_days=1)
     assert other.empty
+
+
+def test_borough_trends_sums_each_entitys_largest_reading_in_a_step_for_the_keys_asked(published):
+    database = published("air", SITES, READINGS)
+    frame = database.run("borough_trends", borough="E09000007", metrics=["air.no2"], summed_peaks=["air.no2"],
+                         start=date(2026, 2, 27), end=date(2026, 3, 2), bucket_days=2)
+    own = frame[frame["scope"] == "borough"].set_index("bucket")
+    # 1-2 Mar in Camden: A1's largest 60 plus A2's 20 (not A1's 40 + 60 + A2's 20, nor the largest alone).
+    assert own["peak_sum"].tolist() == [10.0, 80.0]
+    assert own["peak_max"].tolist() == [10.0, 60.0]
+    average = frame[frame["scope"] == "average"].set_index("bucket")
+    assert average["peak_sum"].tolist() == [20.0, 65.0]  # Camden 10 and Bromley 30; Camden 80 and Bromley 50
 
 
 def test_borough_entities_lists_the_boroughs_sites_with_their_readings(published):
