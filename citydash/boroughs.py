@@ -178,7 +178,8 @@ def value_column(metric: Metric) -> str:
 
 def summed_peak_keys(metrics: Mapping[str, Metric]) -> list[str]:
     """The keys whose figure is the sum over entities of each one's largest reading (capacities):
-    queries/borough_trends.sql works that out only for these, as it needs every entity's readings."""
+    queries/borough_metrics.sql and borough_trends.sql work that out only for these, as it needs
+    every entity's rows where the other figures come from the per-borough rollup."""
     return [key for key, metric in metrics.items() if value_column(metric) == "peak_sum"]
 
 
@@ -200,7 +201,7 @@ def headline_metric_keys(metrics: Mapping[str, Metric], chosen: Sequence[str] = 
     return keys
 
 
-VALUE_COLUMNS = ["metric_key", "borough_code", "borough_name", "borough_group", "value", "previous", "entities",
+VALUE_COLUMNS = ["metric_key", "borough_code", "borough_name", "borough_group", "value", "previous",
                  "days", "previous_days"]
 
 
@@ -209,7 +210,7 @@ def borough_values(rows: pd.DataFrame, metrics: Mapping[str, Metric], areas: pd.
 
     `rows` is queries/borough_metrics.sql's result; `areas` has borough_code, borough_name,
     borough_group. One row per metric key and area (every area; value NaN where it has no data):
-    metric_key, borough_code, borough_name, borough_group, value, previous, entities, days,
+    metric_key, borough_code, borough_name, borough_group, value, previous, days,
     previous_days.
     """
     if not metrics:
@@ -243,7 +244,6 @@ def borough_values(rows: pd.DataFrame, metrics: Mapping[str, Metric], areas: pd.
         cells[metric_of_row[chosen], area_of_row[chosen]] = values[chosen]
         return cells.ravel()
 
-    entities = rows["entities"].to_numpy(dtype="float64", na_value=np.nan)
     days = rows["days"].to_numpy(dtype="float64", na_value=np.nan)
     keys = list(metrics)
     return pd.DataFrame({
@@ -253,7 +253,6 @@ def borough_values(rows: pd.DataFrame, metrics: Mapping[str, Metric], areas: pd.
         "borough_group": np.tile(areas["borough_group"].to_numpy(), len(keys)),
         "value": grid("current", row_value, np.nan),
         "previous": grid("previous", row_value, np.nan),
-        "entities": np.nan_to_num(grid("current", entities, 0.0)).astype("int64"),
         "days": np.nan_to_num(grid("current", days, 0.0)).astype("int64"),
         "previous_days": np.nan_to_num(grid("previous", days, 0.0)).astype("int64"),
     })
@@ -274,7 +273,6 @@ def _borough_values_by_metric(rows: pd.DataFrame, metrics: Mapping[str, Metric],
             "borough_group": areas["borough_group"].to_numpy(),
             "value": codes.map(current[column]).astype("float64").to_numpy(),
             "previous": codes.map(before[column]).astype("float64").to_numpy(),
-            "entities": codes.map(current["entities"]).fillna(0).astype("int64").to_numpy(),
             "days": codes.map(current["days"]).fillna(0).astype("int64").to_numpy(),
             "previous_days": codes.map(before["days"]).fillna(0).astype("int64").to_numpy(),
         }))
@@ -336,7 +334,7 @@ def standings(values: pd.DataFrame, code: str, metrics: Mapping[str, Metric], ke
     """The borough on each metric in `keys`: its figure, the change, its rank and the averages.
 
     Columns: metric_key, dataset, label, unit, better, value, previous, change_pct,
-    change_note, rank, ranked, tied, areas, entities, average_all and average_<group> per group.
+    change_note, rank, ranked, tied, areas, average_all and average_<group> per group.
     """
     rows = []
     # Each metric's rows found once, and ranks and averages worked out on arrays: selecting and
@@ -368,7 +366,7 @@ def standings(values: pd.DataFrame, code: str, metrics: Mapping[str, Metric], ke
         row = {"metric_key": key, "dataset": metric.dataset, "label": metric.label, "unit": metric.unit,
                "better": metric.better, "value": own["value"], "previous": own["previous"],
                "change_pct": change, "change_note": note, "rank": rank, "ranked": ranked, "tied": tied,
-               "areas": len(at), "entities": int(own["entities"])}
+               "areas": len(at)}
         row.update({f"average_{scope}": value
                     for scope, value in _averages_of(all_values[at], all_groups[at]).items()})
         rows.append(row)

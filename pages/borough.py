@@ -101,8 +101,8 @@ st.markdown(f"**{escape_markdown(name)}** is in {escape_markdown(group_label)} a
 # Each section asks only for what it shows (ui.run: cached by query, parameters and access level).
 def borough_figures(run=ui.run) -> pd.DataFrame:
     """Every metric's figure for every borough over the period and the one before (one query for all boroughs)."""
-    rows = run("borough_metrics", start=filters.start, end=filters.end,
-               previous_start=previous_start, previous_end=previous_end)
+    rows = run("borough_metrics", start=filters.start, end=filters.end, previous_start=previous_start,
+               previous_end=previous_end, summed_peaks=boroughs.summed_peak_keys(metrics))
     return boroughs.borough_values(rows, metrics, areas)
 
 

@@ -37,11 +37,10 @@ AREAS = pd.DataFrame({
 
 def metric_rows(*rows: tuple) -> pd.DataFrame:
     """queries/borough_metrics.sql rows from (dataset, metric, borough, period, mean, total, peak_sum,
-    peak_max, entities, days) tuples."""
+    peak_max, readings, days) tuples."""
     columns = ["dataset", "metric", "borough_code", "period", "mean_value", "total", "peak_sum", "peak_max",
-               "entities", "days"]
-    frame = pd.DataFrame([dict(zip(columns, row)) for row in rows])
-    return frame.assign(readings=frame["entities"] * frame["days"])
+               "readings", "days"]
+    return pd.DataFrame([dict(zip(columns, row)) for row in rows])
 
 
 # NO2: A 40 (was 50), B 30 (was 30), C 20, D 60 (no previous), E none.
@@ -127,7 +126,7 @@ def test_every_area_gets_a_row_per_metric_with_the_metrics_own_figure(values):
     assert len(values) == len(METRICS) * len(AREAS)
     no2 = values[values["metric_key"] == "air.no2"].set_index("borough_code")
     assert no2.loc["A", "value"] == 40.0 and no2.loc["A", "previous"] == 50.0
-    assert math.isnan(no2.loc["E", "value"]) and no2.loc["E", "entities"] == 0
+    assert math.isnan(no2.loc["E", "value"]) and no2.loc["E", "days"] == 0
     entries = values[values["metric_key"] == "counts.entries"].set_index("borough_code")
     assert entries.loc["A", "value"] == 500.0 and entries.loc["A", "previous"] == 400.0
     capacity = values[values["metric_key"] == "counts.capacity"].set_index("borough_code")
@@ -419,11 +418,16 @@ PERIODS = {"start": date(2026, 3, 1), "end": date(2026, 3, 2),
 
 def test_borough_metrics_gives_both_periods_and_every_way_to_combine(published):
     database = published("air", SITES, READINGS)
-    frame = database.run("borough_metrics", **PERIODS).set_index(["borough_code", "period"])
+    frame = database.run("borough_metrics", **PERIODS, summed_peaks=["air.no2"]).set_index(["borough_code", "period"])
     camden = frame.loc[("E09000007", "current")]
     assert camden["mean_value"] == pytest.approx(40.0) and camden["total"] == 120.0
     assert camden["peak_sum"] == 60.0 + 20.0 and camden["peak_max"] == 60.0
-    assert (camden["entities"], camden["readings"], camden["days"]) == (2, 3, 2)
+    assert (camden["readings"], camden["days"]) == (3, 2)
+    assert frame.loc[("E09000006", "previous"), "peak_sum"] == 30.0
+    unsummed = database.run("borough_metrics", **PERIODS, summed_peaks=[])
+    assert unsummed["peak_sum"].isna().all(), "worked out only for the keys asked for"
+    pd.testing.assert_frame_equal(unsummed.drop(columns="peak_sum"), frame.reset_index()[unsummed.columns].drop(
+        columns="peak_sum"), check_like=True)
     assert frame.loc[("E09000007", "previous"), "mean_value"] == 10.0
     assert frame.loc[("E09000007", "previous"), "days"] == 1
     assert frame.loc[("E09000006", "previous"), "mean_value"] == 30.0
@@ -482,7 +486,7 @@ def test_the_profile_numbers_agree_with_the_overview_query(demo_database, demo_c
     start, end = date(2025, 11, 10), date(2025, 11, 30)
     previous_start, previous_end = boroughs.previous_period(start, end)
     rows = demo_database.run("borough_metrics", start=start, end=end, previous_start=previous_start,
-                             previous_end=previous_end)
+                             previous_end=previous_end, summed_peaks=boroughs.summed_peak_keys(metrics))
     areas = demo_database.run("boroughs")
     values = boroughs.borough_values(rows, metrics, areas)
     for key in ("air_quality.no2", "stations.entries", "cycle_hire.dock_capacity"):

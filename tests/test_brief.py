@@ -23,12 +23,12 @@ AREAS = pd.DataFrame({"borough_code": ["A", "B", "C", "D"], "borough_name": ["Av
                       "borough_group": ["inner", "inner", "outer", "outer"], "area_ha": [900.0, 1200.0, 5000.0, 6100.0]})
 ROWS = pd.DataFrame([
     {"dataset": "air", "metric": "no2", "borough_code": code, "period": period, "mean_value": value, "total": 0.0,
-     "peak_sum": 0.0, "peak_max": 0.0, "entities": 1, "readings": 10, "days": 31}
+     "peak_sum": 0.0, "peak_max": 0.0, "readings": 10, "days": 31}
     for code, period, value in [("A", "current", 40.0), ("A", "previous", 50.0), ("B", "current", 30.0),
                                 ("C", "current", 20.0), ("D", "current", 60.0)]
 ] + [
     {"dataset": "counts", "metric": "entries", "borough_code": code, "period": "current", "mean_value": 1.0,
-     "total": value, "peak_sum": 0.0, "peak_max": 0.0, "entities": 1, "readings": 10, "days": 31}
+     "total": value, "peak_sum": 0.0, "peak_max": 0.0, "readings": 10, "days": 31}
     for code, value in [("A", 2_500_000.0), ("C", 1_000.0)]
 ])
 TRENDS = pd.DataFrame({
