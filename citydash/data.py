@@ -36,21 +36,24 @@ TABLES = {
     "entity_daily": "entity_daily",
     "borough_daily": "borough_daily",
     "pollutant_daily": "pollutant_daily",
+    "borough_hourly": "borough_hourly",
 }
 
 ENTITY_DAILY_COLUMNS = ["entity_id", "borough_code", "day", "metric", "n", "total", "peak", "low"]
 BOROUGH_DAILY_COLUMNS = ["borough_code", "day", "metric", "n", "total", "peak", "low", "entities"]
 POLLUTANT_DAILY_COLUMNS = ["entity_id", "day", "metric", "hours", "min_coverage", "tz", "concentration"]
+BOROUGH_HOURLY_COLUMNS = ["borough_code", "day", "hour", "metric", "n", "total"]
 REQUIRED_COLUMNS = {
     "observations": list(OBSERVATION_COLUMNS),
     "entities": list(ENTITY_COLUMNS),
     "entity_daily": ENTITY_DAILY_COLUMNS,
     "borough_daily": BOROUGH_DAILY_COLUMNS,
     "pollutant_daily": POLLUTANT_DAILY_COLUMNS,
+    "borough_hourly": BOROUGH_HOURLY_COLUMNS,
 }
-# A rollup added after datasets were already published: a dataset without it (or with one made by
+# Rollups added after datasets were already published: a dataset without one (or with one made by
 # another method) is still whole, and the rollup is worked out from its observations at start.
-WORKED_OUT_AT_START = {"pollutant_daily"}
+WORKED_OUT_AT_START = {"pollutant_daily", "borough_hourly"}
 ROLLUPS_DIR = QUERIES_DIR / "rollups"
 LOG = logging.getLogger("citydash.data")
 
@@ -69,6 +72,15 @@ def pollutant_daily_params(catalog: Catalog, dataset_id: str) -> dict:
         else:
             averaging = [f"{pollutant}={hours}" for pollutant, hours in daqi.averaging_hours.items()]
     return {"tz": catalog.city.timezone, "averaging": averaging, "min_coverage": float(DEFAULT_MIN_COVERAGE)}
+
+
+def rollup_params(catalog: Catalog, dataset_id: str, table: str, observations: str, entities: str) -> dict:
+    """The parameters of queries/rollups/<table>.sql for a dataset whose tables are at these locations."""
+    if table == "pollutant_daily":
+        return {"observations": observations, **pollutant_daily_params(catalog, dataset_id)}
+    if table == "borough_hourly":
+        return {"observations": observations, "entities": entities, "tz": catalog.city.timezone}
+    raise ValueError(f"no rollup {table!r} is worked out from the observations alone")
 
 
 class QueryError(RuntimeError):
@@ -182,7 +194,8 @@ class Database:
     def __init__(self, catalog: Catalog, memory_limit: str = "2GB", threads: int = 2,
                  timeout_s: float = 10.0, queries_dir: Path | None = None, derive_rollups: bool = False):
         """derive_rollups=True computes entity_daily and borough_daily from the raw observations on
-        every query instead of reading the rollup files (for measuring what the rollups save)."""
+        every query instead of reading the rollup files (for measuring what the rollups save); the
+        rollups in WORKED_OUT_AT_START are then worked out once, at start."""
         self.catalog = catalog
         self.timeout_s = timeout_s
         self.queries_dir = queries_dir or QUERIES_DIR
@@ -256,8 +269,8 @@ class Database:
                 self.problems.append(problem)
                 continue
             for table, suffix in TABLES.items():
-                if table == "pollutant_daily" and not self._pollutant_daily_is_current(dataset.id):
-                    self._work_out_pollutant_daily(dataset.id)
+                if table in WORKED_OUT_AT_START and not self._rollup_is_current(dataset.id, table):
+                    self._work_out_rollup(dataset.id, table)
                     continue
                 path = _quote_literal(self._location(dataset.id, suffix))
                 self._con.execute(f"create or replace view datasets.{dataset.id}__{table} as "
@@ -294,32 +307,37 @@ class Database:
         except duckdb.Error:
             return False
 
-    def _pollutant_daily_is_current(self, dataset_id: str) -> bool:
-        """The rollup file is there (its columns were checked with the dataset's) and was made by the
-        method the pack asks for now."""
+    def _rollup_is_current(self, dataset_id: str, table: str) -> bool:
+        """The rollup file is there (its columns were checked with the dataset's) and, for
+        pollutant_daily, was made by the method the pack asks for now."""
         if self.derive_rollups:
             return False
-        method = pollutant_daily_params(self.catalog, dataset_id)
-        hours = dict(item.split("=", 1) for item in method["averaging"])
         try:
+            if table != "pollutant_daily":
+                self._con.execute("select 1 from parquet_schema($path) limit 1",
+                                  {"path": self._location(dataset_id, TABLES[table])}).fetchall()
+                return True
+            method = pollutant_daily_params(self.catalog, dataset_id)
+            hours = dict(item.split("=", 1) for item in method["averaging"])
             made_with = self._con.execute(
                 "select distinct metric, hours, min_coverage, tz from read_parquet($path)",
-                {"path": self._location(dataset_id, TABLES["pollutant_daily"])}).fetchall()
+                {"path": self._location(dataset_id, TABLES[table])}).fetchall()
         except duckdb.IOException:  # not there: published before the rollup existed
             return False
         return all(hours.get(metric) == str(made_hours) and coverage == method["min_coverage"] and zone == method["tz"]
                    for metric, made_hours, coverage, zone in made_with)
 
-    def _work_out_pollutant_daily(self, dataset_id: str) -> None:
+    def _work_out_rollup(self, dataset_id: str, table: str) -> None:
         """A rollup the dataset was published without, or made by another method: worked out now
         from its observations and kept in memory, so the pages still answer (more slowly to start;
         publishing the dataset again writes it)."""
         if not self.derive_rollups:
-            LOG.warning("%s: its pollutant_daily rollup is missing or was made by another method; working it "
-                        "out from the observations (publish the dataset again to keep it)", dataset_id)
-        self._con.execute(f"create or replace table datasets.{dataset_id}__pollutant_daily as "
-                          + (ROLLUPS_DIR / "pollutant_daily.sql").read_text(encoding="utf-8"),
-                          {"observations": self._location(dataset_id), **pollutant_daily_params(self.catalog, dataset_id)})
+            LOG.warning("%s: its %s rollup is missing or was made by another method; working it out from the "
+                        "observations (publish the dataset again to keep it)", dataset_id, table)
+        self._con.execute(f"create or replace table datasets.{dataset_id}__{table} as "
+                          + (ROLLUPS_DIR / f"{table}.sql").read_text(encoding="utf-8"),
+                          rollup_params(self.catalog, dataset_id, table, self._location(dataset_id),
+                                        self._location(dataset_id, TABLES["entities"])))
 
     def _derive_rollup_views(self, dataset_id: str) -> None:
         """Replace the rollup views of a dataset by the rollup computed from its raw observations."""
@@ -341,7 +359,8 @@ class Database:
     def _typed_nulls(table: str) -> str:
         types = {**OBSERVATION_COLUMNS, **ENTITY_COLUMNS, "borough_code": "VARCHAR", "day": "DATE",
                  "n": "BIGINT", "total": "DOUBLE", "peak": "DOUBLE", "low": "DOUBLE", "entities": "BIGINT",
-                 "hours": "INTEGER", "min_coverage": "DOUBLE", "tz": "VARCHAR", "concentration": "DOUBLE"}
+                 "hours": "INTEGER", "min_coverage": "DOUBLE", "tz": "VARCHAR", "concentration": "DOUBLE",
+                 "hour": "BIGINT"}
         return ", ".join(f"null::{types[column]} as {column}" for column in REQUIRED_COLUMNS[table])
 
     def cursor(self, access: str = "public") -> duckdb.DuckDBPyConnection:
@@ -389,6 +408,12 @@ class Database:
     def close(self) -> None:
         self._con.close()
 
+    def __enter__(self) -> Database:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
 
 def write_rollups(catalog: Catalog, dataset_id: str, staging: dict[str, Path]) -> None:
     """Derive the daily rollups of a dataset from its staged observations and entities.
@@ -405,10 +430,10 @@ def write_rollups(catalog: Catalog, dataset_id: str, staging: dict[str, Path]) -
         con.sql((rollups / "borough_daily.sql").read_text(),
                 params={"entity_daily": str(staging["entity_daily"])}).write_parquet(
             str(staging["borough_daily"]), compression="zstd")
-        con.sql((rollups / "pollutant_daily.sql").read_text(),
-                params={"observations": str(staging["observations"]),
-                        **pollutant_daily_params(catalog, dataset_id)}).write_parquet(
-            str(staging["pollutant_daily"]), compression="zstd")
+        for table in sorted(WORKED_OUT_AT_START):
+            con.sql((rollups / f"{table}.sql").read_text(),
+                    params=rollup_params(catalog, dataset_id, table, str(staging["observations"]),
+                                         str(staging["entities"]))).write_parquet(str(staging[table]), compression="zstd")
     finally:
         con.close()
 

@@ -1,32 +1,20 @@
 -- Mean of one pollutant by local hour of the day and day of the week in the selected boroughs, one row per weekday and hour.
--- Params: $dataset (text), $metric (text), $boroughs (text[]), $start (date), $end (date), $tz (text)
+-- Params: $dataset (text), $metric (text), $boroughs (text[]), $start (date), $end (date)
 -- Returns: weekday, hour, value, readings
-with sites as (
-    select entity_id
-    from entities
-    where dataset = $dataset
-      and (len($boroughs) = 0 or list_contains($boroughs, borough_code))
-),
-
-local_readings as (
-    -- ts is UTC; hours and weekdays are the city's, so rush hours stay at 8 am across BST.
-    select
-        timezone($tz, timezone('UTC', observations.ts)) as local_ts,
-        observations.value
-    from observations
-    where observations.dataset = $dataset
-      and observations.metric = $metric
-      and observations.ts >= timezone('UTC', timezone($tz, cast($start as timestamp)))
-      and observations.ts < timezone('UTC', timezone($tz, cast($end + 1 as timestamp)))
-      and observations.entity_id in (select entity_id from sites)
-)
-
+--
+-- From the hourly per-borough rollup: hours and weekdays are the city's, so rush hours stay at
+-- 8 am across BST.
 select
     -- 1 = Monday .. 7 = Sunday.
-    isodow(local_ts) as weekday,
-    hour(local_ts) as hour,
-    avg(value) as value,
-    count(*) as readings
-from local_readings
+    isodow(day) as weekday,
+    hour,
+    sum(total) / sum(n) as value,
+    sum(n) as readings
+from borough_hourly
+where dataset = $dataset
+  and metric = $metric
+  and day between $start and $end
+  -- An empty selection means the whole city, sites outside every borough included.
+  and (len($boroughs) = 0 or list_contains($boroughs, borough_code))
 group by all
 order by weekday, hour

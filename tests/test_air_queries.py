@@ -320,7 +320,7 @@ def test_hour_by_weekday_uses_the_citys_clock(air_database):
         ("R1", "2026-06-08 07:00", "pm25", 99),
     ))
     frame = database.run("air_hour_by_weekday", dataset="air", metric="no2", boroughs=[],
-                         start=date(2026, 6, 8), end=date(2026, 6, 8), tz=TZ)
+                         start=date(2026, 6, 8), end=date(2026, 6, 8))
     rows = {(row.weekday, row.hour): (row.value, row.readings) for row in frame.itertuples()}
     assert rows == {(1, 8): (40.0, 2), (1, 0): (10.0, 1)}
 

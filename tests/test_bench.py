@@ -164,7 +164,7 @@ def _split(extract_entities: pd.DataFrame, readings: pd.DataFrame, first: set[st
 
 def _published(catalog, dataset: str) -> dict[str, pd.DataFrame]:
     return {suffix or "observations": read_table(catalog.extract_path(dataset, suffix))
-            for suffix in ("", "entities", "entity_daily", "borough_daily")}
+            for suffix in ("", "entities", "entity_daily", "borough_daily", "borough_hourly")}
 
 
 def test_an_extract_published_in_parts_equals_the_same_extract_published_whole(tmp_path):

@@ -166,16 +166,28 @@ def test_trend_buckets_for_the_selected_boroughs_or_all(database):
 
 def test_hours_and_days_of_the_week_are_local(database):
     frame = database.run("transport_hour_week", dataset="bikes", metrics=["hires"], boroughs=[],
-                         tz="Europe/London", **FIRST_HALF).set_index(["day_of_week", "hour"])
+                         **FIRST_HALF).set_index(["day_of_week", "hour"])
     assert frame.loc[(1, 8), "total"] == 6 + 4 + 10, "07:00 UTC in June and 08:00 UTC in January are 08:00 local"
     assert frame.loc[(1, 8), "days"] == 2
     assert (1, 0) not in frame.index, "00:30 on Monday 8 June is after the period"
     camden = database.run("transport_hour_week", dataset="bikes", metrics=["hires"], boroughs=["E09000007"],
-                          tz="Europe/London", **FIRST_HALF)
+                          **FIRST_HALF)
     assert camden["total"].sum() == 10
-    utc = database.run("transport_hour_week", dataset="bikes", metrics=["hires"], boroughs=[],
-                       tz="UTC", **FIRST_HALF).set_index(["day_of_week", "hour"])
-    assert utc.loc[(1, 7), "total"] == 16 and utc.loc[(7, 23), "total"] == 50
+
+
+def test_a_dataset_published_without_the_hourly_rollup_has_it_worked_out_at_start(tmp_path, caplog):
+    (tmp_path / "catalog.toml").write_text(TRANSPORT_CATALOG.format(boundaries=BOUNDARIES), encoding="utf-8")
+    catalog = load_catalog(tmp_path)
+    publish(Extract(DOCKS, DOCK_READINGS), "bikes", catalog, replace=True, now=datetime(2026, 7, 1))
+    asked = {"dataset": "bikes", "metrics": ["hires"], "boroughs": [], **FIRST_HALF}
+    with Database(catalog) as published:
+        expected = published.run("transport_hour_week", **asked)
+    catalog.extract_path("bikes", "borough_hourly").unlink()
+    with caplog.at_level("WARNING", logger="citydash.data"), Database(catalog) as reopened:
+        assert reopened.problems == [] and "bikes" in reopened.available
+        assert "bikes: its borough_hourly rollup is missing" in caplog.text
+        pd.testing.assert_frame_equal(reopened.run("transport_hour_week", **asked), expected)
+    assert expected.set_index(["day_of_week", "hour"]).loc[(1, 8), "total"] == 20
 
 
 def test_dock_capacity_is_its_largest_reading(database):
@@ -186,7 +198,7 @@ def test_dock_capacity_is_its_largest_reading(database):
 
 def test_hours_and_days_of_the_week_per_borough_are_local_and_each_boroughs_own(database):
     frame = database.run("transport_hour_week_by_borough", dataset="bikes", metrics=["hires"], boroughs=[],
-                         tz="Europe/London", **FIRST_HALF)
+                         **FIRST_HALF)
     rows = frame.set_index(["borough_name", "day_of_week", "hour"])
     # Monday 08:00 local: Camden's D1 in June (07:00 UTC, BST) and January (08:00 UTC, GMT), Westminster's D2.
     assert rows.loc[("Camden", 1, 8), "total"] == 6 + 4 and rows.loc[("Camden", 1, 8), "days"] == 2
@@ -195,10 +207,10 @@ def test_hours_and_days_of_the_week_per_borough_are_local_and_each_boroughs_own(
     assert len(frame) == 2, "00:30 on Monday 8 June is after the period"
     # The per-borough rows add up to the pooled query's.
     pooled = database.run("transport_hour_week", dataset="bikes", metrics=["hires"], boroughs=[],
-                          tz="Europe/London", **FIRST_HALF)
+                          **FIRST_HALF)
     assert frame["total"].sum() == pooled["total"].sum()
     only_camden = database.run("transport_hour_week_by_borough", dataset="bikes", metrics=["hires"],
-                               boroughs=["E09000007"], tz="Europe/London", **FIRST_HALF)
+                               boroughs=["E09000007"], **FIRST_HALF)
     assert list(only_camden["borough_name"]) == ["Camden"]
 
 
