@@ -194,7 +194,7 @@ def time_of_day_section() -> None:
     """The chosen pollutant by weekday and hour, then the hours above the hourly limit."""
     st.header(f"{metric.label} by day of the week and hour of the day")
     try:
-        hourly = ui.run("air_hour_by_weekday", **common, metric=metric.id, tz=timezone)
+        hourly = ui.run("air_hour_by_weekday", **common, metric=metric.id)
     except QueryError as error:
         ui.query_failed(error)
     else:

@@ -330,9 +330,9 @@ def cycle_hire_section() -> None:
             dock_metrics = ui.run("transport_entity_metrics", dataset=dock_source.id, metrics=dock_plan.metrics,
                                   **window)
             hour_rows = ui.run("transport_hour_week", dataset=dock_source.id, metrics=[dock_plan.hires],
-                               boroughs=list(boroughs), tz=city.timezone, **window) if dock_plan.hires else None
+                               boroughs=list(boroughs), **window) if dock_plan.hires else None
             borough_hour_rows = ui.run("transport_hour_week_by_borough", dataset=dock_source.id,
-                                       metrics=[dock_plan.hires], boroughs=list(boroughs), tz=city.timezone,
+                                       metrics=[dock_plan.hires], boroughs=list(boroughs),
                                        **window) if dock_plan.hires else None
         except QueryError as error:
             ui.query_failed(error)
