@@ -193,9 +193,9 @@ class Database:
 
     def __init__(self, catalog: Catalog, memory_limit: str = "2GB", threads: int = 2,
                  timeout_s: float = 10.0, queries_dir: Path | None = None, derive_rollups: bool = False):
-        """derive_rollups=True computes entity_daily and borough_daily from the raw observations on
-        every query instead of reading the rollup files (for measuring what the rollups save); the
-        rollups in WORKED_OUT_AT_START are then worked out once, at start."""
+        """derive_rollups=True computes entity_daily, borough_daily and borough_hourly from the raw
+        observations on every query instead of reading the rollup files (for measuring what the
+        rollups save); pollutant_daily is then worked out once, at start."""
         self.catalog = catalog
         self.timeout_s = timeout_s
         self.queries_dir = queries_dir or QUERIES_DIR
@@ -311,7 +311,8 @@ class Database:
         """The rollup file is there (its columns were checked with the dataset's) and, for
         pollutant_daily, was made by the method the pack asks for now."""
         if self.derive_rollups:
-            return False
+            # borough_hourly is then a view over the raw observations (_derive_rollup_views).
+            return table == "borough_hourly"
         try:
             if table != "pollutant_daily":
                 self._con.execute("select 1 from parquet_schema($path) limit 1",
@@ -354,6 +355,13 @@ class Database:
             f"select borough_code, day, metric, sum(n) as n, sum(total) as total, max(peak) as peak, "
             f"min(low) as low, count(distinct entity_id) as entities "
             f"from datasets.{dataset_id}__entity_daily where borough_code is not null group by all")
+        self._con.execute(
+            f"create or replace view datasets.{dataset_id}__borough_hourly as "
+            f"select entities.borough_code, cast(timezone({zone}, timezone('UTC', readings.ts)) as date) as day, "
+            f"hour(timezone({zone}, timezone('UTC', readings.ts))) as hour, readings.metric, "
+            f"count(*) as n, sum(readings.value) as total "
+            f"from datasets.{dataset_id}__observations as readings "
+            f"left join datasets.{dataset_id}__entities as entities using (entity_id) group by all")
 
     @staticmethod
     def _typed_nulls(table: str) -> str:

@@ -190,6 +190,22 @@ def test_a_dataset_published_without_the_hourly_rollup_has_it_worked_out_at_star
     assert expected.set_index(["day_of_week", "hour"]).loc[(1, 8), "total"] == 20
 
 
+def test_the_benchs_rollups_worked_out_from_the_raw_readings_answer_as_the_published_ones(database):
+    # The bench's "no rollups" column runs every query on views that derive the rollups from the raw
+    # observations: they must be the same questions.
+    asked = [("transport_hour_week", {"dataset": "bikes", "metrics": ["hires"], "boroughs": []}),
+             ("transport_hour_week_by_borough", {"dataset": "bikes", "metrics": ["hires"], "boroughs": ["E09000007"]}),
+             ("transport_entity_metrics", {"dataset": "rail", "metrics": ["entries", "exits"]}),
+             ("transport_trend_by_borough", {"dataset": "rail", "metrics": ["entries"], "bucket": "week",
+                                             "boroughs": []})]
+    with Database(database.catalog, derive_rollups=True) as derived:
+        for query, params in asked:
+            published = database.run(query, **params, **FIRST_HALF)
+            assert not published.empty, query
+            pd.testing.assert_frame_equal(derived.run(query, **params, **FIRST_HALF), published, check_dtype=False,
+                                          obj=query)
+
+
 def test_dock_capacity_is_its_largest_reading(database):
     frame = database.run("transport_entity_metrics", dataset="bikes", metrics=["dock_capacity"],
                          start=date(2026, 6, 1), end=date(2026, 6, 30))
