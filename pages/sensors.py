@@ -166,16 +166,19 @@ def latest_section() -> None:
 def health_section() -> None:
     st.header("Sensor health")
     health_now = view.feed_moment(min(period_end, pd.Timestamp.now(tz="UTC").tz_localize(None)), rhythm.interval)
+    judged_from = view.health_start(period_start, health_now, tz)
     try:
         health_rows = ui.run("sensor_health",
-                             **view.health_params(dataset, boroughs, health_now, period_start, period_end))
+                             **view.health_params(dataset, boroughs, health_now, judged_from, period_end))
     except QueryError as error:
         ui.query_failed(error)
         return
     health = view.health_from_query(health_rows, health_now, rhythm.interval, view.disclosure_of(dataset))
     summary = view.health_summary(health)
     shares = view.borough_health(health)
-    st.markdown(f"Every sensor of {dataset.title.lower()} in {area_text}, {period}, as at "
+    over = (period if judged_from == period_start else
+            f"over the last {view.HEALTH_SPAN_DAYS} days of the period, from {view.local_text(judged_from, tz)}")
+    st.markdown(f"Every sensor of {dataset.title.lower()} in {area_text}, {over}, as at "
                 f"{view.local_text(health_now, tz)}: uptime is the share of {view.duration_text(rhythm.interval)} "
                 f"slots with a reading; a sensor needs attention when it is silent, stuck on one value for over "
                 f"6 hours, sends values outside the expected range or has under {view.MIN_UPTIME_PCT:.0f}% uptime, "

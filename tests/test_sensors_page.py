@@ -419,6 +419,17 @@ def test_periods_are_local_days_in_utc():
     assert view.local_text(pd.Timestamp("2026-06-01 13:15"), TZ) == "Mon 01 Jun 2026, 14:15"
 
 
+def test_health_is_judged_over_the_last_31_local_days_of_a_longer_period():
+    start, end = view.period_bounds(date(2026, 1, 1), date(2026, 6, 30), TZ)
+    # 31 London days before midnight on 1 July (BST): midnight on 31 May, 23:00 UTC.
+    assert view.health_start(start, end, TZ) == pd.Timestamp("2026-05-30 23:00")
+    # Across the spring change of the clocks the span is still local days: 1 April 00:00 BST back
+    # to 1 March 00:00 GMT.
+    assert view.health_start(start, pd.Timestamp("2026-03-31 23:00"), TZ) == pd.Timestamp("2026-03-01 00:00")
+    short_start, short_end = view.period_bounds(date(2026, 6, 1), date(2026, 6, 30), TZ)
+    assert view.health_start(short_start, short_end, TZ) == short_start
+
+
 def test_replay_start_defaults_to_a_morning_and_stays_inside_the_period():
     start, end = view.period_bounds(date(2026, 6, 1), date(2026, 6, 30), TZ)
     assert view.default_replay_start(start, end, TZ) == datetime(2026, 6, 28, 7, 0)
@@ -512,6 +523,8 @@ def test_the_page_says_it_is_a_replay_and_which_time_it_shows(app):
     open_section(app, "Sensor health")
     labels = [metric.label for metric in app.metric]
     assert "Healthy" in labels and "Dead" in labels
+    judged = next(text.value for text in app.markdown if text.value.startswith("Every sensor of"))
+    assert "over the last 31 days of the period, from " in judged, "the default 90 days are longer than health's span"
 
 
 def test_changing_the_replay_speed_carries_the_clock_on(app):
