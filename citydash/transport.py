@@ -16,7 +16,7 @@ import html
 import json
 import math
 import tomllib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -1033,10 +1033,12 @@ def bin_colours(values: pd.Series | np.ndarray, bins: list[ColourBin],
 
 
 def point_frame(table: pd.DataFrame, values: pd.Series, sizes: np.ndarray, colours: np.ndarray,
-                boroughs: tuple[str, ...], labels: pd.Series | None = None) -> pd.DataFrame:
+                boroughs: tuple[str, ...], labels: Callable[[pd.DataFrame], pd.Series] | None = None) -> pd.DataFrame:
     """What a scatter layer sends to the browser: one row per point, numeric columns only
     (plus one `label` text column for the tooltip while there are at most LABEL_LIMIT points;
-    beyond that the tooltip shows `value`, the number the circle stands for).
+    beyond that the tooltip shows `value`, the number the circle stands for). `labels` makes
+    the texts from the table, and is asked only when they will be sent: formatting thousands
+    of texts to drop them was a tenth of a rerun.
 
     Points outside the selected boroughs stay on the map for context, faded.
     """
@@ -1052,7 +1054,7 @@ def point_frame(table: pd.DataFrame, values: pd.Series, sizes: np.ndarray, colou
         "a": np.where(selected, SELECTED_ALPHA, UNSELECTED_ALPHA).astype("int64"),
     })
     if labels is not None and len(table) <= LABEL_LIMIT:
-        frame["label"] = labels.to_numpy(dtype=object)
+        frame["label"] = labels(table).to_numpy(dtype=object)
     # Big circles first so small ones stay visible on top; selected points over faded ones.
     order = np.lexsort((-frame["radius"].to_numpy(), selected))
     return frame.iloc[order].reset_index(drop=True)

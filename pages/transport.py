@@ -217,7 +217,7 @@ def stations_section() -> None:
         with map_tab:
             points = transport.point_frame(stations, stations["per_day"], transport.radius_pixels(stations["per_day"]),
                                            transport.category_colours(stations["mode"], colours), boroughs,
-                                           transport.station_labels(stations))
+                                           transport.station_labels)
             point_map(points, chosen_stations, "stations", "entries and exits a day", station_sentence, map_context)
             counts = stations["mode"].value_counts()
             st.html(transport.category_legend_html("Station mode", [(mode, colour, int(counts.get(mode, 0)))
@@ -365,7 +365,7 @@ def cycle_hire_section() -> None:
         with map_tab:
             points = transport.point_frame(docks, docks["capacity"], transport.radius_pixels(docks["capacity"], 2, 9),
                                            transport.bin_colours(colour_values, bins), boroughs,
-                                           transport.dock_labels(docks))
+                                           transport.dock_labels)
             point_map(points, chosen_docks, "docks", "docking points", dock_sentence, map_context)
             st.html(maps.legend_html(f"{legend_title} ({legend_unit})", bins, legend_unit,
                                      has_missing=bool(colour_values.isna().any())))
@@ -464,7 +464,7 @@ def road_traffic_section() -> None:
             points = transport.point_frame(points_table, points_table["motor_vehicles"],
                                            transport.radius_pixels(points_table["motor_vehicles"], 1.5, 8),
                                            transport.bin_colours(shares, bins), boroughs,
-                                           transport.traffic_labels(points_table))
+                                           transport.traffic_labels)
             point_map(points, chosen_points, "count_points", "motor vehicles per count", traffic_sentence, map_context)
             st.html(maps.legend_html("Cycles as a share of cars and cycles (%)", bins, "%",
                                      has_missing=bool(shares.isna().any())))

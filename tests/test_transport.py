@@ -420,13 +420,21 @@ def _random_points(count: int, seed: int = 3) -> pd.DataFrame:
     })
 
 
+def unasked(table: pd.DataFrame) -> pd.Series:
+    raise AssertionError("labels are made only when they are sent")
+
+
+def name_of(table: pd.DataFrame) -> pd.Series:
+    return table["name"]
+
+
 def test_20000_points_build_a_lean_deck_under_2_mb(record_property):
     points = _random_points(20_000)
     started = time.perf_counter()
     bins = transport.robust_bins(points["value"])
     frame = transport.point_frame(points, points["value"], transport.radius_pixels(points["value"]),
                                   transport.bin_colours(points["value"], bins), ("E09000007",),
-                                  labels=points["name"])
+                                  labels=unasked)
     deck = transport.map_deck([transport.scatter_layer(frame, "points", VIEW)], VIEW, "{value} vehicles")
     text = deck.to_json()
     seconds = time.perf_counter() - started
@@ -447,7 +455,7 @@ def test_small_layers_carry_text_labels_and_fade_points_outside_the_selection():
     points = _random_points(50)
     points.loc[0, "name"] = "<script>alert(1)</script>"
     frame = transport.point_frame(points, points["value"], transport.radius_pixels(points["value"]),
-                                  np.zeros((50, 3), dtype="int64"), ("E09000007",), labels=points["name"])
+                                  np.zeros((50, 3), dtype="int64"), ("E09000007",), labels=name_of)
     assert "label" in frame.columns and len(frame) == 50
     selected = points["borough_code"].eq("E09000007").sum()
     assert (frame["a"] == transport.SELECTED_ALPHA).sum() == selected
@@ -460,7 +468,7 @@ def test_small_layers_carry_text_labels_and_fade_points_outside_the_selection():
 def test_point_deck_stacks_the_chosen_overlays_under_the_points_and_frames_the_selection():
     points = _random_points(50)
     frame = transport.point_frame(points, points["value"], transport.radius_pixels(points["value"]),
-                                  np.zeros((50, 3), dtype="int64"), (), labels=points["name"])
+                                  np.zeros((50, 3), dtype="int64"), (), labels=name_of)
     tube = transport.load_overlays(CATALOG)["tube_lines"]
     context = transport.MapContext(view=VIEW, outlines=areas_geojson(CATALOG.city.boundaries),
                                    lines=transport.read_geojson(tube.path), caption=transport.overlay_caption(tube))
