@@ -73,24 +73,29 @@ file_suffix = f"{filters.start}_{filters.end}"
 
 # Every station's, dock's and count point's table and its borough totals depend only on the
 # period's query results, not on the borough selection: kept so that a change of selection does
-# not rebuild them (a third of a rerun). Keyed on the results' values, so they never outlive
-# their data or pass between access levels; each call gets its own copy.
+# not rebuild them (a third of a rerun). Keyed on the queries that made the results (ui.run_keyed:
+# data version, access level, parameters), so they never outlive their data or pass between
+# access levels; the results themselves are not hashed (leading underscore: 10 ms a call at
+# 6,000 entities), so `results` must be the keys of exactly the frames passed. Each call gets its
+# own copy.
 @st.cache_data(max_entries=8, ttl=600, show_spinner=False)
-def station_tables(metrics: pd.DataFrame, daytypes: pd.DataFrame | None,
+def station_tables(results: tuple, _metrics: pd.DataFrame, _daytypes: pd.DataFrame | None,
                    scheme: transport.StationScheme) -> tuple[pd.DataFrame, pd.DataFrame]:
-    stations = transport.station_table(metrics, daytypes, scheme)
+    stations = transport.station_table(_metrics, _daytypes, scheme)
     return stations, transport.station_boroughs(stations)
 
 
 @st.cache_data(max_entries=8, ttl=600, show_spinner=False)
-def dock_tables(metrics: pd.DataFrame, plan: transport.DockScheme) -> tuple[pd.DataFrame, pd.DataFrame]:
-    docks = transport.dock_table(metrics, plan)
+def dock_tables(results: tuple, _metrics: pd.DataFrame,
+                plan: transport.DockScheme) -> tuple[pd.DataFrame, pd.DataFrame]:
+    docks = transport.dock_table(_metrics, plan)
     return docks, transport.dock_boroughs(docks)
 
 
 @st.cache_data(max_entries=8, ttl=600, show_spinner=False)
-def traffic_tables(metrics: pd.DataFrame, types: list[tuple[str, str]]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    return transport.traffic_table(metrics, types), transport.traffic_boroughs(metrics, types)
+def traffic_tables(results: tuple, _metrics: pd.DataFrame,
+                   types: list[tuple[str, str]]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    return transport.traffic_table(_metrics, types), transport.traffic_boroughs(_metrics, types)
 
 
 def point_map(points: pd.DataFrame, chosen: pd.DataFrame, layer_id: str, unit: str, alt: str,
@@ -193,10 +198,10 @@ def stations_section() -> None:
     elif has_data(station_source, coverage, period):
         scheme = transport.station_scheme(station_source)
         try:
-            station_metrics = ui.run("transport_entity_metrics", dataset=station_source.id, metrics=scheme.metrics,
-                                     **window)
-            daytypes = None if scheme.yearly else ui.run("transport_entity_daytypes", dataset=station_source.id,
-                                                         metrics=list(scheme.volume), **window)
+            station_metrics, metrics_key = ui.run_keyed("transport_entity_metrics", dataset=station_source.id,
+                                                        metrics=scheme.metrics, **window)
+            daytypes, daytypes_key = (None, None) if scheme.yearly else ui.run_keyed(
+                "transport_entity_daytypes", dataset=station_source.id, metrics=list(scheme.volume), **window)
             counts = ui.run("transport_sampling", datasets=[station_source.id])
             bucket = transport.trend_bucket(span_days, *transport.sampling(counts, station_source.id))
             station_trend_rows = ui.run("transport_trend", dataset=station_source.id, metrics=list(scheme.volume),
@@ -204,7 +209,7 @@ def stations_section() -> None:
         except QueryError as error:
             ui.query_failed(error)
             st.stop()
-        stations, station_boroughs = station_tables(station_metrics, daytypes, scheme)
+        stations, station_boroughs = station_tables((metrics_key, daytypes_key), station_metrics, daytypes, scheme)
         chosen_stations = transport.in_selection(stations, boroughs)
         basis = ("annual counts averaged over the years in the period, divided by the days in a year"
                  if scheme.yearly else "daily counts averaged over the days with data")
@@ -327,8 +332,8 @@ def cycle_hire_section() -> None:
     elif has_data(dock_source, coverage, period):
         dock_plan = transport.dock_scheme(dock_source)
         try:
-            dock_metrics = ui.run("transport_entity_metrics", dataset=dock_source.id, metrics=dock_plan.metrics,
-                                  **window)
+            dock_metrics, dock_key = ui.run_keyed("transport_entity_metrics", dataset=dock_source.id,
+                                                  metrics=dock_plan.metrics, **window)
             hour_rows = ui.run("transport_hour_week", dataset=dock_source.id, metrics=[dock_plan.hires],
                                boroughs=list(boroughs), **window) if dock_plan.hires else None
             borough_hour_rows = ui.run("transport_hour_week_by_borough", dataset=dock_source.id,
@@ -337,7 +342,7 @@ def cycle_hire_section() -> None:
         except QueryError as error:
             ui.query_failed(error)
             st.stop()
-        docks, _ = dock_tables(dock_metrics, dock_plan)
+        docks, _ = dock_tables(dock_key, dock_metrics, dock_plan)
         chosen_docks = transport.in_selection(docks, boroughs)
 
         options = [option for option, present in (("hires", dock_plan.hires), ("occupancy", dock_plan.bikes))
@@ -429,8 +434,8 @@ def road_traffic_section() -> None:
             counts = ui.run("transport_sampling", datasets=[traffic_source.id])
             bucket = transport.trend_bucket(span_days, *transport.sampling(counts, traffic_source.id),
                                             daily_up_to=31)
-            traffic_metrics = ui.run("transport_entity_metrics", dataset=traffic_source.id,
-                                     metrics=[metric for metric, _ in types], **window)
+            traffic_metrics, traffic_key = ui.run_keyed("transport_entity_metrics", dataset=traffic_source.id,
+                                                        metrics=[metric for metric, _ in types], **window)
             traffic_trend_rows = ui.run("transport_trend", dataset=traffic_source.id,
                                         metrics=[metric for metric, _ in types], bucket=bucket,
                                         boroughs=list(boroughs), **window)
@@ -440,7 +445,7 @@ def road_traffic_section() -> None:
         except QueryError as error:
             ui.query_failed(error)
             st.stop()
-        points_table, traffic_boroughs = traffic_tables(traffic_metrics, types)
+        points_table, traffic_boroughs = traffic_tables(traffic_key, traffic_metrics, types)
         chosen_points = transport.in_selection(points_table, boroughs)
         st.caption(f"Counts are averaged per count: one reading at one count point. {traffic_source.description}")
 
@@ -509,22 +514,24 @@ def summary_section() -> None:
                                        offer_choice=False)
         if station_source is not None and transport.has_period_data(coverage, station_source.id):
             scheme = transport.station_scheme(station_source)
-            metrics = ui.run("transport_entity_metrics", dataset=station_source.id, metrics=scheme.metrics, **window)
+            metrics, key = ui.run_keyed("transport_entity_metrics", dataset=station_source.id,
+                                        metrics=scheme.metrics, **window)
             # Weekday and weekend are not in the summary, so their query is not needed.
-            per_area["stations"] = (station_source, station_tables(metrics, None, scheme)[1])
+            per_area["stations"] = (station_source, station_tables((key, None), metrics, None, scheme)[1])
         dock_source = choose_source(sources[transport.DOCKS], coverage, transport.DOCKS, "Cycle hire",
                                     offer_choice=False)
         if dock_source is not None and transport.has_period_data(coverage, dock_source.id):
             dock_plan = transport.dock_scheme(dock_source)
-            metrics = ui.run("transport_entity_metrics", dataset=dock_source.id, metrics=dock_plan.metrics, **window)
-            per_area["docks"] = (dock_source, dock_tables(metrics, dock_plan)[1])
+            metrics, key = ui.run_keyed("transport_entity_metrics", dataset=dock_source.id,
+                                        metrics=dock_plan.metrics, **window)
+            per_area["docks"] = (dock_source, dock_tables(key, metrics, dock_plan)[1])
         traffic_source = choose_source(sources[transport.TRAFFIC], coverage, transport.TRAFFIC, "Road traffic",
                                        offer_choice=False)
         if traffic_source is not None and transport.has_period_data(coverage, traffic_source.id):
             types = transport.vehicle_types(traffic_source)
-            metrics = ui.run("transport_entity_metrics", dataset=traffic_source.id,
-                             metrics=[metric for metric, _ in types], **window)
-            per_area["traffic"] = (traffic_source, traffic_tables(metrics, types)[1])
+            metrics, key = ui.run_keyed("transport_entity_metrics", dataset=traffic_source.id,
+                                        metrics=[metric for metric, _ in types], **window)
+            per_area["traffic"] = (traffic_source, traffic_tables(key, metrics, types)[1])
     except QueryError as error:
         ui.query_failed(error)
         st.stop()

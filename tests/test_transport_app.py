@@ -9,6 +9,7 @@ import csv
 import json
 import re
 import shutil
+from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
@@ -157,6 +158,19 @@ def test_the_borough_filter_narrows_tables_and_fades_the_rest_of_the_map(app):
     assert any(f"({len(stations)} in Camden)" in tab.label for tab in app.tabs)
     open_section(app, BY_BOROUGH)
     assert list(frame_with(app, "station_entries_exits_per_day")["borough_name"]) == ["Camden"]
+
+
+def test_the_kept_station_table_follows_the_period(app):
+    # The tables are cached on the queries that made them, not on their values: a new period must
+    # rebuild them, and going back must give the first again.
+    first = frame_with(app, "weekend").sort_values("name").reset_index(drop=True)
+    start, end = app.sidebar.date_input(key="filters_dates").value
+    app.sidebar.date_input(key="filters_dates").set_value((end - timedelta(days=6), end)).run()
+    assert not app.exception, [exception.value for exception in app.exception]
+    week = frame_with(app, "weekend").sort_values("name").reset_index(drop=True)
+    assert not week["per_day"].equals(first["per_day"]), "a week's averages are not the quarter's"
+    app.sidebar.date_input(key="filters_dates").set_value((start, end)).run()
+    pd.testing.assert_frame_equal(frame_with(app, "weekend").sort_values("name").reset_index(drop=True), first)
 
 
 def test_tube_lines_toggle_draws_the_overlay_with_its_attribution(app):
