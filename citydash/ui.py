@@ -154,20 +154,18 @@ def _cached_run(config: Settings, data_version: tuple, access: str, query: str,
                                           for key, value in params})
 
 
-def _hashable(params: dict) -> tuple[tuple[str, object], ...]:
-    return tuple(sorted((key, tuple(value) if isinstance(value, list) else value) for key, value in params.items()))
-
-
 def run(query: str, **params) -> pd.DataFrame:
     """Run a query for this session; cached by query, parameters, access level and data version."""
-    return _cached_run(settings(), _data_version(database()), access_level(), query, _hashable(params))
+    return run_keyed(query, **params)[0]
 
 
 def run_keyed(query: str, **params) -> tuple[pd.DataFrame, tuple]:
     """`run`, and what identifies its result (settings, data version, access level, query and
     parameters): a cheap cache key for tables built from the result, where hashing the result
     itself cost 10 ms a call for 6,000 entities."""
-    key = (settings(), _data_version(database()), access_level(), query, _hashable(params))
+    hashable = tuple(sorted((name, tuple(value) if isinstance(value, list) else value)
+                            for name, value in params.items()))
+    key = (settings(), _data_version(database()), access_level(), query, hashable)
     return _cached_run(*key), key
 
 
