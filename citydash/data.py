@@ -234,10 +234,10 @@ class Database:
         return self.catalog.manifest_path(dataset.id).exists() or any(
             self.catalog.extract_path(dataset.id, suffix).exists() for suffix in TABLES.values())
 
-    def _check_dataset(self, dataset: Dataset) -> DatasetProblem | None:
+    def _check_dataset(self, dataset: Dataset, absent_rollups: set[str]) -> DatasetProblem | None:
         for table, suffix in TABLES.items():
             path = self.catalog.extract_path(dataset.id, suffix)
-            if table in WORKED_OUT_AT_START and not self._has_file(dataset.id, suffix):
+            if table in absent_rollups:
                 continue
             if not self.remote and not path.is_file():
                 return DatasetProblem(dataset.id, path, "is missing")
@@ -264,12 +264,14 @@ class Database:
             if not self._is_published(dataset):
                 self.unpublished.add(dataset.id)
                 continue
-            problem = self._check_dataset(dataset)
+            # Published before these rollups existed: still whole, they are worked out below.
+            absent = {table for table in WORKED_OUT_AT_START if not self._has_file(dataset.id, TABLES[table])}
+            problem = self._check_dataset(dataset, absent)
             if problem:
                 self.problems.append(problem)
                 continue
             for table, suffix in TABLES.items():
-                if table in WORKED_OUT_AT_START and not self._rollup_is_current(dataset.id, table):
+                if table in WORKED_OUT_AT_START and (table in absent or not self._rollup_is_current(dataset.id, table)):
                     self._work_out_rollup(dataset.id, table)
                     continue
                 path = _quote_literal(self._location(dataset.id, suffix))
@@ -308,23 +310,18 @@ class Database:
             return False
 
     def _rollup_is_current(self, dataset_id: str, table: str) -> bool:
-        """The rollup file is there (its columns were checked with the dataset's) and, for
-        pollutant_daily, was made by the method the pack asks for now."""
+        """A rollup file that is there (its columns were checked with the dataset's) is current,
+        except a pollutant_daily made by another method than the one the pack asks for now."""
         if self.derive_rollups:
             # borough_hourly is then a view over the raw observations (_derive_rollup_views).
             return table == "borough_hourly"
-        try:
-            if table != "pollutant_daily":
-                self._con.execute("select 1 from parquet_schema($path) limit 1",
-                                  {"path": self._location(dataset_id, TABLES[table])}).fetchall()
-                return True
-            method = pollutant_daily_params(self.catalog, dataset_id)
-            hours = dict(item.split("=", 1) for item in method["averaging"])
-            made_with = self._con.execute(
-                "select distinct metric, hours, min_coverage, tz from read_parquet($path)",
-                {"path": self._location(dataset_id, TABLES[table])}).fetchall()
-        except duckdb.IOException:  # not there: published before the rollup existed
-            return False
+        if table != "pollutant_daily":
+            return True
+        method = pollutant_daily_params(self.catalog, dataset_id)
+        hours = dict(item.split("=", 1) for item in method["averaging"])
+        made_with = self._con.execute(
+            "select distinct metric, hours, min_coverage, tz from read_parquet($path)",
+            {"path": self._location(dataset_id, TABLES[table])}).fetchall()
         return all(hours.get(metric) == str(made_hours) and coverage == method["min_coverage"] and zone == method["tz"]
                    for metric, made_hours, coverage, zone in made_with)
 
@@ -439,9 +436,9 @@ def write_rollups(catalog: Catalog, dataset_id: str, staging: dict[str, Path]) -
                 params={"entity_daily": str(staging["entity_daily"])}).write_parquet(
             str(staging["borough_daily"]), compression="zstd")
         for table in sorted(WORKED_OUT_AT_START):
-            con.sql((rollups / f"{table}.sql").read_text(),
-                    params=rollup_params(catalog, dataset_id, table, str(staging["observations"]),
-                                         str(staging["entities"]))).write_parquet(str(staging[table]), compression="zstd")
+            params = rollup_params(catalog, dataset_id, table, str(staging["observations"]), str(staging["entities"]))
+            con.sql((rollups / f"{table}.sql").read_text(), params=params).write_parquet(
+                str(staging[table]), compression="zstd")
     finally:
         con.close()
 
