@@ -33,6 +33,7 @@ local_instants as (
     select
         borough_code,
         metric,
+        ts,
         -- ts is UTC; the day and the hour are the city's calendar and clock.
         timezone($tz, timezone('UTC', ts)) as local_ts,
         n,
@@ -46,7 +47,10 @@ select
     hour(local_ts) as hour,
     metric,
     sum(n) as n,
-    sum(total) as total
+    -- Added in time order: the instants arrive from a parallel aggregate in any order, and
+    -- floating-point sums in another order differ in the last bits (the same seed must publish
+    -- the same bytes).
+    sum(total order by ts) as total
 from local_instants
 group by all
 order by metric, day, hour, borough_code
