@@ -29,8 +29,9 @@ def monitoring_sites_section() -> None:
     try:
         # The sites' overall index only: the map, tiles and charts use nothing else, and the
         # pollutants' own rows (four times as many) are fetched only for the download below.
-        daily = ui.run("air_site_daily_index", **common, tz=timezone, **env.daqi_query_params(daqi), pollutants=False)
-        site_rows = ui.run("air_sites", **common, metrics=list(pollutants))
+        (daily, _), (site_rows, _) = ui.run_together(
+            ("air_site_daily_index", dict(common, tz=timezone, **env.daqi_query_params(daqi), pollutants=False)),
+            ("air_sites", dict(common, metrics=list(pollutants))))
         areas = ui.run("boroughs")
     except QueryError as error:
         ui.query_failed(error)
@@ -135,8 +136,9 @@ def monitoring_sites_section() -> None:
 def trends_section() -> None:
     """The chosen pollutant's daily mean by area, then roadside against background sites."""
     try:
-        borough_daily = ui.run("air_borough_daily", **common, metrics=list(pollutants))
-        site_types = ui.run("air_site_type_daily", **common, metrics=list(pollutants))
+        (borough_daily, _), (site_types, _) = ui.run_together(
+            ("air_borough_daily", dict(common, metrics=list(pollutants))),
+            ("air_site_type_daily", dict(common, metrics=list(pollutants))))
     except QueryError as error:
         ui.query_failed(error)
         return

@@ -22,9 +22,10 @@ st.markdown(f"**{metric.label}** by {area_label}, {period}. "
             f"in {metric.unit}.")
 
 try:
-    by_area = ui.run("metric_by_borough", **ui.metric_params(metric, filters))
-    summary = ui.run("metric_summary", **ui.metric_params(metric, filters), boroughs=list(filters.boroughs))
-    daily = ui.run("metric_daily", **ui.metric_params(metric, filters), boroughs=list(filters.boroughs))
+    selected = dict(ui.metric_params(metric, filters), boroughs=list(filters.boroughs))
+    (by_area, _), (summary, _), (daily, _) = ui.run_together(
+        ("metric_by_borough", ui.metric_params(metric, filters)), ("metric_summary", selected),
+        ("metric_daily", selected))
 except QueryError as error:
     ui.query_failed(error)
     st.stop()

@@ -265,12 +265,10 @@ def thresholds_section() -> None:
 def trends_section() -> None:
     st.header("Trends")
     try:
-        daily = ui.run("sensor_daily_by_borough", dataset=dataset.id, metric=metric.id,
-                       aggregation=metric.aggregation, boroughs=boroughs, start=filters.start, end=filters.end)
-        profile_rows = ui.run("sensor_daily_profile", dataset=dataset.id, metric=metric.id, boroughs=boroughs,
-                              start=filters.start, end=filters.end, tz=tz)
-        sensor_list = ui.run("sensor_list", dataset=dataset.id, metric=metric.id, boroughs=boroughs,
-                             start=filters.start, end=filters.end)
+        chosen = dict(dataset=dataset.id, metric=metric.id, boroughs=boroughs, start=filters.start, end=filters.end)
+        (daily, _), (profile_rows, _), (sensor_list, _) = ui.run_together(
+            ("sensor_daily_by_borough", dict(chosen, aggregation=metric.aggregation)),
+            ("sensor_daily_profile", dict(chosen, tz=tz)), ("sensor_list", chosen))
     except QueryError as error:
         ui.query_failed(error)
         return

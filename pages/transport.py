@@ -198,14 +198,16 @@ def stations_section() -> None:
     elif has_data(station_source, coverage, period):
         scheme = transport.station_scheme(station_source)
         try:
-            station_metrics, metrics_key = ui.run_keyed("transport_entity_metrics", dataset=station_source.id,
-                                                        metrics=scheme.metrics, **window)
-            daytypes, daytypes_key = (None, None) if scheme.yearly else ui.run_keyed(
-                "transport_entity_daytypes", dataset=station_source.id, metrics=list(scheme.volume), **window)
             counts = ui.run("transport_sampling", datasets=[station_source.id])
             bucket = transport.trend_bucket(span_days, *transport.sampling(counts, station_source.id))
-            station_trend_rows = ui.run("transport_trend", dataset=station_source.id, metrics=list(scheme.volume),
-                                        bucket=bucket, boroughs=list(boroughs), **window)
+            calls = [("transport_entity_metrics", dict(dataset=station_source.id, metrics=scheme.metrics, **window)),
+                     ("transport_trend", dict(dataset=station_source.id, metrics=list(scheme.volume), bucket=bucket,
+                                              boroughs=list(boroughs), **window))]
+            if not scheme.yearly:
+                calls.append(("transport_entity_daytypes", dict(dataset=station_source.id,
+                                                                metrics=list(scheme.volume), **window)))
+            (station_metrics, metrics_key), (station_trend_rows, _), *day_type_results = ui.run_together(*calls)
+            daytypes, daytypes_key = day_type_results[0] if day_type_results else (None, None)
         except QueryError as error:
             ui.query_failed(error)
             st.stop()
@@ -332,13 +334,12 @@ def cycle_hire_section() -> None:
     elif has_data(dock_source, coverage, period):
         dock_plan = transport.dock_scheme(dock_source)
         try:
-            dock_metrics, dock_key = ui.run_keyed("transport_entity_metrics", dataset=dock_source.id,
-                                                  metrics=dock_plan.metrics, **window)
-            hour_rows = ui.run("transport_hour_week", dataset=dock_source.id, metrics=[dock_plan.hires],
-                               boroughs=list(boroughs), **window) if dock_plan.hires else None
-            borough_hour_rows = ui.run("transport_hour_week_by_borough", dataset=dock_source.id,
-                                       metrics=[dock_plan.hires], boroughs=list(boroughs),
-                                       **window) if dock_plan.hires else None
+            calls = [("transport_entity_metrics", dict(dataset=dock_source.id, metrics=dock_plan.metrics, **window))]
+            if dock_plan.hires:
+                hires = dict(dataset=dock_source.id, metrics=[dock_plan.hires], boroughs=list(boroughs), **window)
+                calls += [("transport_hour_week", hires), ("transport_hour_week_by_borough", hires)]
+            (dock_metrics, dock_key), *hour_results = ui.run_together(*calls)
+            hour_rows, borough_hour_rows = (hour_results[0][0], hour_results[1][0]) if hour_results else (None, None)
         except QueryError as error:
             ui.query_failed(error)
             st.stop()
@@ -434,14 +435,12 @@ def road_traffic_section() -> None:
             counts = ui.run("transport_sampling", datasets=[traffic_source.id])
             bucket = transport.trend_bucket(span_days, *transport.sampling(counts, traffic_source.id),
                                             daily_up_to=31)
-            traffic_metrics, traffic_key = ui.run_keyed("transport_entity_metrics", dataset=traffic_source.id,
-                                                        metrics=[metric for metric, _ in types], **window)
-            traffic_trend_rows = ui.run("transport_trend", dataset=traffic_source.id,
-                                        metrics=[metric for metric, _ in types], bucket=bucket,
-                                        boroughs=list(boroughs), **window)
-            borough_trend_rows = ui.run("transport_trend_by_borough", dataset=traffic_source.id,
-                                        metrics=[metric for metric, _ in types], bucket=bucket,
-                                        boroughs=list(boroughs), **window)
+            vehicle_metrics = [metric for metric, _ in types]
+            trend_params = dict(dataset=traffic_source.id, metrics=vehicle_metrics, bucket=bucket,
+                                boroughs=list(boroughs), **window)
+            (traffic_metrics, traffic_key), (traffic_trend_rows, _), (borough_trend_rows, _) = ui.run_together(
+                ("transport_entity_metrics", dict(dataset=traffic_source.id, metrics=vehicle_metrics, **window)),
+                ("transport_trend", trend_params), ("transport_trend_by_borough", trend_params))
         except QueryError as error:
             ui.query_failed(error)
             st.stop()
@@ -508,33 +507,39 @@ def summary_section() -> None:
     period (the sections' entity queries, cached, so opening it after them costs no query). A
     source without data in the period is left out, as its section says."""
     st.header(f"By {city.area_label}")
-    per_area = {}
+    station_source = choose_source(sources[transport.STATIONS], coverage, transport.STATIONS, "Station",
+                                   offer_choice=False)
+    dock_source = choose_source(sources[transport.DOCKS], coverage, transport.DOCKS, "Cycle hire",
+                                offer_choice=False)
+    traffic_source = choose_source(sources[transport.TRAFFIC], coverage, transport.TRAFFIC, "Road traffic",
+                                   offer_choice=False)
+    station_scheme = transport.station_scheme(station_source) if station_source else None
+    dock_plan = transport.dock_scheme(dock_source) if dock_source else None
+    types = transport.vehicle_types(traffic_source) if traffic_source else []
+    # Each source's entity query, as its own section asks it (weekday and weekend are not in the
+    # summary, so the stations' day-type query is not needed), all at once.
+    asked = {source.id: metrics for source, metrics in (
+        (station_source, station_scheme.metrics if station_scheme else None),
+        (dock_source, dock_plan.metrics if dock_plan else None),
+        (traffic_source, [metric for metric, _ in types]))
+        if source is not None and transport.has_period_data(coverage, source.id)}
     try:
-        station_source = choose_source(sources[transport.STATIONS], coverage, transport.STATIONS, "Station",
-                                       offer_choice=False)
-        if station_source is not None and transport.has_period_data(coverage, station_source.id):
-            scheme = transport.station_scheme(station_source)
-            metrics, key = ui.run_keyed("transport_entity_metrics", dataset=station_source.id,
-                                        metrics=scheme.metrics, **window)
-            # Weekday and weekend are not in the summary, so their query is not needed.
-            per_area["stations"] = (station_source, station_tables((key, None), metrics, None, scheme)[1])
-        dock_source = choose_source(sources[transport.DOCKS], coverage, transport.DOCKS, "Cycle hire",
-                                    offer_choice=False)
-        if dock_source is not None and transport.has_period_data(coverage, dock_source.id):
-            dock_plan = transport.dock_scheme(dock_source)
-            metrics, key = ui.run_keyed("transport_entity_metrics", dataset=dock_source.id,
-                                        metrics=dock_plan.metrics, **window)
-            per_area["docks"] = (dock_source, dock_tables(key, metrics, dock_plan)[1])
-        traffic_source = choose_source(sources[transport.TRAFFIC], coverage, transport.TRAFFIC, "Road traffic",
-                                       offer_choice=False)
-        if traffic_source is not None and transport.has_period_data(coverage, traffic_source.id):
-            types = transport.vehicle_types(traffic_source)
-            metrics, key = ui.run_keyed("transport_entity_metrics", dataset=traffic_source.id,
-                                        metrics=[metric for metric, _ in types], **window)
-            per_area["traffic"] = (traffic_source, traffic_tables(key, metrics, types)[1])
+        results = dict(zip(asked, ui.run_together(*(
+            ("transport_entity_metrics", dict(dataset=dataset_id, metrics=metrics, **window))
+            for dataset_id, metrics in asked.items()))))
     except QueryError as error:
         ui.query_failed(error)
         st.stop()
+    per_area = {}
+    if station_source is not None and station_source.id in results:
+        metrics, key = results[station_source.id]
+        per_area["stations"] = (station_source, station_tables((key, None), metrics, None, station_scheme)[1])
+    if dock_source is not None and dock_source.id in results:
+        metrics, key = results[dock_source.id]
+        per_area["docks"] = (dock_source, dock_tables(key, metrics, dock_plan)[1])
+    if traffic_source is not None and traffic_source.id in results:
+        metrics, key = results[traffic_source.id]
+        per_area["traffic"] = (traffic_source, traffic_tables(key, metrics, types)[1])
     summary = transport.borough_summary(areas, *(per_area[part][1] if part in per_area else None
                                                  for part in ("stations", "docks", "traffic")))
     shown, columns = transport.summary_table(transport.in_selection(summary, boroughs), area_column)

@@ -3,6 +3,7 @@ re-runs it with the new selection."""
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -119,3 +120,54 @@ def test_the_server_database_keeps_to_its_memory_limit(copy_of_demo, monkeypatch
         assert database.cursor().execute("select current_setting('memory_limit')").fetchone()[0] == "286.1 MiB"
     finally:
         database.close()
+
+
+def queries_run_together(calls: list) -> None:
+    """An app script: the calls through ui.run_together, then each through ui.run_keyed."""
+    import threading
+
+    import streamlit as st
+
+    from citydash import data, ui
+
+    threads = []
+    plain_run = data.Database.run
+
+    def noting_thread(self, query, access="public", **params):
+        threads.append(threading.current_thread().name)
+        return plain_run(self, query, access, **params)
+
+    ui._cached_run.clear()  # every call is then a miss that runs its query, here or in another test
+    data.Database.run = noting_thread
+    try:
+        st.session_state["together"] = ui.run_together(*calls)
+    finally:
+        data.Database.run = plain_run
+    st.session_state["threads"] = threads
+    st.session_state["script_thread"] = threading.current_thread().name
+    st.session_state["one_at_a_time"] = [ui.run_keyed(query, **params) for query, params in calls]
+
+
+def test_queries_run_together_answer_as_each_alone_and_each_on_its_own_thread(demo_extracts, demo_database,
+                                                                              monkeypatch):
+    monkeypatch.setenv("CITYDASH_EXTRACTS", str(demo_extracts))
+    monkeypatch.chdir(REPO)
+    first, last = demo_database.run("data_coverage").iloc[0][["first_day", "last_day"]]
+    period = {"start": first.date(), "end": last.date()}
+    calls = [("metric_by_borough", dict(dataset="air_quality", metric="no2", aggregation="mean",
+                                        area_aggregation="mean", **period)),
+             ("transport_entity_metrics", dict(dataset="stations", metrics=["entries", "exits"], **period)),
+             ("boroughs", {})]
+    app = AppTest.from_function(queries_run_together, args=(calls,), default_timeout=60).run()
+    assert not app.exception, [exception.value for exception in app.exception]
+    together, alone = app.session_state["together"], app.session_state["one_at_a_time"]
+    assert [key for _, key in together] == [key for _, key in alone]
+    for (query, params), (frame, _) in zip(calls, together):
+        assert len(frame) > 0, query
+        pd.testing.assert_frame_equal(frame, demo_database.run(query, **params))
+    # Each query on a worker thread, none on the script's (a worker whose query is done may take
+    # the next, so at least two threads, not always three).
+    threads = app.session_state["threads"]
+    assert len(threads) == 3 and len(set(threads)) >= 2
+    assert all(name.startswith("citydash-query") for name in threads)
+    assert app.session_state["script_thread"] not in threads
