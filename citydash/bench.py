@@ -166,6 +166,7 @@ def page_rows(app: dict) -> tuple[list[list], list[dict]]:
         summary = {"title": page["title"], "first_render_s": page["first_render_s"],
                    "miss_p50_s": statistics.median(missed) if missed else None,
                    "miss_p95_s": percentile(missed, 0.95), "misses": len(missed),
+                   "miss_max_s": max(missed) if missed else None,
                    "miss_cpu_p50_s": statistics.median(missed_cpu) if missed_cpu else None,
                    "miss_queries_p50_s": statistics.median(missed_queries) if missed_queries else None,
                    "cached_p50_s": statistics.median(cached) if cached else None,
@@ -174,7 +175,8 @@ def page_rows(app: dict) -> tuple[list[list], list[dict]]:
                    "map_bytes": page["map_bytes"], "errors": page["errors"]}
         summaries.append(summary)
         rows.append([page["title"], ms(page["first_render_s"]), len(missed), ms(summary["miss_p50_s"]),
-                     ms(summary["miss_p95_s"]), ms(summary["miss_cpu_p50_s"]), ms(summary["miss_queries_p50_s"]),
+                     ms(summary["miss_p95_s"]), ms(summary["miss_max_s"]), ms(summary["miss_cpu_p50_s"]),
+                     ms(summary["miss_queries_p50_s"]),
                      len(cached), ms(summary["cached_p50_s"]),
                      ms(summary["cached_p95_s"]), f"{page['map_bytes'] / 1024:,.0f}",
                      "; ".join(page["errors"])[:60] or "none"])
@@ -269,11 +271,11 @@ def report(results: dict) -> tuple[str, list[tuple[str, str, bool | None]]]:
              f"{results.get('load_average_after', results['load_average_before'])[0]:.1f} after this scale's "
              "measurements (above the core count, wall times stretch: the CPU column is less sensitive)."]
     rows, pages = page_rows(results["app"])
-    lines.append(table(["page", "first ms", "misses", "p50 ms", "p95 ms", "CPU p50", "queries p50", "cached",
-                        "p50 ms", "p95 ms", "map KB", "errors"], rows,
+    lines.append(table(["page", "first ms", "misses", "p50 ms", "p95 ms", "max ms", "CPU p50", "queries p50",
+                        "cached", "p50 ms", "p95 ms", "map KB", "errors"], rows,
                        "\nPage rerun after a filter change (AppTest, server side: all queries + figures). 'misses' "
                        "ran at least one query (CPU: process CPU time of the rerun; queries: time in DuckDB), "
-                       "'cached' ran none."))
+                       "'cached' ran none. p95 is nearest-rank: with fewer than 20 reruns it is the slowest one."))
     lines.append(f"AppTest process peak memory (VmHWM): {mb(results['app_peak_mb'])} MB")
     lines.append(table(["query", "calls", "rows", "ours ms", "DuckDB ms", "layer ms", "no rollups ms", "rollup gain",
                         "errors"], query_rows(results["queries"]),
@@ -304,9 +306,12 @@ def report(results: dict) -> tuple[str, list[tuple[str, str, bool | None]]]:
     limit_ms = TARGETS_MS.get(observations_bucket(observations))
     worst = max((page["miss_p95_s"] or 0 for page in pages), default=0)
     worst_page = max(pages, key=lambda page: page["miss_p95_s"] or 0)["title"] if pages else "-"
+    slowest = max((page["miss_max_s"] or 0 for page in pages), default=0)
+    fewest = min((page["misses"] for page in pages if page["misses"]), default=0)
     if limit_ms:
-        targets.append((f"every page's rerun p95 < {limit_ms} ms", f"worst {ms(worst)} ms ({worst_page})",
-                        worst * 1000 < limit_ms))
+        targets.append((f"every page's rerun p95 < {limit_ms} ms",
+                        f"worst {ms(worst)} ms ({worst_page}); slowest single rerun {ms(slowest)} ms; "
+                        f"at least {fewest} reruns a page", worst * 1000 < limit_ms))
     if observation_bucket_is(observations, 20_000_000):
         for way, (time_ratio, memory_ratio, working_ratio) in ratios.items():
             name = WAYS[way].split(" (")[0]
@@ -385,7 +390,9 @@ def add_bench_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--scale", type=parse_scale, action="append",
                         help="observations in all datasets together, e.g. 2M, 20M, 200M (repeatable; "
                              "default: 2M and 20M)")
-    parser.add_argument("--steps", type=int, default=12, help="filter changes per page (default: %(default)s)")
+    # 30 changes give a page that ignores the metric 20 misses, the fewest whose nearest-rank p95 is
+    # not simply the slowest rerun.
+    parser.add_argument("--steps", type=int, default=30, help="filter changes per page (default: %(default)s)")
     parser.add_argument("--repeats", type=int, default=3, help="timings per query (default: %(default)s)")
     parser.add_argument("--ratio-runs", type=int, default=3,
                         help="runs of each way for the pandas comparison, 0 to skip it (default: %(default)s)")
