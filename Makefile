@@ -43,7 +43,8 @@ demo: $(STAMP_RUN)
 ## TEST_WORKERS=1 runs them in one process; each worker has its own demo data, server and browser.
 ## --dist worksteal: the browser tests (up to 30 s each) are collected first. Handed out in fixed
 ## batches, one worker was left running most of them while the other sat idle once the quick tests
-## were done; a worker that runs out now takes half of the other's queue (pytest 15.6 -> 11.8 min).
+## were done; a worker that runs out now takes half of the other's queue (fresh clones: pytest
+## 15.6 min before; 11.8, 14.5 and 12.5 min in three runs after, both workers busy to the end).
 TEST_WORKERS ?= 2
 test: $(STAMP_DEV) $(if $(wildcard package.json),$(STAMP_NODE))
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal
