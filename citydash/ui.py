@@ -166,14 +166,18 @@ def run_keyed(query: str, **params) -> tuple[pd.DataFrame, tuple]:
     """`run`, and what identifies its result (settings, data version, access level, query and
     parameters): a cheap cache key for tables built from the result, where hashing the result
     itself cost 10 ms a call for 6,000 entities."""
-    key = _result_key(query, params)
+    key = (*_session_key(), query, _hashable(params))
     return _cached_run(*key), key
 
 
-def _result_key(query: str, params: dict) -> tuple:
-    hashable = tuple(sorted((name, tuple(value) if isinstance(value, list) else value)
-                            for name, value in params.items()))
-    return settings(), _data_version(database()), access_level(), query, hashable
+def _session_key() -> tuple:
+    """What a result depends on beyond its query: settings, data version (a stat per extract) and
+    access level."""
+    return settings(), _data_version(database()), access_level()
+
+
+def _hashable(params: dict) -> tuple:
+    return tuple(sorted((name, tuple(value) if isinstance(value, list) else value) for name, value in params.items()))
 
 
 def run_together(*calls: tuple[str, dict]) -> list[tuple[pd.DataFrame, tuple]]:
@@ -184,7 +188,8 @@ def run_together(*calls: tuple[str, dict]) -> list[tuple[pd.DataFrame, tuple]]:
     A section's queries are small and each spends much of its time in work DuckDB does on one
     thread (planning, reading file footers, handing rows to pandas), so two cores overlap them.
     """
-    keys = [_result_key(query, params) for query, params in calls]
+    session = _session_key()
+    keys = [(*session, query, _hashable(params)) for query, params in calls]
     if len(keys) < 2:
         return [(_cached_run(*key), key) for key in keys]
     context = get_script_run_ctx()

@@ -136,9 +136,9 @@ def monitoring_sites_section() -> None:
 def trends_section() -> None:
     """The chosen pollutant's daily mean by area, then roadside against background sites."""
     try:
+        pollutant_params = dict(common, metrics=list(pollutants))
         (borough_daily, _), (site_types, _) = ui.run_together(
-            ("air_borough_daily", dict(common, metrics=list(pollutants))),
-            ("air_site_type_daily", dict(common, metrics=list(pollutants))))
+            ("air_borough_daily", pollutant_params), ("air_site_type_daily", pollutant_params))
     except QueryError as error:
         ui.query_failed(error)
         return

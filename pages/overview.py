@@ -22,10 +22,10 @@ st.markdown(f"**{metric.label}** by {area_label}, {period}. "
             f"in {metric.unit}.")
 
 try:
-    selected = dict(ui.metric_params(metric, filters), boroughs=list(filters.boroughs))
+    city_wide = ui.metric_params(metric, filters)
+    selected = dict(city_wide, boroughs=list(filters.boroughs))
     (by_area, _), (summary, _), (daily, _) = ui.run_together(
-        ("metric_by_borough", ui.metric_params(metric, filters)), ("metric_summary", selected),
-        ("metric_daily", selected))
+        ("metric_by_borough", city_wide), ("metric_summary", selected), ("metric_daily", selected))
 except QueryError as error:
     ui.query_failed(error)
     st.stop()
