@@ -26,6 +26,13 @@ CONTROLS = """() => Array.from(document.querySelectorAll(
     'a[href], button, input:not([type="hidden"]), select, textarea, summary, [role="spinbutton"], [role="tab"]'))
   .filter(element => !element.disabled && element.tabIndex >= 0 && !element.closest('[aria-hidden="true"]')
                      && element.getClientRects().length > 0 && getComputedStyle(element).visibility !== 'hidden')"""
+# Whether the focused element shows a ring where the eye can see it. A table's data grid draws on a
+# canvas that its frame clips, and keeps an accessible table of its cells as the canvas's fallback
+# content, which is never drawn: for the canvas and those cells, what is seen is the frame.
+SHOWS_RING = """element => {
+    const style = getComputedStyle(element.closest('[data-testid="stDataFrameResizable"]') || element);
+    return (style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) > 0) || style.boxShadow !== 'none';
+}"""
 
 
 @pytest.fixture
@@ -102,11 +109,8 @@ def test_every_control_is_reached_with_the_tab_key_and_shows_where_focus_is(new_
     page = new_page(DESKTOP)
     page.goto(f"{served_app}/{path_of(registered)}")
     settle(page)
-    page.evaluate("""() => document.addEventListener('focusin', event => {
-        const style = getComputedStyle(event.target);
-        const ring = (style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) > 0) || style.boxShadow !== 'none';
-        event.target.setAttribute('data-cd-focus', ring ? 'ring' : 'none');
-    }, true)""")
+    page.evaluate(f"""() => document.addEventListener('focusin', event =>
+        event.target.setAttribute('data-cd-focus', ({SHOWS_RING})(event.target) ? 'ring' : 'none'), true)""")
     for _ in range(MAX_TABS):
         page.keyboard.press("Tab")
         if page.evaluate("() => document.activeElement === document.body"):
@@ -117,6 +121,24 @@ def test_every_control_is_reached_with_the_tab_key_and_shows_where_focus_is(new_
                             ".map(element => element.outerHTML.slice(0, 160))")
     assert unreached == [], f"controls the Tab key never reached on {registered.title}"
     assert no_ring == [], f"controls with no visible focus indicator on {registered.title}"
+
+
+def test_a_table_redrawn_under_the_keyboard_keeps_a_visible_focus_ring(new_page, served_app):
+    """The street sensors' replay redraws its table every 2 s, and the data grid then moves focus from
+    its canvas to a cell of the canvas's fallback table, which is never drawn: the ring must stay."""
+    page = new_page(DESKTOP)
+    page.goto(f"{served_app}/sensors")
+    settle(page)
+    for _ in range(MAX_TABS):
+        page.keyboard.press("Tab")
+        if page.evaluate("() => document.activeElement.matches('[data-testid=\"stDataFrame\"] canvas')"):
+            break
+    else:
+        pytest.fail("the Tab key never reached the latest readings table")
+    page.wait_for_function("() => document.activeElement.closest('[data-testid=\"stDataFrame\"] canvas') !== null"
+                           " && document.activeElement.tagName !== 'CANVAS'", timeout=20_000)
+    assert page.evaluate(f"() => ({SHOWS_RING})(document.activeElement)"), \
+        "a table cell has the keyboard's focus and nothing on screen shows it"
 
 
 def test_the_skip_link_moves_focus_to_the_main_content(new_page, served_app):
