@@ -155,6 +155,7 @@ def test_borough_roll_up_busiest_per_borough_and_time_bands():
     boroughs = transport.station_boroughs(stations).set_index("borough_code")
     assert boroughs.loc["E09000033", "stations"] == 4
     assert boroughs.loc["E09000033", "per_day"] == pytest.approx(560)
+    assert math.isnan(boroughs.loc["E09000033", "weekday"]), "no weekday counts: missing, not zero"
     busiest = transport.busiest_per_borough(stations)
     assert list(busiest[busiest["borough_name"] == "Westminster"]["name"]) == ["Waterloo", "Victoria", "Pimlico"]
     assert list(busiest[busiest["borough_name"] == "Westminster"]["rank"]) == [1, 2, 3]
@@ -213,6 +214,7 @@ def test_docks_have_capacity_hires_a_day_and_occupancy():
     assert math.isnan(real.loc["BikePoints_2", "occupancy"]), "no docking points: occupancy is undefined"
     boroughs = transport.dock_boroughs(real.reset_index()).set_index("borough_code")
     assert boroughs.loc["E09000007", "docking_points"] == 20 and boroughs.loc["E09000007", "occupancy"] == 0.25
+    assert math.isnan(boroughs.loc["E09000007", "hires_per_day"]), "no hire readings: missing, not zero"
 
 
 def test_hour_week_matrix_averages_over_the_days_of_each_kind():
