@@ -18,7 +18,7 @@ from streamlit.testing.v1 import AppTest
 
 from citydash import data
 from citydash.__main__ import main
-from citydash.bench import ensure_data, load_report, parse_scale, scale_label
+from citydash.bench import ensure_data, load_report, parse_scale, scale_label, settled_note, wait_for_quiet
 from citydash.bench_browser import cpu_seconds
 from citydash.bench_tasks import FILTER_KINDS, FilterState, filter_script, percentile
 from citydash.catalog import load_catalog
@@ -36,10 +36,22 @@ TEST_QUERIES = Path(__file__).resolve().parent / "queries"
 # The bench end to end
 
 
+def test_the_bench_waits_for_the_load_to_fall_after_a_build_but_no_longer_than_its_limit():
+    readings = iter([(3.5, 2.0, 1.0), (2.0, 2.0, 1.0), (0.9, 1.9, 1.0)])
+    slept = []
+    assert wait_for_quiet(120, load=lambda: next(readings), sleep=slept.append) == 10
+    assert slept == [5, 5]
+    assert wait_for_quiet(12, load=lambda: (4.0, 4.0, 4.0), sleep=slept.append) == 12
+    assert slept[2:] == [5, 5, 2], "the last wait is cut to the limit"
+    assert wait_for_quiet(0, load=lambda: (4.0, 4.0, 4.0), sleep=slept.append) == 0
+    assert settled_note(12) == " (after waiting 12 s for it to fall)" and settled_note(0) == ""
+
+
 def test_the_bench_runs_end_to_end_at_a_tiny_scale_and_prints_its_tables(tmp_path, capsys):
     # Chromium's part (cold start, payload, served memory) is left out: minutes on a shared CI machine.
     arguments = ["bench", "--scale", "150k", "--days", "20", "--steps", "3", "--repeats", "1",
-                 "--ratio-runs", "1", "--raw-calls", "1", "--skip-browser", "--cache-dir", str(tmp_path / "cache")]
+                 "--ratio-runs", "1", "--raw-calls", "1", "--skip-browser", "--settle", "0",
+                 "--cache-dir", str(tmp_path / "cache")]
     assert main(arguments) == 0
     printed = capsys.readouterr().out
     results = json.loads((tmp_path / "cache" / "results" / "150k.json").read_text())
