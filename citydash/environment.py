@@ -658,7 +658,8 @@ def _map_rows(site_index: pd.DataFrame, daqi: Daqi) -> pd.DataFrame:
     rows["when"] = [f"set by {pollutant.upper()} on {day:%d %b %Y}" if isinstance(day, date) else
                     "no day in the period had enough readings"
                     for pollutant, day in zip(rows["pollutant"], rows["day"])]
-    rows["position"] = [[float(lon), float(lat)] for lon, lat in zip(rows["lon"], rows["lat"])]
+    # Five decimals of a degree are about a metre: the browser needs no more to place a site.
+    rows["position"] = [[round(float(lon), 5), round(float(lat), 5)] for lon, lat in zip(rows["lon"], rows["lat"])]
     keep = ["entity_id", "name", "kind", "grade", "site_class", "borough_name", "position", "fill", "ring",
             "text_rgb", "number", "index_text", "when"]
     return rows[keep].astype({"name": "object", "kind": "object", "borough_name": "object"})
@@ -692,6 +693,13 @@ def _area_outlines(areas_geojson: dict, selected: tuple[str, ...]) -> pdk.Layer:
     )
 
 
+SITE_TOOLTIP = "{name} ({borough_name})\n{kind}, {grade}\nHighest daily index: {index_text}\n{when}"
+# Each layer's records carry only what it draws and what its tooltip says: every site's whole record
+# in every layer (the numbers' layer included) made the map 1,650 KB at 200M, most of a page load
+# over the 2 MB line.
+SITE_TOOLTIP_FIELDS = ("name", "borough_name", "kind", "grade", "index_text", "when")
+
+
 def site_map(site_index: pd.DataFrame, view: dict, daqi: Daqi, areas_geojson: dict,
              selected: tuple[str, ...] = ()) -> pdk.Deck:
     """Monitoring sites coloured by their highest daily DAQI, the number printed on each.
@@ -713,11 +721,14 @@ def site_map(site_index: pd.DataFrame, view: dict, daqi: Daqi, areas_geojson: di
     by_size = sorted(SITE_CLASSES, key=lambda name: -CLASS_RADIUS_PIXELS[name])
     for grade in (REFERENCE_GRADE, LOW_COST):
         for name in by_size:
-            chosen = [record for record in records if record["site_class"] == name and record["grade"] == grade]
+            reference = grade == REFERENCE_GRADE
+            colour = "fill" if reference else "ring"
+            chosen = [{**{field: record[field] for field in SITE_TOOLTIP_FIELDS}, "position": record["position"],
+                       colour: record[colour]}
+                      for record in records if record["site_class"] == name and record["grade"] == grade]
             if not chosen:
                 continue
             radius = CLASS_RADIUS_PIXELS[name]
-            reference = grade == REFERENCE_GRADE
             layers.append(pdk.Layer(
                 "ScatterplotLayer", chosen, id=f"sites-{'reference' if reference else 'low-cost'}-{radius}",
                 pickable=True, filled=True, stroked=True, get_position="position",
@@ -732,7 +743,8 @@ def site_map(site_index: pd.DataFrame, view: dict, daqi: Daqi, areas_geojson: di
             ))
     if records:
         layers.append(pdk.Layer(
-            "TextLayer", [record for record in records if record["number"] != ""], id="site-numbers",
+            "TextLayer", [{"position": record["position"], "number": record["number"], "text_rgb": record["text_rgb"]}
+                          for record in records if record["number"] != ""], id="site-numbers",
             get_position="position", get_text="number", get_color="text_rgb", get_size=10, pickable=False,
         ))
     # Compact JSON (maps.Deck): pydeck's indented, key-sorted JSON took most of this map's time.
@@ -741,7 +753,7 @@ def site_map(site_index: pd.DataFrame, view: dict, daqi: Daqi, areas_geojson: di
         initial_view_state=pdk.ViewState(latitude=view["latitude"], longitude=view["longitude"],
                                          zoom=view["zoom"], pitch=0, bearing=0),
         map_provider=None,
-        tooltip={"text": "{name} ({borough_name})\n{kind}, {grade}\nHighest daily index: {index_text}\n{when}"},
+        tooltip={"text": SITE_TOOLTIP},
     )
 
 

@@ -5,6 +5,7 @@ real ULEZ boundary."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -445,16 +446,23 @@ def test_the_map_colours_each_site_by_its_index_prints_the_number_and_draws_sens
     layers = {layer["id"]: layer for layer in deck["layers"]}
     reference_rows = [row for layer_id, layer in layers.items() if layer_id.startswith("sites-reference")
                       for row in layer["data"]]
-    assert {row["entity_id"]: tuple(row["fill"][:3]) for row in reference_rows} == {
-        "R1": env.INDEX_PALETTE[6], "B1": env.INDEX_PALETTE[7], "S1": env.INDEX_PALETTE[9]}
+    assert {row["name"]: tuple(row["fill"][:3]) for row in reference_rows} == {
+        "Camden Road": env.INDEX_PALETTE[6], "Camden Park": env.INDEX_PALETTE[7], "Bromley Town": env.INDEX_PALETTE[9]}
     ring_layers = [layer for layer_id, layer in layers.items() if layer_id.startswith("sites-low-cost")]
     assert len(ring_layers) == 1 and ring_layers[0]["lineWidthMinPixels"] == 3
     assert ring_layers[0]["data"][0]["index_text"] == "no index"
-    sizes = {layer["data"][0]["site_class"]: layer["radiusMinPixels"] for layer_id, layer in layers.items()
+    sizes = {env.site_class(layer["data"][0]["kind"]): layer["radiusMinPixels"] for layer_id, layer in layers.items()
              if layer_id.startswith("sites-reference")}
     assert sizes[env.ROADSIDE] > sizes[env.BACKGROUND]
-    numbers = {row["entity_id"]: row["number"] for row in layers["site-numbers"]["data"]}
-    assert numbers == {"R1": "7", "B1": "8", "S1": "10"}
+    name_at = {tuple(row["position"]): row["name"] for row in reference_rows}
+    numbers = {name_at[tuple(row["position"])]: row["number"] for row in layers["site-numbers"]["data"]}
+    assert numbers == {"Camden Road": "7", "Camden Park": "8", "Bromley Town": "10"}
+    # Each layer carries what it draws and its tooltip says, no more: at 200M the whole record of every
+    # site in every layer made this map 1,650 KB.
+    assert all(set(row) == {"position", "number", "text_rgb"} for row in layers["site-numbers"]["data"])
+    tooltip_fields = set(re.findall(r"{(\w+)}", env.SITE_TOOLTIP))
+    assert all(set(row) == tooltip_fields | {"position", "fill"} for row in reference_rows)
+    assert all(set(row) == tooltip_fields | {"position", "ring"} for row in ring_layers[0]["data"])
     tooltip = env.site_map(site_index, CATALOG.city.map_view, DAQI, areas)._tooltip
     assert "html" not in tooltip and "{index_text}" in tooltip["text"]
 
