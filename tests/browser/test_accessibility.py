@@ -22,9 +22,13 @@ PHONE = {"width": 390, "height": 2600}
 OKABE_ITO = {"#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"}
 MAX_TABS = 400
 
+# Streamlit's status widget shows its Stop button only while a run has taken over half a second and
+# takes it away when the run ends, so on a page that reruns by itself (the sensors' replay, every
+# 2 s) it comes and goes between Tab presses: not a control the walk can be asked to reach.
 CONTROLS = """() => Array.from(document.querySelectorAll(
     'a[href], button, input:not([type="hidden"]), select, textarea, summary, [role="spinbutton"], [role="tab"]'))
   .filter(element => !element.disabled && element.tabIndex >= 0 && !element.closest('[aria-hidden="true"]')
+                     && !element.closest('[data-testid="stStatusWidget"]')
                      && element.getClientRects().length > 0 && getComputedStyle(element).visibility !== 'hidden')"""
 # Whether the focused element shows a ring where the eye can see it. A table's data grid draws on a
 # canvas that its frame clips, and keeps an accessible table of its cells as the canvas's fallback
