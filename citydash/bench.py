@@ -206,7 +206,11 @@ def query_rows(queries: dict) -> list[list]:
 # One scale
 
 
-def wait_for_quiet(limit_s: float, quiet: float = 1.0, poll_s: float = 5.0, load=os.getloadavg,
+# The 1-minute load average the bench waits for before measuring (see wait_for_quiet).
+QUIET_LOAD = 1.0
+
+
+def wait_for_quiet(limit_s: float, quiet: float = QUIET_LOAD, poll_s: float = 5.0, load=os.getloadavg,
                    sleep=time.sleep) -> float:
     """Seconds waited, at most `limit_s`, for the 1-minute load average to fall to `quiet`. Building
     the data keeps both cores busy, and the average takes about a minute and a half to fall from 4
@@ -223,9 +227,10 @@ def measure_scale(observations: int, args: argparse.Namespace, log=print) -> dic
     extracts, facts = ensure_data(observations, args.cache_dir, args.seed, args.days, log=log)
     label = scale_label(observations)
     work = args.cache_dir / "runs" / label
-    if args.settle > 0 and os.getloadavg()[0] > 1.0:
-        log(f"[{label}] waiting up to {args.settle:.0f} s for the load average ({os.getloadavg()[0]:.1f}) to fall "
-            "to 1 ...")
+    load_now = os.getloadavg()[0]
+    if args.settle > 0 and load_now > QUIET_LOAD:
+        log(f"[{label}] waiting up to {args.settle:.0f} s for the load average ({load_now:.1f}) to fall "
+            f"to {QUIET_LOAD:g} ...")
     settled_s = wait_for_quiet(args.settle)
     results: dict = {"scale": label, "data": facts, "load_average_before": os.getloadavg(), "settled_s": settled_s}
     log(f"[{label}] pages under AppTest ({args.steps} filter changes per page, then the same from the cache) ...")

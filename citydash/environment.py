@@ -19,6 +19,7 @@ import functools
 import html
 import json
 import math
+import re
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -660,7 +661,7 @@ def _map_rows(site_index: pd.DataFrame, daqi: Daqi) -> pd.DataFrame:
                     for pollutant, day in zip(rows["pollutant"], rows["day"])]
     # Five decimals of a degree are about a metre: the browser needs no more to place a site.
     rows["position"] = [[round(float(lon), 5), round(float(lat), 5)] for lon, lat in zip(rows["lon"], rows["lat"])]
-    keep = ["entity_id", "name", "kind", "grade", "site_class", "borough_name", "position", "fill", "ring",
+    keep = ["name", "kind", "grade", "site_class", "borough_name", "position", "fill", "ring",
             "text_rgb", "number", "index_text", "when"]
     return rows[keep].astype({"name": "object", "kind": "object", "borough_name": "object"})
 
@@ -697,7 +698,7 @@ SITE_TOOLTIP = "{name} ({borough_name})\n{kind}, {grade}\nHighest daily index: {
 # Each layer's records carry only what it draws and what its tooltip says: every site's whole record
 # in every layer (the numbers' layer included) made the map 1,650 KB at 200M, most of a page load
 # over the 2 MB line.
-SITE_TOOLTIP_FIELDS = ("name", "borough_name", "kind", "grade", "index_text", "when")
+SITE_TOOLTIP_FIELDS = tuple(re.findall(r"{(\w+)}", SITE_TOOLTIP))
 
 
 def site_map(site_index: pd.DataFrame, view: dict, daqi: Daqi, areas_geojson: dict,

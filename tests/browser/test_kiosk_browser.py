@@ -79,9 +79,9 @@ def test_the_tour_plays_by_itself_in_large_type_with_no_sidebar(screen, kiosk_ap
             assert seen["caption"] == view.caption, seen
             if number != 1:
                 # The address bar can follow the new view's first elements by a moment on a loaded
-                # machine (seen once with four test workers); it must name the view soon after.
-                # `seen` read the progress and the address together: only when the address had not caught
-                # up is there anything to wait for (waiting anyway can run into the next view).
+                # machine (seen once with four test workers); it must name the view soon after. `seen`
+                # read the progress and the address together, so only an address that had not caught up
+                # is waited for (waiting anyway can run into the next view).
                 paths = [f"/{view.page}", *(["/"] if view.page == "overview" else [])]
                 if seen["path"] not in paths:
                     try:
