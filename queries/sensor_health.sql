@@ -37,6 +37,17 @@ metric_numbers as (
     from (select distinct metric from entity_daily where dataset = $dataset)
 ),
 
+series as (
+    -- Each sensor's series by number; the readings below carry only the numbers, since sorting
+    -- text along with them cost as much as the sorts themselves.
+    select
+        sensor_numbers.entity_id,
+        metric_numbers.metric,
+        sensor_numbers.sensor_no * metric_numbers.metric_count + metric_numbers.metric_no as series_no
+    from sensor_numbers
+    cross join metric_numbers
+),
+
 recent_enough as (
     -- The earliest a sensor's last reading up to now can be: the start of the last day it has
     -- readings among the days wholly before now (in any time zone: two days back), less a day for
@@ -69,9 +80,8 @@ in_period as (
     select
         sensor_numbers.sensor_no,
         sensor_numbers.sensor_no * metric_numbers.metric_count + metric_numbers.metric_no as series_no,
-        observations.entity_id,
+        metric_numbers.metric_no,
         observations.ts,
-        observations.metric,
         observations.value
     from observations
     join sensor_numbers using (entity_id)
@@ -83,14 +93,13 @@ in_period as (
 ),
 
 reading_counts as (
-    select entity_id, count(*) as readings
+    select sensor_no, count(*) as readings
     from in_period
-    group by entity_id
+    group by sensor_no
 ),
 
 slotted as (
     select
-        in_period.entity_id,
         in_period.sensor_no,
         date_diff('microsecond', $period_start, in_period.ts) // settings.interval_us as slot
     from in_period
@@ -102,7 +111,7 @@ slot_steps as (
     -- Empty slots before each reading, since the sensor's previous reading or the period start
     -- (-1 for a second reading in the same slot).
     select
-        entity_id,
+        sensor_no,
         slot,
         slot - coalesce(lag(slot) over (partition by sensor_no order by slot), -1) - 1 as empty_before
     from slotted
@@ -110,13 +119,13 @@ slot_steps as (
 
 slot_facts as (
     select
-        entity_id,
+        sensor_no,
         count(*) filter (where empty_before >= 0) as filled,
         count(*) filter (where empty_before > 0) as gaps_before,
         max(empty_before) as longest_before,
         max(slot) as last_slot
     from slot_steps
-    group by entity_id
+    group by sensor_no
 ),
 
 gaps as (
@@ -128,30 +137,28 @@ gaps as (
         coalesce(slot_facts.gaps_before, 0) + (empty_after > 0)::bigint as gap_count,
         greatest(coalesce(slot_facts.longest_before, 0), empty_after, 0) as longest_gap_slots
     from sensors
+    join sensor_numbers using (entity_id)
     cross join settings
-    left join slot_facts using (entity_id)
+    left join slot_facts using (sensor_no)
 ),
 
 series_steps as (
     -- Each reading beside the one before it in its sensor's series of that metric.
     select
-        entity_id,
-        metric,
         series_no,
         ts,
         value,
-        lag(value) over series as previous_value,
-        lag(ts) over series as previous_ts,
-        row_number() over series as position
+        lag(value) over series_order as previous_value,
+        lag(ts) over series_order as previous_ts,
+        row_number() over series_order as position
     from in_period
-    window series as (partition by series_no order by ts)
+    window series_order as (partition by series_no order by ts)
 ),
 
 repeats as (
     -- Readings that repeat the one before; consecutive repeats belong to one spell.
     select
-        entity_id,
-        metric,
+        series_no,
         value,
         ts,
         previous_ts,
@@ -162,16 +169,25 @@ repeats as (
 
 stuck_spells as (
     select
-        entity_id,
-        metric,
-        any_value(value) as value,
-        count(*) + 1 as readings,
-        min(previous_ts) as first_ts,
-        max(ts) as last_ts
-    from repeats
-    group by entity_id, metric, spell
-    having count(*) + 1 > $stuck_after
-       and not (any_value(value) = 0 and list_contains($zero_ok, metric))
+        series.entity_id,
+        series.metric,
+        spells.value,
+        spells.readings,
+        spells.first_ts,
+        spells.last_ts
+    from (
+        select
+            series_no,
+            any_value(value) as value,
+            count(*) + 1 as readings,
+            min(previous_ts) as first_ts,
+            max(ts) as last_ts
+        from repeats
+        group by series_no, spell
+        having count(*) + 1 > $stuck_after
+    ) as spells
+    join series using (series_no)
+    where not (spells.value = 0 and list_contains($zero_ok, series.metric))
 ),
 
 longest_stuck_spells as (
@@ -191,19 +207,30 @@ stuck as (
 
 metric_ranges as (
     select
-        split_part(entry, ':', 1) as metric,
+        metric_numbers.metric_no,
+        ranges.low,
+        ranges.high
+    from (
+        select
+            split_part(entry, ':', 1) as metric,
         try_cast(split_part(entry, ':', 2) as double) as low,
-        try_cast(split_part(entry, ':', 3) as double) as high
-    from (select unnest($ranges) as entry)
+            try_cast(split_part(entry, ':', 3) as double) as high
+        from (select unnest($ranges) as entry)
+    ) as ranges
+    join metric_numbers using (metric)
 ),
 
 outside_per_metric as (
-    select in_period.entity_id, in_period.metric, count(*) as readings
-    from in_period
-    join metric_ranges using (metric)
-    where in_period.value < metric_ranges.low
-       or in_period.value > metric_ranges.high
-    group by in_period.entity_id, in_period.metric
+    select series.entity_id, series.metric, outside_counts.readings
+    from (
+        select in_period.series_no, count(*) as readings
+        from in_period
+        join metric_ranges using (metric_no)
+        where in_period.value < metric_ranges.low
+           or in_period.value > metric_ranges.high
+        group by in_period.series_no
+    ) as outside_counts
+    join series using (series_no)
 ),
 
 outside as (
@@ -233,9 +260,10 @@ facts as (
         coalesce(outside.out_of_range, 0) as out_of_range,
         outside.out_of_range_by_metric
     from sensors
+    join sensor_numbers using (entity_id)
     cross join settings
     left join last_heard using (entity_id)
-    left join reading_counts using (entity_id)
+    left join reading_counts using (sensor_no)
     left join gaps using (entity_id)
     left join stuck using (entity_id)
     left join outside using (entity_id)
