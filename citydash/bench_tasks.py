@@ -41,11 +41,14 @@ class FilterState:
 
 
 def borough_choices(codes: list[str], offset: int) -> list[tuple[str, ...]]:
-    """Selections of one, several and no boroughs, rotated by offset so pages differ."""
+    """Selections of one, several and no boroughs (the whole city, what a page opens on and its
+    largest answer), rotated by offset so pages differ."""
+    if not codes:
+        return [()]
     rotated = codes[offset % len(codes):] + codes[:offset % len(codes)]
     picks = [tuple(rotated[:1]), tuple(rotated[1:4]), (), tuple(rotated[4:12]), tuple(rotated[12:13]),
              tuple(rotated[13:15]), tuple(rotated[15:20]), tuple(rotated[20:21])]
-    return [pick for pick in picks if pick or not codes] or [()]
+    return list(dict.fromkeys(picks))
 
 
 def date_choices(first_day: date, last_day: date, offset: int) -> list[tuple[date, date]]:

@@ -117,6 +117,19 @@ def test_every_scripted_filter_change_changes_one_filter_to_a_state_not_seen_bef
     assert [kind for kind, _, _ in script[:3]] == list(FILTER_KINDS)
 
 
+def test_the_scripted_borough_changes_include_the_whole_city_and_never_repeat_a_selection():
+    # The whole city is what every page opens on and its largest answer: a script without it
+    # measured only the cheaper reruns of a selection.
+    codes = [f"E0900{number:04d}" for number in range(1, 34)]
+    metrics = ["air_quality.no2", "stations.entries"]
+    initial = FilterState((), date(2025, 11, 1), date(2026, 10, 31), "air_quality.no2")
+    script = filter_script(initial, codes, metrics, date(2025, 11, 1), date(2026, 10, 31), steps=36, offset=5)
+    selections = [value for kind, value, _ in script if kind == "boroughs"]
+    assert [] in selections
+    assert len(selections) == 12 and len({tuple(value) for value in selections[:8]}) == 8
+    assert filter_script(initial, [], metrics, date(2025, 11, 1), date(2026, 10, 31), steps=3, offset=0)[0][1] == []
+
+
 def test_a_process_cpu_time_is_read_from_proc_and_grows_with_work():
     before = cpu_seconds(os.getpid())
     deadline = time.process_time() + 0.3
