@@ -74,6 +74,10 @@ def filter_script(initial: FilterState, codes: list[str], metrics: list[str], fi
     metric_order = metrics[offset % len(metrics):] + metrics[:offset % len(metrics)]
     state = initial
     seen = {initial}
+    # A borough or date change must also ask for boroughs and a period not asked before: a page
+    # that ignores the metric would otherwise answer a repeated pair from the cache, and miss it on
+    # fewer changes than the script makes of those kinds.
+    asked = {_asked(initial)}
     changes = []
     counters = {kind: 0 for kind in FILTER_KINDS}
     options = {"boroughs": len(boroughs), "dates": len(periods), "metric": len(metric_order)}
@@ -92,12 +96,17 @@ def filter_script(initial: FilterState, codes: list[str], metrics: list[str], fi
             else:
                 value = metric_order[(index + 1) % len(metric_order)]
                 candidate = FilterState(state.boroughs, state.start, state.end, value)
-            if candidate not in seen:
+            if candidate not in seen and (kind == "metric" or _asked(candidate) not in asked):
                 break
         state = candidate
         seen.add(state)
+        asked.add(_asked(state))
         changes.append((kind, value, state))
     return changes
+
+
+def _asked(state: FilterState) -> tuple:
+    return state.boroughs, state.start, state.end
 
 
 def percentile(values: list[float], share: float) -> float | None:

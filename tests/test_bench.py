@@ -127,6 +127,9 @@ def test_the_scripted_borough_changes_include_the_whole_city_and_never_repeat_a_
     selections = [value for kind, value, _ in script if kind == "boroughs"]
     assert [] in selections
     assert len(selections) == 12 and len({tuple(value) for value in selections[:8]}) == 8
+    # A page that ignores the metric must miss the cache on every borough and date change.
+    asked = [(state.boroughs, state.start, state.end) for kind, _, state in script if kind != "metric"]
+    assert len(set(asked)) == len(asked) == 24
     assert filter_script(initial, [], metrics, date(2025, 11, 1), date(2026, 10, 31), steps=3, offset=0)[0][1] == []
 
 
