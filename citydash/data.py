@@ -26,6 +26,7 @@ from citydash.airquality import DEFAULT_MIN_COVERAGE, load_daqi
 from citydash.catalog import ACCESS_LEVELS, Catalog, Dataset
 from citydash.contract import ENTITY_COLUMNS, OBSERVATION_COLUMNS
 from citydash.geo import load_areas
+from citydash.sensors import SENSOR_DOMAIN, expected_interval
 
 QUERIES_DIR = Path(__file__).resolve().parent.parent / "queries"
 
@@ -37,12 +38,20 @@ TABLES = {
     "borough_daily": "borough_daily",
     "pollutant_daily": "pollutant_daily",
     "borough_hourly": "borough_hourly",
+    "sensor_slot_daily": "sensor_slot_daily",
+    "series_run_daily": "series_run_daily",
 }
 
 ENTITY_DAILY_COLUMNS = ["entity_id", "borough_code", "day", "metric", "n", "total", "peak", "low"]
 BOROUGH_DAILY_COLUMNS = ["borough_code", "day", "metric", "n", "total", "peak", "low", "entities"]
 POLLUTANT_DAILY_COLUMNS = ["entity_id", "day", "metric", "hours", "min_coverage", "tz", "concentration"]
 BOROUGH_HOURLY_COLUMNS = ["borough_code", "day", "hour", "metric", "n", "total"]
+SENSOR_SLOT_DAILY_COLUMNS = ["entity_id", "day", "interval_s", "filled", "first_slot", "last_slot", "gaps",
+                             "longest_gap"]
+SERIES_RUN_DAILY_COLUMNS = ["entity_id", "metric", "day", "readings", "first_run", "last_run", "inner_run",
+                            "inner_nonzero_run"]
+# A run of one value in a series (series_run_daily).
+RUN_TYPE = "STRUCT(value DOUBLE, readings BIGINT, start_ts TIMESTAMP, end_ts TIMESTAMP)"
 REQUIRED_COLUMNS = {
     "observations": list(OBSERVATION_COLUMNS),
     "entities": list(ENTITY_COLUMNS),
@@ -50,11 +59,15 @@ REQUIRED_COLUMNS = {
     "borough_daily": BOROUGH_DAILY_COLUMNS,
     "pollutant_daily": POLLUTANT_DAILY_COLUMNS,
     "borough_hourly": BOROUGH_HOURLY_COLUMNS,
+    "sensor_slot_daily": SENSOR_SLOT_DAILY_COLUMNS,
+    "series_run_daily": SERIES_RUN_DAILY_COLUMNS,
 }
 # Rollups added after datasets were already published: a dataset without one (or with one made by
 # another method) is still whole, and the rollup is worked out from its observations at start.
-WORKED_OUT_AT_START = {"pollutant_daily", "borough_hourly"}
+WORKED_OUT_AT_START = {"pollutant_daily", "borough_hourly", "sensor_slot_daily", "series_run_daily"}
 ROLLUPS_DIR = QUERIES_DIR / "rollups"
+# Rollups whose no-rollup view (the bench's `derive_rollups`) is their own SQL file over the raw readings.
+DERIVED_FROM_ROLLUP_FILES = ("sensor_slot_daily", "series_run_daily")
 LOG = logging.getLogger("citydash.data")
 
 
@@ -74,12 +87,24 @@ def pollutant_daily_params(catalog: Catalog, dataset_id: str) -> dict:
     return {"tz": catalog.city.timezone, "averaging": averaging, "min_coverage": float(DEFAULT_MIN_COVERAGE)}
 
 
+def sensor_rollup_params(catalog: Catalog, dataset_id: str) -> dict:
+    """The sensor-health rollups are written for street-sensor datasets only (empty for the others),
+    on the grid of the dataset's expected interval."""
+    dataset = catalog.datasets[dataset_id]
+    return {"interval_s": int(expected_interval(dataset).total_seconds()),
+            "sensor_data": dataset.domain == SENSOR_DOMAIN}
+
+
 def rollup_params(catalog: Catalog, dataset_id: str, table: str, observations: str, entities: str) -> dict:
     """The parameters of queries/rollups/<table>.sql for a dataset whose tables are at these locations."""
     if table == "pollutant_daily":
         return {"observations": observations, **pollutant_daily_params(catalog, dataset_id)}
     if table == "borough_hourly":
         return {"observations": observations, "entities": entities, "tz": catalog.city.timezone}
+    if table == "sensor_slot_daily":
+        return {"observations": observations, **sensor_rollup_params(catalog, dataset_id)}
+    if table == "series_run_daily":
+        return {"observations": observations, "sensor_data": sensor_rollup_params(catalog, dataset_id)["sensor_data"]}
     raise ValueError(f"no rollup {table!r} is worked out from the observations alone")
 
 
@@ -180,6 +205,20 @@ def _connect(memory_limit: str = "2GB", threads: int = 2) -> duckdb.DuckDBPyConn
 
 def _quote_literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
+
+
+def _inline_params(sql: str, params: dict) -> str:
+    """A rollup's SQL with its $parameters written in as literals, for a view (which cannot take
+    parameters). Only for the bench's views over raw readings: the values are the catalogue's and
+    the pack's paths."""
+    def literal(match: re.Match) -> str:
+        value = params[match.group(1)]
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, (int, float)):
+            return repr(value)
+        return _quote_literal(str(value))
+    return re.sub(r"\$(\w+)", literal, sql)
 
 
 def _schema_for(access: str) -> str:
@@ -311,10 +350,16 @@ class Database:
 
     def _rollup_is_current(self, dataset_id: str, table: str) -> bool:
         """A rollup file that is there (its columns were checked with the dataset's) is current,
-        except a pollutant_daily made by another method than the one the pack asks for now."""
+        except a pollutant_daily made by another method than the one the pack asks for now, and a
+        sensor_slot_daily made on the grid of another reporting interval."""
         if self.derive_rollups:
-            # borough_hourly is then a view over the raw observations (_derive_rollup_views).
-            return table == "borough_hourly"
+            # These are then views over the raw observations (_derive_rollup_views).
+            return table == "borough_hourly" or table in DERIVED_FROM_ROLLUP_FILES
+        if table == "sensor_slot_daily":
+            expected = sensor_rollup_params(self.catalog, dataset_id)["interval_s"]
+            made_with = self._con.execute("select distinct interval_s from read_parquet($path)",
+                                          {"path": self._location(dataset_id, TABLES[table])}).fetchall()
+            return all(interval == expected for (interval,) in made_with)
         if table != "pollutant_daily":
             return True
         method = pollutant_daily_params(self.catalog, dataset_id)
@@ -359,13 +404,21 @@ class Database:
             f"count(*) as n, sum(readings.value) as total "
             f"from datasets.{dataset_id}__observations as readings "
             f"left join datasets.{dataset_id}__entities as entities using (entity_id) group by all")
+        # The sensor-health rollups, as their publish step writes them, worked out on every query.
+        for table in DERIVED_FROM_ROLLUP_FILES:
+            params = rollup_params(self.catalog, dataset_id, table, self._location(dataset_id),
+                                   self._location(dataset_id, TABLES["entities"]))
+            self._con.execute(f"create or replace view datasets.{dataset_id}__{table} as "
+                              + _inline_params((ROLLUPS_DIR / f"{table}.sql").read_text(encoding="utf-8"), params))
 
     @staticmethod
     def _typed_nulls(table: str) -> str:
         types = {**OBSERVATION_COLUMNS, **ENTITY_COLUMNS, "borough_code": "VARCHAR", "day": "DATE",
                  "n": "BIGINT", "total": "DOUBLE", "peak": "DOUBLE", "low": "DOUBLE", "entities": "BIGINT",
                  "hours": "INTEGER", "min_coverage": "DOUBLE", "tz": "VARCHAR", "concentration": "DOUBLE",
-                 "hour": "BIGINT"}
+                 "hour": "BIGINT", "interval_s": "INTEGER", "filled": "BIGINT", "first_slot": "BIGINT",
+                 "last_slot": "BIGINT", "gaps": "BIGINT", "longest_gap": "BIGINT", "readings": "BIGINT",
+                 "first_run": RUN_TYPE, "last_run": RUN_TYPE, "inner_run": RUN_TYPE, "inner_nonzero_run": RUN_TYPE}
         return ", ".join(f"null::{types[column]} as {column}" for column in REQUIRED_COLUMNS[table])
 
     def cursor(self, access: str = "public") -> duckdb.DuckDBPyConnection:

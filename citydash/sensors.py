@@ -42,6 +42,10 @@ from citydash.catalog import CatalogError, pack_files
 
 STATUSES = ("ok", "attention", "dead")
 STUCK_SPAN = pd.Timedelta(hours=6)
+# The catalogue domain of street-sensor datasets, and how often their sensors report when the
+# catalogue does not say (expected_interval_minutes).
+SENSOR_DOMAIN = "sensors"
+DEFAULT_INTERVAL = pd.Timedelta(minutes=15)
 
 # attention_ranking: points per fault, so dead sensors always come first (200 is more than
 # every other fault together: 40 + 30 + 30 + 50).
@@ -52,6 +56,12 @@ SCORE_OUT_OF_RANGE = 20.0
 SCORE_PER_OUT_OF_RANGE_READING = 1.0
 SCORE_OUT_OF_RANGE_READINGS_COUNTED = 10
 SCORE_PER_MISSING_UPTIME_POINT = 0.5
+
+
+def expected_interval(dataset) -> pd.Timedelta:
+    """How often a catalogue dataset's sensors report."""
+    minutes = dataset.expected_interval_minutes
+    return pd.Timedelta(minutes=minutes) if minutes else DEFAULT_INTERVAL
 
 
 def default_stuck_after(expected_interval: pd.Timedelta) -> int:

@@ -50,8 +50,10 @@ from citydash.sensors import (
     load_sensor_thresholds,
     thresholds_for,
     attention_ranking,
+    SENSOR_DOMAIN,
     default_stuck_after,
     duration_text,
+    expected_interval,
     expected_ranges_of,
     healthy_share_by_area,
     out_of_range_text,
@@ -59,10 +61,9 @@ from citydash.sensors import (
     stuck_text,
 )
 
-DOMAIN = "sensors"
+DOMAIN = SENSOR_DOMAIN
 # The page's sections, shown one at a time (citydash.ui.sections); the first opens by default.
 SECTION_LABELS = ["Latest readings", "Sensor health", "Thresholds", "Trends"]
-DEFAULT_INTERVAL = pd.Timedelta(minutes=15)
 # The same rules as citydash.sensors.sensor_health's defaults.
 STALE_AFTER_INTERVALS = 4
 DEAD_AFTER = pd.Timedelta(hours=24)
@@ -126,8 +127,7 @@ class Rhythm:
 
 
 def rhythm_of(dataset: Dataset) -> Rhythm:
-    minutes = dataset.expected_interval_minutes
-    interval = pd.Timedelta(minutes=minutes) if minutes else DEFAULT_INTERVAL
+    interval = expected_interval(dataset)
     return Rhythm(interval, interval * STALE_AFTER_INTERVALS, DEAD_AFTER)
 
 

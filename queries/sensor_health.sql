@@ -2,6 +2,12 @@
 -- Params: $dataset (text), $boroughs (text[]), $now (timestamp), $period_start (timestamp), $period_end (timestamp), $interval_s (integer), $stuck_after (integer), $stale_s (integer), $dead_s (integer), $min_uptime_pct (double), $zero_ok (text[]), $ranges (text[])
 -- Returns: entity_id, name, kind, borough_code, borough_name, lat, lon, last_seen, readings, uptime_pct, gap_count, longest_gap_slots, stale, stuck_runs, out_of_range, out_of_range_by_metric, status
 -- $ranges: one 'metric:low:high' per metric with a range (inclusive); $zero_ok: metrics whose runs of zeros are normal.
+--
+-- Gaps and repeated values need the readings in order. Whole UTC days inside the window come from
+-- the rollups sensor_slot_daily and series_run_daily, and only the part-days at either end from
+-- the readings: the sorts below order a few pieces per sensor and day instead of every reading.
+-- When the window does not start on the slots' grid, or the rollup was made for another interval,
+-- every reading is a piece, which gives the same answer from the readings alone.
 with sensors as (
     select
         entities.entity_id,
@@ -22,7 +28,26 @@ settings as (
         $interval_s::bigint * 1000000 as interval_us,
         -- Whole expected slots from the period start to the earlier of its end and now.
         greatest(date_diff('microsecond', $period_start, least($period_end, $now)), 0)
-            // ($interval_s::bigint * 1000000) as slot_count
+            // ($interval_s::bigint * 1000000) as slot_count,
+        epoch_us($period_start) // ($interval_s::bigint * 1000000) as first_slot_on_grid,
+        -- The whole UTC days from the period start to the earlier of its end and now.
+        cast(date_trunc('day', $period_start) as date)
+            + (date_trunc('day', $period_start) < $period_start)::integer as first_whole_day,
+        cast(date_trunc('day', least($period_end, $now)) as date) as end_whole_day,
+        epoch_us($period_start) % ($interval_s::bigint * 1000000) = 0
+            and 86400 % $interval_s = 0
+            and not exists (
+                select 1 from sensor_slot_daily
+                where sensor_slot_daily.dataset = $dataset and sensor_slot_daily.interval_s <> $interval_s
+            ) as on_grid
+),
+
+rollup_span as (
+    -- The days the rollups answer: none when the window is off the grid.
+    select
+        first_whole_day as first_day,
+        case when on_grid then greatest(end_whole_day, first_whole_day) else first_whole_day end as end_day
+    from settings
 ),
 
 sensor_numbers as (
@@ -98,32 +123,63 @@ reading_counts as (
     group by sensor_no
 ),
 
-slotted as (
-    select
-        in_period.sensor_no,
-        date_diff('microsecond', $period_start, in_period.ts) // settings.interval_us as slot
+part_day_readings as (
+    -- The window's readings outside the days the rollups answer.
+    select in_period.*
     from in_period
+    cross join rollup_span
+    where not (in_period.ts >= rollup_span.first_day and in_period.ts < rollup_span.end_day)
+),
+
+slot_pieces as (
+    -- Filled slots, counted from the period start: a piece per whole day from the rollup, and one
+    -- per slot filled in the part-days.
+    select
+        sensor_numbers.sensor_no,
+        daily.first_slot - settings.first_slot_on_grid as first_slot,
+        daily.last_slot - settings.first_slot_on_grid as last_slot,
+        daily.filled,
+        daily.gaps,
+        daily.longest_gap
+    from sensor_slot_daily as daily
+    join sensor_numbers using (entity_id)
     cross join settings
-    where date_diff('microsecond', $period_start, in_period.ts) // settings.interval_us < settings.slot_count
+    cross join rollup_span
+    where daily.dataset = $dataset
+      and daily.day >= rollup_span.first_day
+      and daily.day < rollup_span.end_day
+    union all
+    select distinct
+        part_day_readings.sensor_no,
+        date_diff('microsecond', $period_start, part_day_readings.ts) // settings.interval_us as first_slot,
+        date_diff('microsecond', $period_start, part_day_readings.ts) // settings.interval_us as last_slot,
+        1 as filled,
+        0 as gaps,
+        0 as longest_gap
+    from part_day_readings
+    cross join settings
+    where date_diff('microsecond', $period_start, part_day_readings.ts) // settings.interval_us < settings.slot_count
 ),
 
 slot_steps as (
-    -- Empty slots before each reading, since the sensor's previous reading or the period start
-    -- (-1 for a second reading in the same slot).
+    -- Empty slots before each piece, since the sensor's previous piece or the period start.
     select
         sensor_no,
-        slot,
-        slot - coalesce(lag(slot) over (partition by sensor_no order by slot), -1) - 1 as empty_before
-    from slotted
+        last_slot,
+        filled,
+        gaps,
+        longest_gap,
+        first_slot - coalesce(lag(last_slot) over (partition by sensor_no order by first_slot), -1) - 1 as empty_before
+    from slot_pieces
 ),
 
 slot_facts as (
     select
         sensor_no,
-        count(*) filter (where empty_before >= 0) as filled,
-        count(*) filter (where empty_before > 0) as gaps_before,
-        max(empty_before) as longest_before,
-        max(slot) as last_slot
+        sum(filled)::bigint as filled,
+        (sum(gaps) + count(*) filter (where empty_before > 0))::bigint as gaps_before,
+        greatest(max(longest_gap), max(empty_before)) as longest_before,
+        max(last_slot) as last_slot
     from slot_steps
     group by sensor_no
 ),
@@ -142,52 +198,91 @@ gaps as (
     left join slot_facts using (sensor_no)
 ),
 
-series_steps as (
-    -- Each reading beside the one before it in its sensor's series of that metric.
-    select
-        series_no,
-        ts,
-        value,
-        lag(value) over series_order as previous_value,
-        lag(ts) over series_order as previous_ts,
-        row_number() over series_order as position
-    from in_period
-    window series_order as (partition by series_no order by ts)
+rollup_runs as (
+    select series.series_no, series.metric, daily.readings, daily.first_run, daily.last_run, daily.inner_run,
+           daily.inner_nonzero_run
+    from series_run_daily as daily
+    join series using (entity_id, metric)
+    cross join rollup_span
+    where daily.dataset = $dataset
+      and daily.day >= rollup_span.first_day
+      and daily.day < rollup_span.end_day
 ),
 
-repeats as (
-    -- Readings that repeat the one before; consecutive repeats belong to one spell.
+run_pieces as (
+    -- Pieces of each series in time order: a whole day's first run, a break, its last run (one run
+    -- when it is the whole day); each reading of the part-days on its own. Runs that go on from one
+    -- piece to the next are joined below; the break keeps a day's first and last runs apart.
+    select series_no, first_run.value, first_run.readings, first_run.start_ts, first_run.end_ts, 0 as part
+    from rollup_runs
+    union all
+    select series_no, null, 0, first_run.start_ts, first_run.start_ts, 1
+    from rollup_runs
+    where first_run.readings < readings
+    union all
+    select series_no, last_run.value, last_run.readings, last_run.start_ts, last_run.end_ts, 2
+    from rollup_runs
+    where first_run.readings < readings
+    union all
+    select series_no, value, 1, ts, ts, 0
+    from part_day_readings
+),
+
+piece_steps as (
+    select
+        *,
+        value is null or value is distinct from lag(value) over pieces_in_order as starts_run
+    from run_pieces
+    window pieces_in_order as (partition by series_no order by start_ts, part)
+),
+
+joined_runs as (
     select
         series_no,
-        value,
-        ts,
-        previous_ts,
-        position - row_number() over (partition by series_no order by position) as spell
-    from series_steps
-    where value = previous_value
+        any_value(value) as value,
+        sum(readings)::bigint as readings,
+        min(start_ts) as first_ts,
+        max(end_ts) as last_ts
+    from (
+        select *, sum(starts_run::integer) over (partition by series_no order by start_ts, part) as run_no
+        from piece_steps
+    )
+    where value is not null
+    group by series_no, run_no
+),
+
+run_candidates as (
+    -- Runs joined across pieces, and each whole day's longest run between its first and last.
+    select series_no, value, readings, first_ts, last_ts
+    from joined_runs
+    union all
+    select
+        series_no,
+        longest.value,
+        longest.readings,
+        longest.start_ts,
+        longest.end_ts
+    from (
+        select
+            series_no,
+            case when list_contains($zero_ok, metric) then inner_nonzero_run else inner_run end as longest
+        from rollup_runs
+    )
+    where longest is not null
 ),
 
 stuck_spells as (
     select
         series.entity_id,
         series.metric,
-        spells.value,
-        spells.readings,
-        spells.first_ts,
-        spells.last_ts
-    from (
-        select
-            series_no,
-            any_value(value) as value,
-            count(*) + 1 as readings,
-            min(previous_ts) as first_ts,
-            max(ts) as last_ts
-        from repeats
-        group by series_no, spell
-        having count(*) + 1 > $stuck_after
-    ) as spells
+        run_candidates.value,
+        run_candidates.readings,
+        run_candidates.first_ts,
+        run_candidates.last_ts
+    from run_candidates
     join series using (series_no)
-    where not (spells.value = 0 and list_contains($zero_ok, series.metric))
+    where run_candidates.readings > $stuck_after
+      and not (run_candidates.value = 0 and list_contains($zero_ok, series.metric))
 ),
 
 longest_stuck_spells as (

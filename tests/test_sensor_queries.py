@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 import pytest
 
@@ -226,6 +227,100 @@ def test_sql_health_matches_the_python_rules_on_the_same_rows(publish_street, se
     pd.testing.assert_series_equal(in_sql["uptime_pct"], in_python["uptime_pct"], check_names=False)
     assert in_sql["last_seen"].tolist() == in_python["last_seen"].tolist()
     assert in_sql["silent_for"].tolist() == in_python["silent_for"].tolist()
+
+
+# Four days in which faults run over midnight, through a whole day, and a day with no readings:
+# health then comes from the daily rollups for whole days and from the readings for part-days.
+OVERNIGHT_SENSORS = entities(
+    ("OVERNIGHT", "Stuck overnight", "climate", CAMDEN),
+    ("FLAT", "Flat for a day", "climate", WESTMINSTER),
+    ("DARK", "Dark overnight", "noise", CAMDEN),
+    ("ZEROS", "Zeros overnight", "footfall", BROMLEY),
+)
+FOUR_DAYS = DAY + pd.Timedelta(days=4)
+
+
+def overnight_readings() -> pd.DataFrame:
+    slots = 4 * 96
+    rows = every_quarter("OVERNIGHT", "temperature", varying(88, 5.0) + [12.5] * 30 + varying(slots - 118, 5.0))
+    rows += every_quarter("FLAT", "temperature", varying(86, 5.0) + [9.0] * 130 + varying(slots - 216, 5.0))
+    rows += every_quarter("FLAT", "noise_db", varying(slots))
+    rows += [row for index, row in enumerate(every_quarter("DARK", "noise_db", varying(slots)))
+             if not (80 <= index < 108 or 192 <= index < 288)]
+    rows += every_quarter("ZEROS", "footfall", varying(80, 100.0) + [0.0] * 40 + [7.0] * 30 + varying(slots - 150, 100.0))
+    return frame(rows)
+
+
+OVERNIGHT_MOMENTS = [
+    (FOUR_DAYS, DAY, FOUR_DAYS),  # whole days only
+    (DAY + pd.Timedelta(days=2, hours=13, minutes=45), DAY + pd.Timedelta(hours=7), FOUR_DAYS),  # part-days at both ends
+    (FOUR_DAYS, DAY + pd.Timedelta(hours=7, minutes=7), FOUR_DAYS),  # a start off the 15-minute grid
+    (DAY + pd.Timedelta(days=1, hours=20), DAY + pd.Timedelta(days=1, hours=4), FOUR_DAYS),  # under a day
+]
+
+
+@pytest.mark.parametrize("now, period_start, period_end", OVERNIGHT_MOMENTS)
+def test_sql_health_matches_the_python_rules_across_midnight(publish_street, sensor_pack, now, period_start,
+                                                              period_end):
+    readings = overnight_readings()
+    database = publish_street(OVERNIGHT_SENSORS, readings)
+    dataset = sensor_pack.datasets["street"]
+    rows = database.run("sensor_health", **health_params(dataset, (), now, period_start, period_end))
+    in_sql = health_from_query(rows, pd.Timestamp(now), QUARTER, {"footfall": 10}).set_index("entity_id")
+    in_python = sensor_health(readings, OVERNIGHT_SENSORS, now, period_start, period_end, QUARTER, CATALOG_RANGES,
+                              zero_is_normal={"footfall"}, disclosure={"footfall": 10}).set_index("entity_id")
+    in_sql = in_sql.loc[in_python.index]
+    for column in ("status", "readings", "gap_count", "longest_gap", "stuck", "problems"):
+        assert in_sql[column].tolist() == in_python[column].tolist(), column
+    pd.testing.assert_series_equal(in_sql["uptime_pct"], in_python["uptime_pct"], check_names=False)
+    if period_start == DAY:
+        assert in_python.loc["FLAT", "stuck"] and in_python.loc["OVERNIGHT", "stuck"]
+        assert in_python.loc["DARK", "longest_gap"] == 96 * QUARTER
+
+
+def test_the_health_rollups_hold_each_days_slots_and_runs(publish_street, sensor_pack):
+    values = [53.0, 53.0, 55.0, 55.0, 55.0, 54.0, 56.0, 56.0, 56.0, 56.0, 52.0, 51.0, 51.0]
+    rows = [row for index, row in enumerate(every_quarter("OK", "noise_db", values)) if index != 11]
+    rows += every_quarter("OK", "noise_db", [58.0], FOUR_DAYS)
+    database = publish_street(entities(("OK", "Steady noise", "noise", CAMDEN)), frame(rows))
+    cursor = database.cursor()
+    slots = cursor.execute(
+        "select day, interval_s, filled, last_slot - first_slot, gaps, longest_gap from sensor_slot_daily "
+        "where dataset = 'street' order by day").fetchall()
+    assert [row[1:] for row in slots] == [(900, 12, 12, 1, 1), (900, 1, 0, 0, 0)]
+    runs = cursor.execute(
+        "select readings, first_run, last_run, inner_run from series_run_daily where dataset = 'street' "
+        "order by day").fetchall()
+    readings, first_run, last_run, inner_run = runs[0]
+    assert readings == 12
+    assert (first_run["value"], first_run["readings"], first_run["end_ts"]) == (53.0, 2, DAY + QUARTER)
+    assert (last_run["value"], last_run["readings"], last_run["start_ts"]) == (51.0, 1, DAY + 12 * QUARTER)
+    assert (inner_run["value"], inner_run["readings"], inner_run["start_ts"]) == (56.0, 4, DAY + 6 * QUARTER)
+    assert runs[1][1] == runs[1][2] and runs[1][3] is None
+
+
+def test_health_rollups_missing_or_on_another_grid_are_worked_out_again_at_start(publish_street, sensor_pack,
+                                                                                   caplog):
+    readings = overnight_readings()
+    database = publish_street(OVERNIGHT_SENSORS, readings)
+    moment = OVERNIGHT_MOMENTS[1]
+    expected = database.run("sensor_health", **health_params(sensor_pack.datasets["street"], (), *moment))
+    slots = sensor_pack.extract_path("street", "sensor_slot_daily")
+    # As if published when the sensors reported every 10 minutes: its slots are not this grid's.
+    duckdb.sql("copy (select * replace (600 as interval_s) from read_parquet($path)) to '" + str(slots) + ".tmp' "
+               "(format parquet)", params={"path": str(slots)})
+    Path(str(slots) + ".tmp").replace(slots)
+    sensor_pack.extract_path("street", "series_run_daily").unlink()
+    with caplog.at_level("WARNING", logger="citydash.data"):
+        reopened = Database(sensor_pack)
+    try:
+        assert reopened.problems == [] and "street" in reopened.available
+        assert "street: its sensor_slot_daily rollup is missing or was made by another method" in caplog.text
+        assert "street: its series_run_daily rollup is missing" in caplog.text
+        again = reopened.run("sensor_health", **health_params(sensor_pack.datasets["street"], (), *moment))
+        pd.testing.assert_frame_equal(again, expected)
+    finally:
+        reopened.close()
 
 
 def test_sql_health_finds_each_fault(publish_street, sensor_pack):
