@@ -66,8 +66,9 @@ REQUIRED_COLUMNS = {
 # another method) is still whole, and the rollup is worked out from its observations at start.
 WORKED_OUT_AT_START = {"pollutant_daily", "borough_hourly", "sensor_slot_daily", "series_run_daily"}
 ROLLUPS_DIR = QUERIES_DIR / "rollups"
-# Rollups whose no-rollup view (the bench's `derive_rollups`) is their own SQL file over the raw readings.
-DERIVED_FROM_ROLLUP_FILES = ("sensor_slot_daily", "series_run_daily")
+# Written for street-sensor datasets only (empty for the others). Their no-rollup view (the bench's
+# `derive_rollups`) is their own SQL file over the raw readings.
+SENSOR_HEALTH_ROLLUPS = ("sensor_slot_daily", "series_run_daily")
 LOG = logging.getLogger("citydash.data")
 
 
@@ -354,7 +355,7 @@ class Database:
         sensor_slot_daily made on the grid of another reporting interval."""
         if self.derive_rollups:
             # These are then views over the raw observations (_derive_rollup_views).
-            return table == "borough_hourly" or table in DERIVED_FROM_ROLLUP_FILES
+            return table == "borough_hourly" or table in SENSOR_HEALTH_ROLLUPS
         if table == "sensor_slot_daily":
             expected = sensor_rollup_params(self.catalog, dataset_id)["interval_s"]
             made_with = self._con.execute("select distinct interval_s from read_parquet($path)",
@@ -374,7 +375,9 @@ class Database:
         """A rollup the dataset was published without, or made by another method: worked out now
         from its observations and kept in memory, so the pages still answer (more slowly to start;
         publishing the dataset again writes it)."""
-        if not self.derive_rollups:
+        empty_by_design = (table in SENSOR_HEALTH_ROLLUPS
+                           and not sensor_rollup_params(self.catalog, dataset_id)["sensor_data"])
+        if not self.derive_rollups and not empty_by_design:
             LOG.warning("%s: its %s rollup is missing or was made by another method; working it out from the "
                         "observations (publish the dataset again to keep it)", dataset_id, table)
         self._con.execute(f"create or replace table datasets.{dataset_id}__{table} as "
@@ -405,7 +408,7 @@ class Database:
             f"from datasets.{dataset_id}__observations as readings "
             f"left join datasets.{dataset_id}__entities as entities using (entity_id) group by all")
         # The sensor-health rollups, as their publish step writes them, worked out on every query.
-        for table in DERIVED_FROM_ROLLUP_FILES:
+        for table in SENSOR_HEALTH_ROLLUPS:
             params = rollup_params(self.catalog, dataset_id, table, self._location(dataset_id),
                                    self._location(dataset_id, TABLES["entities"]))
             self._con.execute(f"create or replace view datasets.{dataset_id}__{table} as "
