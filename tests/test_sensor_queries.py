@@ -323,6 +323,14 @@ def test_health_rollups_missing_or_on_another_grid_are_worked_out_again_at_start
         reopened.close()
 
 
+def test_sql_health_asked_on_another_grid_than_its_rollups_stops_with_an_error(publish_street, sensor_pack):
+    database = publish_street(OVERNIGHT_SENSORS, overnight_readings())
+    params = health_params(sensor_pack.datasets["street"], (), *OVERNIGHT_MOMENTS[0])
+    assert len(database.run("sensor_health", **params)) == len(OVERNIGHT_SENSORS)
+    with pytest.raises(duckdb.Error, match="another reporting interval than 600 s"):
+        database.run("sensor_health", **{**params, "interval_s": 600})
+
+
 def test_sql_health_finds_each_fault(publish_street, sensor_pack):
     database = publish_street(HEALTH_SENSORS, health_readings())
     health = sql_health(database, sensor_pack, TWO_DAYS, DAY, TWO_DAYS)
