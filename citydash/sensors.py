@@ -38,7 +38,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from citydash.catalog import CatalogError, pack_files
+from citydash.catalog import CatalogError, Dataset, pack_files
 
 STATUSES = ("ok", "attention", "dead")
 STUCK_SPAN = pd.Timedelta(hours=6)
@@ -58,7 +58,7 @@ SCORE_OUT_OF_RANGE_READINGS_COUNTED = 10
 SCORE_PER_MISSING_UPTIME_POINT = 0.5
 
 
-def expected_interval(dataset) -> pd.Timedelta:
+def expected_interval(dataset: Dataset) -> pd.Timedelta:
     """How often a catalogue dataset's sensors report."""
     minutes = dataset.expected_interval_minutes
     return pd.Timedelta(minutes=minutes) if minutes else DEFAULT_INTERVAL
