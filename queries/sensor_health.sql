@@ -106,8 +106,8 @@ last_heard as (
 part_day_readings as (
     -- The window's readings outside the days the rollups answer: before them, and after them.
     select
-        sensor_numbers.sensor_no,
-        sensor_numbers.sensor_no * metric_numbers.metric_count + metric_numbers.metric_no as series_no,
+        series.sensor_no,
+        series.series_no,
         window_readings.ts,
         window_readings.value
     from (
@@ -126,8 +126,7 @@ part_day_readings as (
           and observations.ts < $period_end
           and observations.ts <= $now
     ) as window_readings
-    join sensor_numbers using (entity_id)
-    join metric_numbers using (metric)
+    join series using (entity_id, metric)
 ),
 
 slot_pieces as (
@@ -148,16 +147,16 @@ slot_pieces as (
       and daily.day >= rollup_span.first_day
       and daily.day < rollup_span.end_day
     union all
-    select distinct
-        part_day_readings.sensor_no,
-        date_diff('microsecond', $period_start, part_day_readings.ts) // settings.interval_us as first_slot,
-        date_diff('microsecond', $period_start, part_day_readings.ts) // settings.interval_us as last_slot,
-        1 as filled,
-        0 as gaps,
-        0 as longest_gap
-    from part_day_readings
-    cross join settings
-    where date_diff('microsecond', $period_start, part_day_readings.ts) // settings.interval_us < settings.slot_count
+    select distinct sensor_no, slot, slot, 1, 0, 0
+    from (
+        select
+            part_day_readings.sensor_no,
+            date_diff('microsecond', $period_start, part_day_readings.ts) // settings.interval_us as slot,
+            settings.slot_count
+        from part_day_readings
+        cross join settings
+    )
+    where slot < slot_count
 ),
 
 slot_steps as (
