@@ -132,9 +132,14 @@ def queries_run_together(calls: list) -> None:
 
     threads = []
     plain_run = data.Database.run
+    # Each query waits until all have started: they can only all start if they run at once. Without
+    # it, a worker that finished its query before the next was handed out could take that one too,
+    # and on a busy machine all three ran on one thread.
+    all_started = threading.Barrier(len(calls), timeout=20)
 
     def noting_thread(self, query, access="public", **params):
         threads.append(threading.current_thread().name)
+        all_started.wait()
         return plain_run(self, query, access, **params)
 
     ui._cached_run.clear()  # every call is then a miss that runs its query, here or in another test
@@ -165,9 +170,8 @@ def test_queries_run_together_answer_as_each_alone_and_each_on_its_own_thread(de
     for (query, params), (frame, _) in zip(calls, together):
         assert len(frame) > 0, query
         pd.testing.assert_frame_equal(frame, demo_database.run(query, **params))
-    # Each query on a worker thread, none on the script's (a worker whose query is done may take
-    # the next, so at least two threads, not always three).
+    # Each query on its own worker thread, none on the script's.
     threads = app.session_state["threads"]
-    assert len(threads) == 3 and len(set(threads)) >= 2
+    assert len(threads) == 3 and len(set(threads)) == 3
     assert all(name.startswith("citydash-query") for name in threads)
     assert app.session_state["script_thread"] not in threads
