@@ -40,6 +40,7 @@ TABLES = {
     "borough_hourly": "borough_hourly",
     "sensor_slot_daily": "sensor_slot_daily",
     "series_run_daily": "series_run_daily",
+    "sensor_hourly": "sensor_hourly",
 }
 
 ENTITY_DAILY_COLUMNS = ["entity_id", "borough_code", "day", "metric", "n", "total", "peak", "low"]
@@ -50,6 +51,7 @@ SENSOR_SLOT_DAILY_COLUMNS = ["entity_id", "day", "interval_s", "filled", "first_
                              "longest_gap"]
 SERIES_RUN_DAILY_COLUMNS = ["entity_id", "metric", "day", "readings", "first_run", "last_run", "inner_run",
                             "inner_nonzero_run"]
+SENSOR_HOURLY_COLUMNS = ["entity_id", "metric", "day", "hour", "n", "total"]
 # A run of one value in a series (series_run_daily).
 RUN_TYPE = "STRUCT(value DOUBLE, readings BIGINT, start_ts TIMESTAMP, end_ts TIMESTAMP)"
 REQUIRED_COLUMNS = {
@@ -61,14 +63,15 @@ REQUIRED_COLUMNS = {
     "borough_hourly": BOROUGH_HOURLY_COLUMNS,
     "sensor_slot_daily": SENSOR_SLOT_DAILY_COLUMNS,
     "series_run_daily": SERIES_RUN_DAILY_COLUMNS,
+    "sensor_hourly": SENSOR_HOURLY_COLUMNS,
 }
 # Rollups added after datasets were already published: a dataset without one (or with one made by
 # another method) is still whole, and the rollup is worked out from its observations at start.
-WORKED_OUT_AT_START = {"pollutant_daily", "borough_hourly", "sensor_slot_daily", "series_run_daily"}
+WORKED_OUT_AT_START = {"pollutant_daily", "borough_hourly", "sensor_slot_daily", "series_run_daily", "sensor_hourly"}
 ROLLUPS_DIR = QUERIES_DIR / "rollups"
 # Written for street-sensor datasets only (empty for the others). Their no-rollup view (the bench's
 # `derive_rollups`) is their own SQL file over the raw readings.
-SENSOR_HEALTH_ROLLUPS = ("sensor_slot_daily", "series_run_daily")
+SENSOR_ROLLUPS = ("sensor_slot_daily", "series_run_daily", "sensor_hourly")
 LOG = logging.getLogger("citydash.data")
 
 
@@ -89,8 +92,8 @@ def pollutant_daily_params(catalog: Catalog, dataset_id: str) -> dict:
 
 
 def sensor_rollup_params(catalog: Catalog, dataset_id: str) -> dict:
-    """The sensor-health rollups are written for street-sensor datasets only (empty for the others),
-    on the grid of the dataset's expected interval."""
+    """The sensor rollups are written for street-sensor datasets only (empty for the others); the
+    slots of sensor_slot_daily are on the grid of the dataset's expected interval."""
     dataset = catalog.datasets[dataset_id]
     return {"interval_s": int(expected_interval(dataset).total_seconds()),
             "sensor_data": dataset.domain == SENSOR_DOMAIN}
@@ -106,6 +109,9 @@ def rollup_params(catalog: Catalog, dataset_id: str, table: str, observations: s
         return {"observations": observations, **sensor_rollup_params(catalog, dataset_id)}
     if table == "series_run_daily":
         return {"observations": observations, "sensor_data": sensor_rollup_params(catalog, dataset_id)["sensor_data"]}
+    if table == "sensor_hourly":
+        return {"observations": observations, "tz": catalog.city.timezone,
+                "sensor_data": sensor_rollup_params(catalog, dataset_id)["sensor_data"]}
     raise ValueError(f"no rollup {table!r} is worked out from the observations alone")
 
 
@@ -355,7 +361,7 @@ class Database:
         sensor_slot_daily made on the grid of another reporting interval."""
         if self.derive_rollups:
             # These are then views over the raw observations (_derive_rollup_views).
-            return table == "borough_hourly" or table in SENSOR_HEALTH_ROLLUPS
+            return table == "borough_hourly" or table in SENSOR_ROLLUPS
         if table == "sensor_slot_daily":
             expected = sensor_rollup_params(self.catalog, dataset_id)["interval_s"]
             made_with = self._con.execute("select distinct interval_s from read_parquet($path)",
@@ -375,7 +381,7 @@ class Database:
         """A rollup the dataset was published without, or made by another method: worked out now
         from its observations and kept in memory, so the pages still answer (more slowly to start;
         publishing the dataset again writes it)."""
-        empty_by_design = (table in SENSOR_HEALTH_ROLLUPS
+        empty_by_design = (table in SENSOR_ROLLUPS
                            and not sensor_rollup_params(self.catalog, dataset_id)["sensor_data"])
         if not self.derive_rollups and not empty_by_design:
             LOG.warning("%s: its %s rollup is missing or was made by another method; working it out from the "
@@ -407,8 +413,8 @@ class Database:
             f"count(*) as n, sum(readings.value) as total "
             f"from datasets.{dataset_id}__observations as readings "
             f"left join datasets.{dataset_id}__entities as entities using (entity_id) group by all")
-        # The sensor-health rollups, as their publish step writes them, worked out on every query.
-        for table in SENSOR_HEALTH_ROLLUPS:
+        # The sensor rollups, as their publish step writes them, worked out on every query.
+        for table in SENSOR_ROLLUPS:
             params = rollup_params(self.catalog, dataset_id, table, self._location(dataset_id),
                                    self._location(dataset_id, TABLES["entities"]))
             self._con.execute(f"create or replace view datasets.{dataset_id}__{table} as "

@@ -268,7 +268,7 @@ def trends_section() -> None:
         chosen = dict(dataset=dataset.id, metric=metric.id, boroughs=boroughs, start=filters.start, end=filters.end)
         (daily, _), (profile_rows, _), (sensor_list, _) = ui.run_together(
             ("sensor_daily_by_borough", dict(chosen, aggregation=metric.aggregation)),
-            ("sensor_daily_profile", dict(chosen, tz=tz)), ("sensor_list", chosen))
+            ("sensor_daily_profile", chosen), ("sensor_list", chosen))
     except QueryError as error:
         ui.query_failed(error)
         return

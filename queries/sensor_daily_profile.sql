@@ -1,31 +1,29 @@
 -- Average reading of a metric by local hour of day, on weekdays and at weekends, one row per day type and hour.
--- Params: $dataset (text), $metric (text), $boroughs (text[]), $start (date), $end (date), $tz (text)
+-- Params: $dataset (text), $metric (text), $boroughs (text[]), $start (date), $end (date)
 -- Returns: day_type, hour, value, readings, sensors
-with readings as (
+with sensor_hours as (
     select
-        observations.entity_id,
-        -- ts is UTC; hours and days are the city's local ones.
-        timezone($tz, timezone('UTC', observations.ts)) as local_ts,
-        observations.value
-    from observations
+        sensor_hourly.entity_id,
+        sensor_hourly.day,
+        sensor_hourly.hour,
+        sensor_hourly.n,
+        sensor_hourly.total
+    from sensor_hourly
     join entities
-      on entities.dataset = observations.dataset
-     and entities.entity_id = observations.entity_id
-    where observations.dataset = $dataset
-      and observations.metric = $metric
-      -- A day either side in UTC holds every local day of the period; the exact days are kept below.
-      and observations.ts >= $start::timestamp - interval 1 day
-      and observations.ts < $end::timestamp + interval 2 day
+      on entities.dataset = sensor_hourly.dataset
+     and entities.entity_id = sensor_hourly.entity_id
+    where sensor_hourly.dataset = $dataset
+      and sensor_hourly.metric = $metric
+      and sensor_hourly.day between $start and $end
       and (len($boroughs) = 0 or list_contains($boroughs, entities.borough_code))
 )
 
 select
-    case when isodow(local_ts) >= 6 then 'weekend' else 'weekday' end as day_type,
-    hour(local_ts) as hour,
-    avg(value) as value,
-    count(*) as readings,
+    case when isodow(day) >= 6 then 'weekend' else 'weekday' end as day_type,
+    hour,
+    sum(total) / sum(n) as value,
+    sum(n) as readings,
     count(distinct entity_id) as sensors
-from readings
-where cast(local_ts as date) between $start and $end
+from sensor_hours
 group by day_type, hour
 order by day_type, hour
