@@ -2,7 +2,18 @@
 -- Params: $dataset (text), $metric (text), $boroughs (text[]), $start (date), $end (date), $tz (text), $thresholds (text[])
 -- Returns: borough_code, borough_name, day, level, sensors, readings, in_hours, above
 -- $thresholds: one 'level:value:from_minute:to_minute' per threshold, in local minutes of the day (from inclusive, to exclusive).
-with thresholds as (
+with utc_offsets as (
+    -- The city's offset from UTC for each quarter hour of the period (a day either side): converting
+    -- each reading to local time with timezone() took most of this query's time. Clocks change on a
+    -- quarter hour in every time zone, so a reading's quarter has its offset.
+    select
+        quarter_start,
+        timezone($tz, timezone('UTC', quarter_start)) - quarter_start as utc_offset
+    from range($start::timestamp - interval 1 day, $end::timestamp + interval 2 day, interval 15 minute)
+        as quarters(quarter_start)
+),
+
+thresholds as (
     select
         try_cast(split_part(entry, ':', 1) as integer) as level,
         try_cast(split_part(entry, ':', 2) as double) as limit_value,
@@ -11,61 +22,68 @@ with thresholds as (
     from (select unnest($thresholds) as entry)
 ),
 
-readings as (
+selected_sensors as (
+    select entity_id, borough_code
+    from entities
+    where dataset = $dataset
+      and (len($boroughs) = 0 or list_contains($boroughs, borough_code))
+),
+
+readings_per_day as (
+    -- From the daily rollup, whose days are the city's too.
     select
-        observations.entity_id,
-        entities.borough_code,
-        -- ts is UTC; the day and the time of day are the city's.
-        timezone($tz, timezone('UTC', observations.ts)) as local_ts,
+        selected_sensors.borough_code,
+        entity_daily.day,
+        count(distinct entity_daily.entity_id) as sensors,
+        sum(entity_daily.n) as readings
+    from entity_daily
+    join selected_sensors using (entity_id)
+    where entity_daily.dataset = $dataset
+      and entity_daily.metric = $metric
+      and entity_daily.day between $start and $end
+    group by selected_sensors.borough_code, entity_daily.day
+),
+
+local_readings as (
+    select
+        selected_sensors.borough_code,
+        observations.ts + utc_offsets.utc_offset as local_ts,
         observations.value
     from observations
-    join entities
-      on entities.dataset = observations.dataset
-     and entities.entity_id = observations.entity_id
+    join selected_sensors using (entity_id)
+    join utc_offsets on utc_offsets.quarter_start = time_bucket(interval 15 minute, observations.ts)
     where observations.dataset = $dataset
       and observations.metric = $metric
       -- A day either side in UTC holds every local day of the period; the exact days are kept below.
       and observations.ts >= $start::timestamp - interval 1 day
       and observations.ts < $end::timestamp + interval 2 day
-      and (len($boroughs) = 0 or list_contains($boroughs, entities.borough_code))
 ),
 
-local_readings as (
+readings_in_period as (
     select
-        entity_id,
         borough_code,
         cast(local_ts as date) as day,
         hour(local_ts) * 60 + minute(local_ts) as minute_of_day,
         value
-    from readings
-    where cast(local_ts as date) between $start and $end
-),
-
-readings_per_day as (
-    select
-        borough_code,
-        day,
-        count(distinct entity_id) as sensors,
-        count(*) as readings
     from local_readings
-    group by borough_code, day
+    where cast(local_ts as date) between $start and $end
 ),
 
 compared as (
     -- Each reading beside the thresholds that apply at its time of day (23:00-07:00 wraps past midnight).
     select
-        local_readings.borough_code,
-        local_readings.day,
+        readings_in_period.borough_code,
+        readings_in_period.day,
         thresholds.level,
-        local_readings.value > thresholds.limit_value as is_above
-    from local_readings
+        readings_in_period.value > thresholds.limit_value as is_above
+    from readings_in_period
     join thresholds
       on case
              when thresholds.from_minute < thresholds.to_minute
-                 then local_readings.minute_of_day >= thresholds.from_minute
-                  and local_readings.minute_of_day < thresholds.to_minute
-             else local_readings.minute_of_day >= thresholds.from_minute
-               or local_readings.minute_of_day < thresholds.to_minute
+                 then readings_in_period.minute_of_day >= thresholds.from_minute
+                  and readings_in_period.minute_of_day < thresholds.to_minute
+             else readings_in_period.minute_of_day >= thresholds.from_minute
+               or readings_in_period.minute_of_day < thresholds.to_minute
          end
 ),
 

@@ -469,6 +469,35 @@ def test_exceedances_compare_each_reading_with_the_threshold_for_its_local_time(
     assert len(only_first_day) == 2 and set(only_first_day["readings"]) == {6}
 
 
+def test_exceedances_match_the_rules_in_python_across_both_clock_changes(publish_street):
+    # Every 7 minutes through the two nights the clocks change in 2026, so readings fall on each
+    # side of 01:00 UTC, of local midnight and of the 07:00 and 23:00 boundaries; a third level in
+    # the small hours tells the hour the clocks change from the hour either side.
+    thresholds = (*NOISE_THRESHOLDS, Threshold(45.0, 3, "small hours", 60, 150, "test"))
+    nights = (pd.Timestamp("2026-03-28 20:00"), pd.Timestamp("2026-10-24 20:00"))
+    moments = [night + index * pd.Timedelta(minutes=7) for night in nights for index in range(12 * 60 // 7)]
+    values = [44.0, 50.0, 60.0, 70.0]
+    readings = frame([("N1", moment, "noise_db", values[index % 4]) for index, moment in enumerate(moments)])
+    database = publish_street(FEED_SENSORS, readings)
+    rows = database.run("sensor_exceedances", dataset="street", metric="noise_db", boroughs=[CAMDEN_CODE],
+                        start=date(2026, 3, 28), end=date(2026, 10, 25), tz="Europe/London",
+                        **exceedance_params(thresholds))
+    in_sql = {(pd.Timestamp(row.day).date(), row.level): (row.readings, row.in_hours, row.above)
+              for row in rows.itertuples()}
+    local = readings["ts"].dt.tz_localize("UTC").dt.tz_convert("Europe/London")
+    per_day = local.dt.date.value_counts()
+    in_python: dict[tuple, list[int]] = {(day, level): [int(count), 0, 0]
+                                         for day, count in per_day.items() for level in (1, 2, 3)}
+    for moment, value in zip(local, readings["value"]):
+        for threshold in thresholds:
+            if threshold.applies_at(moment.hour * 60 + moment.minute):
+                counts = in_python[(moment.date(), threshold.level)]
+                counts[1] += 1
+                counts[2] += value > threshold.value
+    assert in_sql == {key: tuple(counts) for key, counts in in_python.items()}
+    assert set(per_day.index) == {date(2026, 3, 28), date(2026, 3, 29), date(2026, 10, 24), date(2026, 10, 25)}
+
+
 def test_footfall_above_capacity_all_day(publish_street):
     readings = frame([
         ("F1", DAY + pd.Timedelta(hours=3), "footfall", 151.0),
