@@ -23,10 +23,10 @@ import duckdb
 import pandas as pd
 
 from citydash.airquality import DEFAULT_MIN_COVERAGE, load_daqi
-from citydash.catalog import ACCESS_LEVELS, Catalog, Dataset
+from citydash.catalog import ACCESS_LEVELS, Catalog, CatalogError, Dataset
 from citydash.contract import ENTITY_COLUMNS, OBSERVATION_COLUMNS
 from citydash.geo import load_areas
-from citydash.sensors import SENSOR_DOMAIN, expected_interval
+from citydash.sensors import SENSOR_DOMAIN, dataset_threshold_entries, expected_interval, load_sensor_thresholds
 
 QUERIES_DIR = Path(__file__).resolve().parent.parent / "queries"
 
@@ -41,6 +41,7 @@ TABLES = {
     "sensor_slot_daily": "sensor_slot_daily",
     "series_run_daily": "series_run_daily",
     "sensor_hourly": "sensor_hourly",
+    "sensor_threshold_daily": "sensor_threshold_daily",
 }
 
 ENTITY_DAILY_COLUMNS = ["entity_id", "borough_code", "day", "metric", "n", "total", "peak", "low"]
@@ -52,6 +53,7 @@ SENSOR_SLOT_DAILY_COLUMNS = ["entity_id", "day", "interval_s", "filled", "first_
 SERIES_RUN_DAILY_COLUMNS = ["entity_id", "metric", "day", "readings", "first_run", "last_run", "inner_run",
                             "inner_nonzero_run"]
 SENSOR_HOURLY_COLUMNS = ["entity_id", "metric", "day", "hour", "n", "total"]
+SENSOR_THRESHOLD_DAILY_COLUMNS = ["entity_id", "metric", "day", "level", "thresholds", "in_hours", "above"]
 # A run of one value in a series (series_run_daily).
 RUN_TYPE = "STRUCT(value DOUBLE, readings BIGINT, start_ts TIMESTAMP, end_ts TIMESTAMP)"
 REQUIRED_COLUMNS = {
@@ -64,14 +66,16 @@ REQUIRED_COLUMNS = {
     "sensor_slot_daily": SENSOR_SLOT_DAILY_COLUMNS,
     "series_run_daily": SERIES_RUN_DAILY_COLUMNS,
     "sensor_hourly": SENSOR_HOURLY_COLUMNS,
+    "sensor_threshold_daily": SENSOR_THRESHOLD_DAILY_COLUMNS,
 }
 # Rollups added after datasets were already published: a dataset without one (or with one made by
 # another method) is still whole, and the rollup is worked out from its observations at start.
-WORKED_OUT_AT_START = {"pollutant_daily", "borough_hourly", "sensor_slot_daily", "series_run_daily", "sensor_hourly"}
+WORKED_OUT_AT_START = {"pollutant_daily", "borough_hourly", "sensor_slot_daily", "series_run_daily", "sensor_hourly",
+                       "sensor_threshold_daily"}
 ROLLUPS_DIR = QUERIES_DIR / "rollups"
 # Written for street-sensor datasets only (empty for the others). Their no-rollup view (the bench's
 # `derive_rollups`) is their own SQL file over the raw readings.
-SENSOR_ROLLUPS = ("sensor_slot_daily", "series_run_daily", "sensor_hourly")
+SENSOR_ROLLUPS = ("sensor_slot_daily", "series_run_daily", "sensor_hourly", "sensor_threshold_daily")
 LOG = logging.getLogger("citydash.data")
 
 
@@ -99,6 +103,18 @@ def sensor_rollup_params(catalog: Catalog, dataset_id: str) -> dict:
             "sensor_data": dataset.domain == SENSOR_DOMAIN}
 
 
+def sensor_threshold_entries(catalog: Catalog, dataset_id: str) -> list[str]:
+    """The thresholds sensor_threshold_daily counts with: each metric's, as the Street sensors page
+    takes them (the timed ones in the pack, else the catalogue's); none when the pack's are
+    malformed (the page then says so)."""
+    try:
+        rules = load_sensor_thresholds(catalog.pack_dir)
+    except CatalogError as error:
+        LOG.warning("%s: no threshold rollup (%s)", dataset_id, error)
+        return []
+    return dataset_threshold_entries(catalog.datasets[dataset_id].metrics, rules)
+
+
 def rollup_params(catalog: Catalog, dataset_id: str, table: str, observations: str, entities: str) -> dict:
     """The parameters of queries/rollups/<table>.sql for a dataset whose tables are at these locations."""
     if table == "pollutant_daily":
@@ -111,6 +127,10 @@ def rollup_params(catalog: Catalog, dataset_id: str, table: str, observations: s
         return {"observations": observations, "sensor_data": sensor_rollup_params(catalog, dataset_id)["sensor_data"]}
     if table == "sensor_hourly":
         return {"observations": observations, "tz": catalog.city.timezone,
+                "sensor_data": sensor_rollup_params(catalog, dataset_id)["sensor_data"]}
+    if table == "sensor_threshold_daily":
+        return {"observations": observations, "tz": catalog.city.timezone,
+                "thresholds": sensor_threshold_entries(catalog, dataset_id),
                 "sensor_data": sensor_rollup_params(catalog, dataset_id)["sensor_data"]}
     raise ValueError(f"no rollup {table!r} is worked out from the observations alone")
 
@@ -224,6 +244,8 @@ def _inline_params(sql: str, params: dict) -> str:
             return "true" if value else "false"
         if isinstance(value, (int, float)):
             return repr(value)
+        if isinstance(value, (list, tuple)):
+            return "[" + ", ".join(_quote_literal(str(item)) for item in value) + "]::varchar[]"
         return _quote_literal(str(value))
     return re.sub(r"\$(\w+)", literal, sql)
 
@@ -357,8 +379,9 @@ class Database:
 
     def _rollup_is_current(self, dataset_id: str, table: str) -> bool:
         """A rollup file that is there (its columns were checked with the dataset's) is current,
-        except a pollutant_daily made by another method than the one the pack asks for now, and a
-        sensor_slot_daily made on the grid of another reporting interval."""
+        except a pollutant_daily made by another method than the one the pack asks for now, a
+        sensor_slot_daily made on the grid of another reporting interval, and a
+        sensor_threshold_daily counted with other thresholds."""
         if self.derive_rollups:
             # These are then views over the raw observations (_derive_rollup_views).
             return table == "borough_hourly" or table in SENSOR_ROLLUPS
@@ -367,6 +390,8 @@ class Database:
             made_with = self._con.execute("select distinct interval_s from read_parquet($path)",
                                           {"path": self._location(dataset_id, TABLES[table])}).fetchall()
             return all(interval == expected for (interval,) in made_with)
+        if table == "sensor_threshold_daily":
+            return self._threshold_rollup_is_current(dataset_id)
         if table != "pollutant_daily":
             return True
         method = pollutant_daily_params(self.catalog, dataset_id)
@@ -376,6 +401,23 @@ class Database:
             {"path": self._location(dataset_id, TABLES[table])}).fetchall()
         return all(hours.get(metric) == str(made_hours) and coverage == method["min_coverage"] and zone == method["tz"]
                    for metric, made_hours, coverage, zone in made_with)
+
+    def _threshold_rollup_is_current(self, dataset_id: str) -> bool:
+        """Counted with the thresholds the pack sets now, for each metric with readings."""
+        if not sensor_rollup_params(self.catalog, dataset_id)["sensor_data"]:
+            return True
+        now = {}
+        for entry in sensor_threshold_entries(self.catalog, dataset_id):
+            metric, threshold = entry.split(":", 1)
+            now.setdefault(metric, []).append(threshold)
+        measured = {metric for (metric,) in self._con.execute(
+            "select distinct metric from read_parquet($path)",
+            {"path": self._location(dataset_id, TABLES["entity_daily"])}).fetchall()}
+        made_with = set(self._con.execute(
+            "select distinct metric, thresholds from read_parquet($path)",
+            {"path": self._location(dataset_id, TABLES["sensor_threshold_daily"])}).fetchall())
+        return made_with == {(metric, ",".join(sorted(entries)))
+                             for metric, entries in now.items() if metric in measured}
 
     def _work_out_rollup(self, dataset_id: str, table: str) -> None:
         """A rollup the dataset was published without, or made by another method: worked out now
@@ -427,7 +469,8 @@ class Database:
                  "hours": "INTEGER", "min_coverage": "DOUBLE", "tz": "VARCHAR", "concentration": "DOUBLE",
                  "hour": "BIGINT", "interval_s": "INTEGER", "filled": "BIGINT", "first_slot": "BIGINT",
                  "last_slot": "BIGINT", "gaps": "BIGINT", "longest_gap": "BIGINT", "readings": "BIGINT",
-                 "first_run": RUN_TYPE, "last_run": RUN_TYPE, "inner_run": RUN_TYPE, "inner_nonzero_run": RUN_TYPE}
+                 "first_run": RUN_TYPE, "last_run": RUN_TYPE, "inner_run": RUN_TYPE, "inner_nonzero_run": RUN_TYPE,
+                 "level": "INTEGER", "thresholds": "VARCHAR", "in_hours": "BIGINT", "above": "BIGINT"}
         return ", ".join(f"null::{types[column]} as {column}" for column in REQUIRED_COLUMNS[table])
 
     def cursor(self, access: str = "public") -> duckdb.DuckDBPyConnection:

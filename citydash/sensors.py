@@ -359,6 +359,19 @@ def thresholds_for(metric: object, rules: Mapping[str, tuple[Threshold, ...]]) -
     return tuple(Threshold(float(value), level) for level, value in enumerate(sorted(metric.thresholds), start=1))
 
 
+def threshold_entries(thresholds: Iterable[Threshold]) -> list[str]:
+    """The thresholds as the SQL takes them: 'level:value:from_minute:to_minute' each (a text list,
+    as sensor_health's $ranges, so one bound parameter carries them all)."""
+    return [f"{int(threshold.level)}:{float(threshold.value)!r}:{int(threshold.start_minute)}:"
+            f"{int(threshold.end_minute)}" for threshold in thresholds]
+
+
+def dataset_threshold_entries(metrics: Iterable[object], rules: Mapping[str, tuple[Threshold, ...]]) -> list[str]:
+    """Every metric's thresholds as the sensor_threshold_daily rollup takes them: 'metric:' before
+    each of its threshold_entries."""
+    return [f"{metric.id}:{entry}" for metric in metrics for entry in threshold_entries(thresholds_for(metric, rules))]
+
+
 def levels_of(thresholds: Iterable[Threshold]) -> list[int]:
     return sorted({threshold.level for threshold in thresholds})
 

@@ -49,6 +49,7 @@ from citydash.sensors import (
     levels_of,
     load_sensor_thresholds,
     thresholds_for,
+    threshold_entries,
     attention_ranking,
     SENSOR_DOMAIN,
     default_stuck_after,
@@ -938,10 +939,22 @@ def health_sentence(summary: HealthSummary, shares: pd.DataFrame, period_text: s
 
 
 def exceedance_params(thresholds: Sequence[Threshold]) -> dict:
-    """The sensor_exceedances $thresholds: 'level:value:from_minute:to_minute' per threshold
-    (a text list, as sensor_health's $ranges, so one bound parameter carries them all)."""
-    return {"thresholds": [f"{int(threshold.level)}:{float(threshold.value)!r}:{int(threshold.start_minute)}:"
-                           f"{int(threshold.end_minute)}" for threshold in thresholds]}
+    """The sensor_exceedances $thresholds (citydash.sensors.threshold_entries)."""
+    return {"thresholds": threshold_entries(thresholds)}
+
+
+def exceedance_query(counted_with: pd.DataFrame, metric_id: str, thresholds: Sequence[Threshold],
+                     tz: str) -> tuple[str, dict]:
+    """The query for readings above these thresholds and its own parameters: sensor_exceedances
+    (from the sensor_threshold_daily rollup) when the rollup was counted with them
+    (`counted_with`: sensor_threshold_specs), else sensor_exceedances_from_readings. The rollup
+    is counted with the catalogue's thresholds when the app starts; a catalogue changed since
+    is answered from the readings, more slowly, until the next start."""
+    params = exceedance_params(thresholds)
+    counted = counted_with.loc[counted_with["metric"].eq(metric_id), "thresholds"].tolist()
+    if counted == [",".join(sorted(params["thresholds"]))]:
+        return "sensor_exceedances", params
+    return "sensor_exceedances_from_readings", {**params, "tz": tz}
 
 
 def exceedance_days(rows: pd.DataFrame, metric: Metric, thresholds: Sequence[Threshold] | None = None) -> pd.DataFrame:

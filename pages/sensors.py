@@ -228,8 +228,10 @@ def thresholds_section() -> None:
                 "have them.", icon=":material/info:")
         return
     try:
-        exceedances = ui.run("sensor_exceedances", dataset=dataset.id, metric=metric.id, boroughs=boroughs,
-                             start=filters.start, end=filters.end, tz=tz, **view.exceedance_params(thresholds))
+        query, asked = view.exceedance_query(ui.run("sensor_threshold_specs", dataset=dataset.id), metric.id,
+                                             thresholds, tz)
+        exceedances = ui.run(query, dataset=dataset.id, metric=metric.id, boroughs=boroughs,
+                             start=filters.start, end=filters.end, **asked)
     except QueryError as error:
         ui.query_failed(error)
         return

@@ -23,7 +23,13 @@ from citydash.sensors import (
     sensor_health,
     stuck_text,
 )
-from citydash.sensors_view import exceedance_params, health_from_query, health_params, health_ranges
+from citydash.sensors_view import (
+    exceedance_params,
+    exceedance_query,
+    health_from_query,
+    health_params,
+    health_ranges,
+)
 from conftest import BOUNDARIES, BROMLEY, CAMDEN, WESTMINSTER, entities
 
 FIXTURES = Path(__file__).parent / "fixtures" / "sensors"
@@ -442,7 +448,7 @@ def test_exceedances_compare_each_reading_with_the_threshold_for_its_local_time(
     ])
     database = publish_street(FEED_SENSORS, readings)
     params = exceedance_params(NOISE_THRESHOLDS)
-    rows = database.run("sensor_exceedances", dataset="street", metric="noise_db", boroughs=[],
+    rows = database.run("sensor_exceedances_from_readings", dataset="street", metric="noise_db", boroughs=[],
                         start=date(2026, 6, 1), end=date(2026, 6, 2), tz="Europe/London", **params)
     by_key = {(row.borough_code, pd.Timestamp(row.day).date(), row.level): (row.readings, row.in_hours, row.above)
               for row in rows.itertuples()}
@@ -463,7 +469,7 @@ def test_exceedances_compare_each_reading_with_the_threshold_for_its_local_time(
     levels = [level_at(value, moment.hour * 60 + moment.minute, NOISE_THRESHOLDS)
               for value, moment in zip(june_first["value"], june_first["local"])]
     assert levels == [1, 0, 0, 1, 2, 1]
-    only_first_day = database.run("sensor_exceedances", dataset="street", metric="noise_db",
+    only_first_day = database.run("sensor_exceedances_from_readings", dataset="street", metric="noise_db",
                                   boroughs=[CAMDEN_CODE], start=date(2026, 6, 1), end=date(2026, 6, 1),
                                   tz="Europe/London", **params)
     assert len(only_first_day) == 2 and set(only_first_day["readings"]) == {6}
@@ -479,7 +485,7 @@ def test_exceedances_match_the_rules_in_python_across_both_clock_changes(publish
     values = [44.0, 50.0, 60.0, 70.0]
     readings = frame([("N1", moment, "noise_db", values[index % 4]) for index, moment in enumerate(moments)])
     database = publish_street(FEED_SENSORS, readings)
-    rows = database.run("sensor_exceedances", dataset="street", metric="noise_db", boroughs=[CAMDEN_CODE],
+    rows = database.run("sensor_exceedances_from_readings", dataset="street", metric="noise_db", boroughs=[CAMDEN_CODE],
                         start=date(2026, 3, 28), end=date(2026, 10, 25), tz="Europe/London",
                         **exceedance_params(thresholds))
     in_sql = {(pd.Timestamp(row.day).date(), row.level): (row.readings, row.in_hours, row.above)
@@ -498,6 +504,112 @@ def test_exceedances_match_the_rules_in_python_across_both_clock_changes(publish
     assert set(per_day.index) == {date(2026, 3, 28), date(2026, 3, 29), date(2026, 10, 24), date(2026, 10, 25)}
 
 
+TIMED_NOISE_TOML = """
+[[sensor_thresholds.noise_db]]
+value = 55
+hours = "07:00-23:00"
+source = "test"
+
+[[sensor_thresholds.noise_db]]
+value = 45
+hours = "23:00-07:00"
+source = "test"
+
+[[sensor_thresholds.noise_db]]
+value = 65
+hours = "07:00-23:00"
+level = 2
+source = "test"
+"""
+
+
+def clock_change_nights(sensors: tuple[str, ...] = ("N1",)) -> pd.DataFrame:
+    """Every 7 minutes through the two nights the clocks change in 2026, for each sensor."""
+    nights = (pd.Timestamp("2026-03-28 20:00"), pd.Timestamp("2026-10-24 20:00"))
+    moments = [night + index * pd.Timedelta(minutes=7) for night in nights for index in range(12 * 60 // 7)]
+    values = [45.0, 50.0, 55.0, 65.0, 70.0, 44.0]  # on and either side of each threshold
+    return frame([(sensor, moment, "noise_db", values[(index + offset) % len(values)])
+                  for offset, sensor in enumerate(sensors) for index, moment in enumerate(moments)])
+
+
+def test_exceedances_from_the_rollup_equal_those_from_the_readings(publish_street, sensor_pack):
+    (sensor_pack.pack_dir / "catalog.d").mkdir(exist_ok=True)
+    (sensor_pack.pack_dir / "catalog.d" / "thresholds.toml").write_text(TIMED_NOISE_TOML, encoding="utf-8")
+    thresholds = load_sensor_thresholds(sensor_pack.pack_dir)["noise_db"]
+    database = publish_street(FEED_SENSORS, clock_change_nights(("N1", "N2", "N3")))
+    counted_with = database.run("sensor_threshold_specs", dataset="street")
+    assert counted_with.values.tolist() == [["noise_db", "1:45.0:1380:420,1:55.0:420:1380,2:65.0:420:1380"]]
+    for boroughs, start, end in (([], date(2026, 3, 28), date(2026, 10, 25)),
+                                 ([CAMDEN_CODE, BROMLEY_CODE], date(2026, 3, 29), date(2026, 10, 24))):
+        query, asked = exceedance_query(counted_with, "noise_db", thresholds, "Europe/London")
+        assert query == "sensor_exceedances"
+        common = dict(dataset="street", metric="noise_db", boroughs=boroughs, start=start, end=end)
+        from_rollup = database.run(query, **common, **asked)
+        from_readings = database.run("sensor_exceedances_from_readings", **common, **asked, tz="Europe/London")
+        assert len(from_rollup) > 0
+        pd.testing.assert_frame_equal(from_rollup, from_readings)
+
+
+def test_the_benchs_sensor_rollups_from_the_raw_readings_answer_as_the_published_ones(publish_street, sensor_pack):
+    # The bench's "no rollups" column: views that work each rollup out of the readings on every query.
+    (sensor_pack.pack_dir / "catalog.d").mkdir(exist_ok=True)
+    (sensor_pack.pack_dir / "catalog.d" / "thresholds.toml").write_text(TIMED_NOISE_TOML, encoding="utf-8")
+    database = publish_street(FEED_SENSORS, clock_change_nights(("N1", "N2")))
+    common = dict(dataset="street", metric="noise_db", boroughs=[], start=date(2026, 3, 28), end=date(2026, 10, 25))
+    asked = [("sensor_daily_profile", common),
+             ("sensor_exceedances", dict(common, **exceedance_params(
+                 load_sensor_thresholds(sensor_pack.pack_dir)["noise_db"])))]
+    with Database(sensor_pack, derive_rollups=True) as derived:
+        for query, params in asked:
+            published = database.run(query, **params)
+            assert not published.empty, query
+            pd.testing.assert_frame_equal(derived.run(query, **params), published, check_dtype=False, obj=query)
+
+
+def test_other_thresholds_are_answered_from_the_readings_never_from_the_rollup(publish_street):
+    database = publish_street(FEED_SENSORS, clock_change_nights())
+    counted_with = database.run("sensor_threshold_specs", dataset="street")
+    # The pack sets no timed thresholds: the catalogue's all-day 55 and 65.
+    assert counted_with.values.tolist() == [["noise_db", "1:55.0:0:1440,2:65.0:0:1440"]]
+    query, asked = exceedance_query(counted_with, "noise_db", NOISE_THRESHOLDS, "Europe/London")
+    assert (query, asked["tz"]) == ("sensor_exceedances_from_readings", "Europe/London")
+    common = dict(dataset="street", metric="noise_db", boroughs=[], start=date(2026, 3, 28), end=date(2026, 3, 29))
+    with pytest.raises(duckdb.Error, match="counted with other thresholds"):
+        database.run("sensor_exceedances", **common, thresholds=asked["thresholds"])
+    assert len(database.run(query, **common, **asked)) == 4
+
+
+def test_the_threshold_rollups_rows_and_a_catalogue_change_works_it_out_again(publish_street, sensor_pack,
+                                                                            caplog):
+    readings = frame([
+        ("N1", pd.Timestamp("2026-06-01 05:45"), "noise_db", 60.0),  # 06:45 BST
+        ("N1", pd.Timestamp("2026-06-01 11:00"), "noise_db", 70.0),  # 12:00 BST
+        ("N1", pd.Timestamp("2026-06-01 12:00"), "noise_db", 50.0),  # 13:00 BST
+    ])
+    database = publish_street(FEED_SENSORS, readings)
+    rows = database.cursor().execute(
+        "select day, level, thresholds, in_hours, above from sensor_threshold_daily where dataset = 'street' "
+        "order by level").fetchall()
+    assert [(str(day), level, counted, in_hours, above) for day, level, counted, in_hours, above in rows] == [
+        ("2026-06-01", 1, "1:55.0:0:1440,2:65.0:0:1440", 3, 2),
+        ("2026-06-01", 2, "1:55.0:0:1440,2:65.0:0:1440", 3, 1)]
+    (sensor_pack.pack_dir / "catalog.d").mkdir(exist_ok=True)
+    (sensor_pack.pack_dir / "catalog.d" / "thresholds.toml").write_text(TIMED_NOISE_TOML, encoding="utf-8")
+    with caplog.at_level("WARNING", logger="citydash.data"):
+        reopened = Database(sensor_pack)
+    try:
+        assert "street: its sensor_threshold_daily rollup is missing or was made by another method" in caplog.text
+        by_level = reopened.cursor().execute(
+            "select level, in_hours, above from sensor_threshold_daily where dataset = 'street' "
+            "order by level nulls last").fetchall()
+        # 06:45 is night (above 45); 12:00 and 13:00 are day (one above 55, and above 65).
+        assert by_level == [(1, 3, 2), (2, 2, 1)]
+        counted_with = reopened.run("sensor_threshold_specs", dataset="street")
+        assert counted_with["thresholds"].tolist() == ["1:45.0:1380:420,1:55.0:420:1380,2:65.0:420:1380"]
+    finally:
+        reopened.close()
+
+
 def test_footfall_above_capacity_all_day(publish_street):
     readings = frame([
         ("F1", DAY + pd.Timedelta(hours=3), "footfall", 151.0),
@@ -505,7 +617,7 @@ def test_footfall_above_capacity_all_day(publish_street):
         ("F1", DAY + pd.Timedelta(hours=17), "footfall", 400.0),
     ])
     database = publish_street(FEED_SENSORS, readings)
-    rows = database.run("sensor_exceedances", dataset="street", metric="footfall", boroughs=[],
+    rows = database.run("sensor_exceedances_from_readings", dataset="street", metric="footfall", boroughs=[],
                         start=date(2026, 3, 2), end=date(2026, 3, 2), tz="Europe/London",
                         **exceedance_params((Threshold(150.0, 1, "capacity", 0, 24 * 60, "test"),)))
     assert rows[["level", "readings", "in_hours", "above"]].values.tolist() == [[1, 3, 3, 2]]
