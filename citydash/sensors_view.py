@@ -1251,7 +1251,10 @@ def _marks(metric: Metric, thresholds: Sequence[Threshold] | None = None, by_hou
             spans = [(start, end)] if start < end else [(start, 23.5), (-0.5, end)]
             shapes += [dict(type="line", x0=x0, x1=x1, y0=threshold.value, y1=threshold.value, line=line)
                        for x0, x1 in spans]
-            annotations.append(dict(x=spans[0][0], y=threshold.value, text=text, showarrow=False, xanchor="left",
+            # Labelled over its longest stretch: a label at 23:00 on a line that wraps past
+            # midnight ran off the chart's right edge.
+            longest = max(spans, key=lambda span: span[1] - span[0])
+            annotations.append(dict(x=longest[0], y=threshold.value, text=text, showarrow=False, xanchor="left",
                                     yanchor="bottom", font=REFERENCE_TEXT_FONT))
         else:
             shapes.append(dict(type="line", xref="x domain", x0=0, x1=1, yref="y", y0=threshold.value,

@@ -386,6 +386,10 @@ def test_threshold_lines_on_the_hour_of_day_chart_run_only_over_their_hours():
                                             NOISE_T).to_json())["layout"]
     lines = sorted((shape["y0"], shape["x0"], shape["x1"]) for shape in figure["shapes"] if shape["type"] == "line")
     assert lines == [(45.0, -0.5, 6.5), (45.0, 22.5, 23.5), (55.0, 6.5, 22.5), (65.0, 6.5, 22.5)]
+    # Each label at the start of its line's longest stretch, inside the chart (the night line's
+    # 23:00 stretch is an hour wide: a label there ran off the right edge).
+    labels = sorted((note["y"], note["x"]) for note in figure["annotations"] if "dB(A)" in note["text"])
+    assert labels == [(45.0, -0.5), (55.0, 6.5), (65.0, 6.5)]
 
 
 def test_attention_table_and_borough_health():
