@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -182,6 +183,15 @@ def test_every_page_shows_hostile_names_as_typed_and_runs_nothing(visit, registe
         assert page.query_selector('[data-testid="stException"]') is None, main_text(page)[:2000]
         visit.assert_nothing_ran(f"{where}, Sites")
     if registered.url_path in NAMING_PAGES:
+        # A table's cells are drawn by its grid after the script has finished, later on a loaded
+        # machine (once, in a fresh-clone run, the Sites table had none of them yet): wait for the
+        # names, then check.
+        try:
+            page.wait_for_function(f"() => {{ const shown = ({SHOWN_TEXT})(); "
+                                   f"return {json.dumps(HOSTILE_TEXTS)}.every(text => shown.includes(text)); }}",
+                                   timeout=30_000, polling=250)
+        except PlaywrightTimeout:
+            pass
         assert not_literal(page.evaluate(SHOWN_TEXT)) == [], f"{where}: hostile names not shown as typed"
     if registered.url_path == "borough":
         tooltip_over_a_site_shows_its_name_as_typed(visit)
