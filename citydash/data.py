@@ -26,7 +26,15 @@ from citydash.airquality import DEFAULT_MIN_COVERAGE, load_daqi
 from citydash.catalog import ACCESS_LEVELS, Catalog, CatalogError, Dataset
 from citydash.contract import ENTITY_COLUMNS, OBSERVATION_COLUMNS
 from citydash.geo import load_areas
-from citydash.sensors import SENSOR_DOMAIN, dataset_threshold_entries, expected_interval, load_sensor_thresholds
+from citydash.sensors import (
+    SENSOR_DOMAIN,
+    Threshold,
+    expected_interval,
+    load_sensor_thresholds,
+    metric_threshold_entries,
+    thresholds_for,
+    thresholds_key,
+)
 
 QUERIES_DIR = Path(__file__).resolve().parent.parent / "queries"
 
@@ -103,16 +111,17 @@ def sensor_rollup_params(catalog: Catalog, dataset_id: str) -> dict:
             "sensor_data": dataset.domain == SENSOR_DOMAIN}
 
 
-def sensor_threshold_entries(catalog: Catalog, dataset_id: str) -> list[str]:
-    """The thresholds sensor_threshold_daily counts with: each metric's, as the Street sensors page
-    takes them (the timed ones in the pack, else the catalogue's); none when the pack's are
-    malformed (the page then says so)."""
+def sensor_thresholds_by_metric(catalog: Catalog, dataset_id: str) -> dict[str, tuple[Threshold, ...]]:
+    """The thresholds sensor_threshold_daily counts with, for each metric that has some, as the
+    Street sensors page takes them (the timed ones in the pack, else the catalogue's); none when the
+    pack's are malformed (the page then says so)."""
     try:
         rules = load_sensor_thresholds(catalog.pack_dir)
     except CatalogError as error:
         LOG.warning("%s: no threshold rollup (%s)", dataset_id, error)
-        return []
-    return dataset_threshold_entries(catalog.datasets[dataset_id].metrics, rules)
+        return {}
+    by_metric = {metric.id: thresholds_for(metric, rules) for metric in catalog.datasets[dataset_id].metrics}
+    return {metric_id: thresholds for metric_id, thresholds in by_metric.items() if thresholds}
 
 
 def rollup_params(catalog: Catalog, dataset_id: str, table: str, observations: str, entities: str) -> dict:
@@ -130,7 +139,7 @@ def rollup_params(catalog: Catalog, dataset_id: str, table: str, observations: s
                 "sensor_data": sensor_rollup_params(catalog, dataset_id)["sensor_data"]}
     if table == "sensor_threshold_daily":
         return {"observations": observations, "tz": catalog.city.timezone,
-                "thresholds": sensor_threshold_entries(catalog, dataset_id),
+                "thresholds": metric_threshold_entries(sensor_thresholds_by_metric(catalog, dataset_id)),
                 "sensor_data": sensor_rollup_params(catalog, dataset_id)["sensor_data"]}
     raise ValueError(f"no rollup {table!r} is worked out from the observations alone")
 
@@ -406,18 +415,15 @@ class Database:
         """Counted with the thresholds the pack sets now, for each metric with readings."""
         if not sensor_rollup_params(self.catalog, dataset_id)["sensor_data"]:
             return True
-        now = {}
-        for entry in sensor_threshold_entries(self.catalog, dataset_id):
-            metric, threshold = entry.split(":", 1)
-            now.setdefault(metric, []).append(threshold)
         measured = {metric for (metric,) in self._con.execute(
             "select distinct metric from read_parquet($path)",
             {"path": self._location(dataset_id, TABLES["entity_daily"])}).fetchall()}
         made_with = set(self._con.execute(
             "select distinct metric, thresholds from read_parquet($path)",
             {"path": self._location(dataset_id, TABLES["sensor_threshold_daily"])}).fetchall())
-        return made_with == {(metric, ",".join(sorted(entries)))
-                             for metric, entries in now.items() if metric in measured}
+        return made_with == {(metric, thresholds_key(thresholds))
+                             for metric, thresholds in sensor_thresholds_by_metric(self.catalog, dataset_id).items()
+                             if metric in measured}
 
     def _work_out_rollup(self, dataset_id: str, table: str) -> None:
         """A rollup the dataset was published without, or made by another method: worked out now

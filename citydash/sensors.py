@@ -366,10 +366,17 @@ def threshold_entries(thresholds: Iterable[Threshold]) -> list[str]:
             f"{int(threshold.end_minute)}" for threshold in thresholds]
 
 
-def dataset_threshold_entries(metrics: Iterable[object], rules: Mapping[str, tuple[Threshold, ...]]) -> list[str]:
+def thresholds_key(thresholds: Iterable[Threshold]) -> str:
+    """How sensor_threshold_daily names the thresholds a metric was counted with (and
+    sensor_threshold_specs returns them): their threshold_entries, sorted, comma-separated."""
+    return ",".join(sorted(threshold_entries(thresholds)))
+
+
+def metric_threshold_entries(by_metric: Mapping[str, Iterable[Threshold]]) -> list[str]:
     """Every metric's thresholds as the sensor_threshold_daily rollup takes them: 'metric:' before
     each of its threshold_entries."""
-    return [f"{metric.id}:{entry}" for metric in metrics for entry in threshold_entries(thresholds_for(metric, rules))]
+    return [f"{metric_id}:{entry}" for metric_id, thresholds in by_metric.items()
+            for entry in threshold_entries(thresholds)]
 
 
 def levels_of(thresholds: Iterable[Threshold]) -> list[int]:

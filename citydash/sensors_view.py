@@ -50,6 +50,7 @@ from citydash.sensors import (
     load_sensor_thresholds,
     thresholds_for,
     threshold_entries,
+    thresholds_key,
     attention_ranking,
     SENSOR_DOMAIN,
     default_stuck_after,
@@ -952,7 +953,7 @@ def exceedance_query(counted_with: pd.DataFrame, metric_id: str, thresholds: Seq
     is answered from the readings, more slowly, until the next start."""
     params = exceedance_params(thresholds)
     counted = counted_with.loc[counted_with["metric"].eq(metric_id), "thresholds"].tolist()
-    if counted == [",".join(sorted(params["thresholds"]))]:
+    if counted == [thresholds_key(thresholds)]:
         return "sensor_exceedances", params
     return "sensor_exceedances_from_readings", {**params, "tz": tz}
 
