@@ -11,7 +11,15 @@ with sites as (
 local_readings as (
     select
         observations.entity_id,
-        year(timezone($tz, timezone('UTC', observations.ts))) as year,
+        -- Readings before the first local new year after the period start are in its year; only
+        -- a period across a new year converts the later readings to local time (per reading,
+        -- that conversion was most of the query's cost).
+        case
+            when observations.ts < timezone(
+                'UTC', timezone($tz, make_timestamp(year(cast($start as date)) + 1, 1, 1, 0, 0, 0))
+            ) then year(cast($start as date))
+            else year(timezone($tz, timezone('UTC', observations.ts)))
+        end as year,
         observations.value
     from observations
     where observations.dataset = $dataset

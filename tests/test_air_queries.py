@@ -345,6 +345,22 @@ def test_hours_above_the_limit_count_strictly_above_per_local_calendar_year(air_
     assert frame.iloc[0]["entity_id"] == "R1" and frame.iloc[0]["name"] == "Camden Road"
 
 
+def test_hours_above_the_limit_take_the_year_from_the_citys_clock_away_from_utc(air_database):
+    # Helsinki is UTC+2 in winter: 21:30 UTC on 31 December is 23:30 there, 22:30 UTC is 00:30 on
+    # 1 January. A period inside one local year and one across a new year must both say so.
+    database = air_database(observations(
+        ("R1", "2025-12-31 21:30", "no2", 250), ("R1", "2025-12-31 22:30", "no2", 260),
+        ("R1", "2026-06-01 12:00", "no2", 270), ("R1", "2026-12-31 21:30", "no2", 280),
+        ("R1", "2026-12-31 22:30", "no2", 290),
+    ))
+    asked = {"dataset": "air", "metric": "no2", "limit": 200.0, "boroughs": [], "tz": "Europe/Helsinki"}
+    inside = database.run("air_hours_above_limit", start=date(2026, 1, 1), end=date(2026, 12, 31), **asked)
+    assert {(row.year, row.hours_above, row.highest) for row in inside.itertuples()} == {(2026, 3, 280.0)}
+    across = database.run("air_hours_above_limit", start=date(2025, 12, 31), end=date(2027, 1, 1), **asked)
+    assert {(row.year, row.hours_above, row.highest) for row in across.itertuples()} == {
+        (2025, 1, 250.0), (2026, 3, 280.0), (2027, 1, 290.0)}
+
+
 def test_sites_lists_every_site_of_the_selection_with_its_period_means(air_database):
     database = air_database(observations(
         ("R1", "2026-01-10 08:00", "no2", 40), ("R1", "2026-01-11 08:00", "no2", 60),
