@@ -50,6 +50,7 @@ TABLES = {
     "series_run_daily": "series_run_daily",
     "sensor_hourly": "sensor_hourly",
     "sensor_threshold_daily": "sensor_threshold_daily",
+    "entity_monthly": "entity_monthly",
 }
 
 ENTITY_DAILY_COLUMNS = ["entity_id", "borough_code", "day", "metric", "n", "total", "peak", "low"]
@@ -62,6 +63,8 @@ SERIES_RUN_DAILY_COLUMNS = ["entity_id", "metric", "day", "readings", "first_run
                             "inner_nonzero_run"]
 SENSOR_HOURLY_COLUMNS = ["entity_id", "metric", "day", "hour", "n", "total"]
 SENSOR_THRESHOLD_DAILY_COLUMNS = ["entity_id", "metric", "day", "level", "thresholds", "in_hours", "above"]
+ENTITY_MONTHLY_COLUMNS = ["entity_id", "borough_code", "month", "day_type", "metric", "n", "total", "peak", "low",
+                          "days"]
 # A run of one value in a series (series_run_daily).
 RUN_TYPE = "STRUCT(value DOUBLE, readings BIGINT, start_ts TIMESTAMP, end_ts TIMESTAMP)"
 REQUIRED_COLUMNS = {
@@ -75,11 +78,12 @@ REQUIRED_COLUMNS = {
     "series_run_daily": SERIES_RUN_DAILY_COLUMNS,
     "sensor_hourly": SENSOR_HOURLY_COLUMNS,
     "sensor_threshold_daily": SENSOR_THRESHOLD_DAILY_COLUMNS,
+    "entity_monthly": ENTITY_MONTHLY_COLUMNS,
 }
 # Rollups added after datasets were already published: a dataset without one (or with one made by
 # another method) is still whole, and the rollup is worked out from its observations at start.
 WORKED_OUT_AT_START = {"pollutant_daily", "borough_hourly", "sensor_slot_daily", "series_run_daily", "sensor_hourly",
-                       "sensor_threshold_daily"}
+                       "sensor_threshold_daily", "entity_monthly"}
 ROLLUPS_DIR = QUERIES_DIR / "rollups"
 # Written for street-sensor datasets only (empty for the others). Their no-rollup view (the bench's
 # `derive_rollups`) is their own SQL file over the raw readings.
@@ -124,8 +128,11 @@ def sensor_thresholds_by_metric(catalog: Catalog, dataset_id: str) -> dict[str, 
     return {metric_id: thresholds for metric_id, thresholds in by_metric.items() if thresholds}
 
 
-def rollup_params(catalog: Catalog, dataset_id: str, table: str, observations: str, entities: str) -> dict:
+def rollup_params(catalog: Catalog, dataset_id: str, table: str, observations: str, entities: str,
+                  entity_daily: str) -> dict:
     """The parameters of queries/rollups/<table>.sql for a dataset whose tables are at these locations."""
+    if table == "entity_monthly":
+        return {"entity_daily": entity_daily}
     if table == "pollutant_daily":
         return {"observations": observations, **pollutant_daily_params(catalog, dataset_id)}
     if table == "borough_hourly":
@@ -141,7 +148,7 @@ def rollup_params(catalog: Catalog, dataset_id: str, table: str, observations: s
         return {"observations": observations, "tz": catalog.city.timezone,
                 "thresholds": metric_threshold_entries(sensor_thresholds_by_metric(catalog, dataset_id)),
                 "sensor_data": sensor_rollup_params(catalog, dataset_id)["sensor_data"]}
-    raise ValueError(f"no rollup {table!r} is worked out from the observations alone")
+    raise ValueError(f"no rollup {table!r} is worked out from the observations and entity_daily")
 
 
 class QueryError(RuntimeError):
@@ -393,7 +400,7 @@ class Database:
         sensor_threshold_daily counted with other thresholds."""
         if self.derive_rollups:
             # These are then views over the raw observations (_derive_rollup_views).
-            return table == "borough_hourly" or table in SENSOR_ROLLUPS
+            return table in ("borough_hourly", "entity_monthly") or table in SENSOR_ROLLUPS
         if table == "sensor_slot_daily":
             expected = sensor_rollup_params(self.catalog, dataset_id)["interval_s"]
             made_with = self._con.execute("select distinct interval_s from read_parquet($path)",
@@ -427,17 +434,18 @@ class Database:
 
     def _work_out_rollup(self, dataset_id: str, table: str) -> None:
         """A rollup the dataset was published without, or made by another method: worked out now
-        from its observations and kept in memory, so the pages still answer (more slowly to start;
-        publishing the dataset again writes it)."""
+        from its observations (entity_monthly from its entity_daily) and kept in memory, so the pages
+        still answer (more slowly to start; publishing the dataset again writes it)."""
         empty_by_design = (table in SENSOR_ROLLUPS
                            and not sensor_rollup_params(self.catalog, dataset_id)["sensor_data"])
         if not self.derive_rollups and not empty_by_design:
-            LOG.warning("%s: its %s rollup is missing or was made by another method; working it out from the "
-                        "observations (publish the dataset again to keep it)", dataset_id, table)
+            LOG.warning("%s: its %s rollup is missing or was made by another method; working it out from its "
+                        "published data (publish the dataset again to keep it)", dataset_id, table)
         self._con.execute(f"create or replace table datasets.{dataset_id}__{table} as "
                           + (ROLLUPS_DIR / f"{table}.sql").read_text(encoding="utf-8"),
                           rollup_params(self.catalog, dataset_id, table, self._location(dataset_id),
-                                        self._location(dataset_id, TABLES["entities"])))
+                                        self._location(dataset_id, TABLES["entities"]),
+                                        self._location(dataset_id, TABLES["entity_daily"])))
 
     def _derive_rollup_views(self, dataset_id: str) -> None:
         """Replace the rollup views of a dataset by the rollup computed from its raw observations."""
@@ -461,10 +469,15 @@ class Database:
             f"count(*) as n, sum(readings.value) as total "
             f"from datasets.{dataset_id}__observations as readings "
             f"left join datasets.{dataset_id}__entities as entities using (entity_id) group by all")
+        # entity_monthly over the entity_daily worked out above, as publish writes it from entity_daily.
+        monthly = (ROLLUPS_DIR / "entity_monthly.sql").read_text(encoding="utf-8")
+        self._con.execute(f"create or replace view datasets.{dataset_id}__entity_monthly as "
+                          + monthly.replace("read_parquet($entity_daily)", f"datasets.{dataset_id}__entity_daily"))
         # The sensor rollups, as their publish step writes them, worked out on every query.
         for table in SENSOR_ROLLUPS:
             params = rollup_params(self.catalog, dataset_id, table, self._location(dataset_id),
-                                   self._location(dataset_id, TABLES["entities"]))
+                                   self._location(dataset_id, TABLES["entities"]),
+                                   self._location(dataset_id, TABLES["entity_daily"]))
             self._con.execute(f"create or replace view datasets.{dataset_id}__{table} as "
                               + _inline_params((ROLLUPS_DIR / f"{table}.sql").read_text(encoding="utf-8"), params))
 
@@ -476,7 +489,8 @@ class Database:
                  "hour": "BIGINT", "interval_s": "INTEGER", "filled": "BIGINT", "first_slot": "BIGINT",
                  "last_slot": "BIGINT", "gaps": "BIGINT", "longest_gap": "BIGINT", "readings": "BIGINT",
                  "first_run": RUN_TYPE, "last_run": RUN_TYPE, "inner_run": RUN_TYPE, "inner_nonzero_run": RUN_TYPE,
-                 "level": "INTEGER", "thresholds": "VARCHAR", "in_hours": "BIGINT", "above": "BIGINT"}
+                 "level": "INTEGER", "thresholds": "VARCHAR", "in_hours": "BIGINT", "above": "BIGINT",
+                 "month": "DATE", "day_type": "VARCHAR", "days": "BIGINT"}
         return ", ".join(f"null::{types[column]} as {column}" for column in REQUIRED_COLUMNS[table])
 
     def cursor(self, access: str = "public") -> duckdb.DuckDBPyConnection:
@@ -532,7 +546,7 @@ class Database:
 
 
 def write_rollups(catalog: Catalog, dataset_id: str, staging: dict[str, Path]) -> None:
-    """Derive the daily rollups of a dataset from its staged observations and entities.
+    """Derive the rollups of a dataset from its staged observations and entities.
 
     `staging` maps table name -> the temporary path to write (publish renames them into place).
     """
@@ -547,7 +561,8 @@ def write_rollups(catalog: Catalog, dataset_id: str, staging: dict[str, Path]) -
                 params={"entity_daily": str(staging["entity_daily"])}).write_parquet(
             str(staging["borough_daily"]), compression="zstd")
         for table in sorted(WORKED_OUT_AT_START):
-            params = rollup_params(catalog, dataset_id, table, str(staging["observations"]), str(staging["entities"]))
+            params = rollup_params(catalog, dataset_id, table, str(staging["observations"]), str(staging["entities"]),
+                                   str(staging["entity_daily"]))
             con.sql((rollups / f"{table}.sql").read_text(), params=params).write_parquet(
                 str(staging[table]), compression="zstd")
     finally:

@@ -1,8 +1,20 @@
 -- Chosen metrics of a dataset per time bucket (day, week, month or year) for the selected boroughs, one row per bucket and metric.
 -- Params: $dataset (text), $metrics (text[]), $start (date), $end (date), $bucket (text), $boroughs (text[])
 -- Returns: bucket, metric, total, readings, entities, days
-with daily as (
-    select *
+with selected_daily as (
+    select
+        entity_id,
+        day,
+        metric,
+        n,
+        total,
+        -- A case rather than date_trunc($bucket, ...): an unknown bucket name falls back to days.
+        case $bucket
+            when 'year' then cast(date_trunc('year', day) as date)
+            when 'month' then cast(date_trunc('month', day) as date)
+            when 'week' then cast(date_trunc('week', day) as date)
+            else day
+        end as bucket
     from entity_daily
     where dataset = $dataset
       and list_contains($metrics, metric)
@@ -11,30 +23,36 @@ with daily as (
       and (len($boroughs) = 0 or list_contains($boroughs, borough_code))
 ),
 
-bucketed as (
-    select
-        -- A case rather than date_trunc($bucket, ...): an unknown bucket name falls back to days.
-        case $bucket
-            when 'year' then cast(date_trunc('year', day) as date)
-            when 'month' then cast(date_trunc('month', day) as date)
-            when 'week' then cast(date_trunc('week', day) as date)
-            else day
-        end as bucket,
-        metric,
-        entity_id,
-        day,
-        n,
-        total
-    from daily
+day_totals as (
+    -- entity_daily holds one row per entity, day and metric, so a day's rows count its entities
+    -- without a distinct count (a quarter of the time over a season of a large network).
+    select bucket, day, metric, sum(total) as total, sum(n) as readings, count(*) as entities
+    from selected_daily
+    group by bucket, day, metric
+),
+
+bucket_totals as (
+    select bucket, metric, sum(total) as total, sum(readings) as readings, max(entities) as day_entities,
+           count(*) as days
+    from day_totals
+    group by bucket, metric
+),
+
+longer_bucket_entities as (
+    -- A bucket of several days counts each entity once, however many of its days have data.
+    select bucket, metric, count(distinct entity_id) as entities
+    from selected_daily
+    where $bucket in ('week', 'month', 'year')
+    group by bucket, metric
 )
 
 select
-    bucket,
-    metric,
-    sum(total) as total,
-    sum(n) as readings,
-    count(distinct entity_id) as entities,
-    count(distinct day) as days
-from bucketed
-group by bucket, metric
-order by bucket, metric
+    bucket_totals.bucket,
+    bucket_totals.metric,
+    bucket_totals.total,
+    bucket_totals.readings,
+    coalesce(longer_bucket_entities.entities, bucket_totals.day_entities) as entities,
+    bucket_totals.days
+from bucket_totals
+left join longer_bucket_entities using (bucket, metric)
+order by bucket_totals.bucket, bucket_totals.metric

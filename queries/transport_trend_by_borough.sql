@@ -2,7 +2,20 @@
 -- Params: $dataset (text), $metrics (text[]), $start (date), $end (date), $bucket (text), $boroughs (text[])
 -- Returns: borough_code, borough_name, bucket, metric, total, readings, entities, days
 with selected_daily as (
-    select entity_id, borough_code, day, metric, n, total
+    select
+        entity_id,
+        borough_code,
+        day,
+        metric,
+        n,
+        total,
+        -- A case rather than date_trunc($bucket, ...): an unknown bucket name falls back to days.
+        case $bucket
+            when 'year' then cast(date_trunc('year', day) as date)
+            when 'month' then cast(date_trunc('month', day) as date)
+            when 'week' then cast(date_trunc('week', day) as date)
+            else day
+        end as bucket
     from entity_daily
     where dataset = $dataset
       and list_contains($metrics, metric)
@@ -12,46 +25,39 @@ with selected_daily as (
       and (len($boroughs) = 0 or list_contains($boroughs, borough_code))
 ),
 
-bucketed_daily as (
-    select
-        borough_code,
-        -- A case rather than date_trunc($bucket, ...): an unknown bucket name falls back to days.
-        case $bucket
-            when 'year' then cast(date_trunc('year', day) as date)
-            when 'month' then cast(date_trunc('month', day) as date)
-            when 'week' then cast(date_trunc('week', day) as date)
-            else day
-        end as bucket,
-        metric,
-        entity_id,
-        day,
-        n,
-        total
+day_totals as (
+    -- entity_daily holds one row per entity, day and metric, so a day's rows count its entities
+    -- without a distinct count (a quarter of the time over a season of a large network).
+    select borough_code, bucket, day, metric, sum(total) as total, sum(n) as readings, count(*) as entities
     from selected_daily
+    group by borough_code, bucket, day, metric
 ),
 
-borough_buckets as (
-    select
-        borough_code,
-        bucket,
-        metric,
-        sum(total) as total,
-        sum(n) as readings,
-        count(distinct entity_id) as entities,
-        count(distinct day) as days
-    from bucketed_daily
+bucket_totals as (
+    select borough_code, bucket, metric, sum(total) as total, sum(readings) as readings,
+           max(entities) as day_entities, count(*) as days
+    from day_totals
+    group by borough_code, bucket, metric
+),
+
+longer_bucket_entities as (
+    -- A bucket of several days counts each entity once, however many of its days have data.
+    select borough_code, bucket, metric, count(distinct entity_id) as entities
+    from selected_daily
+    where $bucket in ('week', 'month', 'year')
     group by borough_code, bucket, metric
 )
 
 select
-    borough_buckets.borough_code,
+    bucket_totals.borough_code,
     boroughs.borough_name,
-    borough_buckets.bucket,
-    borough_buckets.metric,
-    borough_buckets.total,
-    borough_buckets.readings,
-    borough_buckets.entities,
-    borough_buckets.days
-from borough_buckets
+    bucket_totals.bucket,
+    bucket_totals.metric,
+    bucket_totals.total,
+    bucket_totals.readings,
+    coalesce(longer_bucket_entities.entities, bucket_totals.day_entities) as entities,
+    bucket_totals.days
+from bucket_totals
+left join longer_bucket_entities using (borough_code, bucket, metric)
 left join boroughs using (borough_code)
-order by boroughs.borough_name, borough_buckets.bucket, borough_buckets.metric
+order by boroughs.borough_name, bucket_totals.bucket, bucket_totals.metric

@@ -164,6 +164,23 @@ def test_trend_buckets_for_the_selected_boroughs_or_all(database):
     assert len(unknown) == 5, "an unknown bucket falls back to days"
 
 
+def test_a_daily_trend_counts_each_days_own_entities(database):
+    daily = database.run("transport_trend", dataset="rail", metrics=["entries", "exits"], bucket="day",
+                         boroughs=[], **FIRST_HALF).set_index(["bucket", "metric"])
+    monday, tuesday, sunday = pd.Timestamp("2026-06-01"), pd.Timestamp("2026-06-02"), pd.Timestamp("2026-06-07")
+    assert daily.loc[(monday, "entries"), ["total", "entities", "days"]].tolist() == [600, 2, 1]
+    assert daily.loc[(monday, "exits"), ["total", "entities"]].tolist() == [90, 1]
+    assert daily.loc[(tuesday, "entries"), ["total", "entities"]].tolist() == [700, 1]
+    assert daily.loc[(sunday, "entries"), ["total", "entities"]].tolist() == [20, 1]
+    per_borough = database.run("transport_trend_by_borough", dataset="rail", metrics=["entries"], bucket="day",
+                               boroughs=[], **FIRST_HALF).set_index(["borough_name", "bucket"])
+    assert per_borough.loc[("Camden", monday), ["total", "entities", "days"]].tolist() == [100, 1, 1]
+    assert per_borough.loc[("Westminster", monday), ["total", "entities"]].tolist() == [500, 1]
+    # Every station is in a borough, so the boroughs' entities of a day add up to the city's.
+    city = daily.xs("entries", level="metric")["entities"]
+    assert per_borough.groupby("bucket")["entities"].sum().equals(city)
+
+
 def test_hours_and_days_of_the_week_are_local(database):
     frame = database.run("transport_hour_week", dataset="bikes", metrics=["hires"], boroughs=[],
                          **FIRST_HALF).set_index(["day_of_week", "hour"])
@@ -197,13 +214,62 @@ def test_the_benchs_rollups_worked_out_from_the_raw_readings_answer_as_the_publi
              ("transport_hour_week_by_borough", {"dataset": "bikes", "metrics": ["hires"], "boroughs": ["E09000007"]}),
              ("transport_entity_metrics", {"dataset": "rail", "metrics": ["entries", "exits"]}),
              ("transport_trend_by_borough", {"dataset": "rail", "metrics": ["entries"], "bucket": "week",
-                                             "boroughs": []})]
+                                             "boroughs": []}),
+             ("transport_trend", {"dataset": "rail", "metrics": ["entries", "exits"], "bucket": "day",
+                                  "boroughs": []})]
     with Database(database.catalog, derive_rollups=True) as derived:
         for query, params in asked:
             published = database.run(query, **params, **FIRST_HALF)
             assert not published.empty, query
             pd.testing.assert_frame_equal(derived.run(query, **params, **FIRST_HALF), published, check_dtype=False,
                                           obj=query)
+
+
+# Whole months, none, one exactly, and months with days either side, against the days they hold.
+PERIODS_ACROSS_MONTHS = [(date(2026, 1, 1), date(2026, 6, 7)), (date(2026, 5, 1), date(2026, 5, 31)),
+                         (date(2026, 4, 30), date(2026, 6, 1)), (date(2026, 5, 2), date(2026, 6, 30)),
+                         (date(2026, 6, 2), date(2026, 6, 6)), (date(2026, 1, 6), date(2026, 6, 1))]
+
+
+@pytest.mark.parametrize(("start", "end"), PERIODS_ACROSS_MONTHS)
+def test_entity_totals_from_whole_months_and_the_days_either_side_equal_the_days_summed(database, start, end):
+    cursor = database.cursor("public")
+    try:
+        days = cursor.execute("select dataset, entity_id, day, metric, n, total, peak from entity_daily "
+                              "where day between $start and $end", {"start": start, "end": end}).df()
+    finally:
+        cursor.close()
+    days["day_type"] = pd.to_datetime(days["day"]).dt.day_of_week.map({5: "saturday", 6: "sunday"}).fillna("weekday")
+    for dataset, metrics in {"rail": ["entries", "exits"], "bikes": ["hires", "dock_capacity"]}.items():
+        own = days[days["dataset"] == dataset]
+        expected = own.groupby(["entity_id", "metric"]).agg(
+            total=("total", "sum"), readings=("n", "sum"), peak=("peak", "max"), days=("day", "count"))
+        answer = database.run("transport_entity_metrics", dataset=dataset, metrics=metrics, start=start, end=end)
+        got = answer.set_index(["entity_id", "metric"])[["total", "readings", "peak", "days"]]
+        pd.testing.assert_frame_equal(got, expected.sort_index(), check_dtype=False, check_index_type=False,
+                                      obj=f"{dataset} {start}-{end}")
+        expected_types = own.groupby(["entity_id", "day_type", "metric"]).agg(
+            total=("total", "sum"), days=("day", "count"))
+        types = database.run("transport_entity_daytypes", dataset=dataset, metrics=metrics, start=start, end=end)
+        pd.testing.assert_frame_equal(types.set_index(["entity_id", "day_type", "metric"])[["total", "days"]],
+                                      expected_types.sort_index(), check_dtype=False, check_index_type=False,
+                                      obj=f"{dataset} day types")
+    assert not days.empty
+
+
+def test_a_dataset_published_without_the_monthly_rollup_has_it_worked_out_at_start(tmp_path, caplog):
+    (tmp_path / "catalog.toml").write_text(TRANSPORT_CATALOG.format(boundaries=BOUNDARIES), encoding="utf-8")
+    catalog = load_catalog(tmp_path)
+    publish(Extract(STATIONS, STATION_COUNTS), "rail", catalog, replace=True, now=datetime(2026, 7, 1))
+    asked = {"dataset": "rail", "metrics": ["entries", "exits"], **FIRST_HALF}
+    with Database(catalog) as published:
+        expected = published.run("transport_entity_metrics", **asked)
+    catalog.extract_path("rail", "entity_monthly").unlink()
+    with caplog.at_level("WARNING", logger="citydash.data"), Database(catalog) as reopened:
+        assert reopened.problems == [] and "rail" in reopened.available
+        assert "rail: its entity_monthly rollup is missing" in caplog.text
+        pd.testing.assert_frame_equal(reopened.run("transport_entity_metrics", **asked), expected)
+    assert expected.set_index(["entity_id", "metric"]).loc[("S1", "entries"), ["total", "days"]].tolist() == [160, 3]
 
 
 def test_dock_capacity_is_its_largest_reading(database):
