@@ -23,7 +23,8 @@ select
     sum(daily.total) / sum(daily.n) as value,
     sum(daily.total) as total,
     sum(daily.n) as readings,
-    count(distinct daily.entity_id) as sites
+    -- entity_daily holds one row per entity, day and metric: a group's rows are its sites.
+    count(*) as sites
 from daily
 join site_kinds using (entity_id)
 group by site_kinds.kind, daily.day, daily.metric

@@ -25,7 +25,9 @@ select
         when $area_aggregation = 'sum' then sum(peak)
         else max(peak)
     end as value,
-    count(distinct entity_id) as entities
+    -- entity_daily holds one row per entity, day and metric, so a day's rows of one metric are its
+    -- entities: counted without a distinct count, which was most of the query's time.
+    count(*) as entities
 from scoped
 group by scope, day
 order by scope, day

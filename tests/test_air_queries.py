@@ -312,6 +312,7 @@ def test_site_type_daily_means_group_by_the_kind_of_site(air_database):
     assert frame.loc["Kerbside", "value"] == pytest.approx(80)
     assert frame.loc["Urban Background", "value"] == pytest.approx(25)
     assert frame.loc["Urban Background", "readings"] == 2
+    assert frame.loc["Urban Background", "sites"] == 1, "one site read twice"
     westminster = database.run("air_site_type_daily", dataset="air", metrics=["no2"], boroughs=["E09000033"],
                                start=date(2026, 1, 10), end=date(2026, 1, 10))
     assert list(westminster["kind"]) == ["Kerbside"]

@@ -107,6 +107,9 @@ def test_metric_daily_gives_one_row_per_scope_and_day(published):
     city = frame[frame["scope"] == "city"].set_index("day")["value"]
     assert city.iloc[0] == pytest.approx((40 + 60 + 20 + 10) / 4)
     assert city.iloc[1] == pytest.approx(30)
+    # Entities, not readings: A1 read twice on 1 March.
+    entities_per_day = frame.set_index(["scope", "day"])["entities"]
+    assert entities_per_day.tolist() == [3, 1, 2]
 
 
 def test_sums_and_capacities_add_up_across_entities(published):
