@@ -60,16 +60,22 @@ pollutant_indices as (
 
 site_days as (
     -- The highest index across pollutants; a tie goes to the first pollutant in catalogue order.
-    select entity_id, day, 'daqi' as metric, daqi_index, concentration, metric as pollutant
+    -- An aggregate rather than a window ranking each site's day: no sort of every pollutant-day.
+    select
+        entity_id,
+        day,
+        'daqi' as metric,
+        arg_max({'daqi_index': daqi_index, 'concentration': concentration, 'pollutant': metric},
+                (daqi_index, -position)) as highest
     from pollutant_indices
-    qualify row_number() over (partition by entity_id, day order by daqi_index desc, position) = 1
+    group by entity_id, day
 ),
 
 all_rows as (
     select entity_id, day, metric, daqi_index, concentration, metric as pollutant from pollutant_indices
     where $pollutants
     union all
-    select entity_id, day, metric, daqi_index, concentration, pollutant from site_days
+    select entity_id, day, metric, highest.daqi_index, highest.concentration, highest.pollutant from site_days
 )
 
 select
