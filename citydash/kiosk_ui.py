@@ -103,7 +103,9 @@ def _tour_bar(tour: Tour, pages: dict[str, StreamlitPage]) -> None:
     moved = kiosk.tick(state, tour, time.time())
     if moved != state:
         _go_to(moved, tour, pages)
-    caption_column, button_column = st.columns([5, 1], vertical_alignment="center")
+    # A quarter of the width: at a sixth, "Pause the tour" was cut to "Pause the…" at 1280 px in
+    # the kiosk's large type (style.css lets it wrap, rather than cut, on narrower screens).
+    caption_column, button_column = st.columns([3, 1], vertical_alignment="center")
     caption_column.html(_caption_html(tour.views[state.index], state, tour))
     button_column.button("Resume the tour" if state.paused else "Pause the tour", key="kiosk_pause",
                          on_click=_toggle_pause, icon=":material/play_arrow:" if state.paused else ":material/pause:",

@@ -158,6 +158,11 @@ def test_the_pause_button_stops_and_restarts_the_tour_from_the_keyboard(screen, 
     page.goto(kiosk_app)
     wait_for_view(page, 1)
     pause = page.get_by_role("button", name="Pause the tour")
+    # The label is read from across a room: shown whole (wrapped if need be), never cut to "Pause the…".
+    label_is_whole = "button => { const label = button.querySelector('[data-testid=\"stMarkdownContainer\"]'); " \
+                     "return label.innerText.trim() + '|' + (label.scrollWidth <= label.clientWidth + 1); }"
+    pause.wait_for(timeout=60_000)
+    assert pause.evaluate(label_is_whole) == "Pause the tour|true"
     # A press that lands just as the tour switches page belongs to the page being left and can be
     # lost; a presenter would press again on the new view, and so does this (at most three times).
     for _ in range(3):
@@ -182,6 +187,7 @@ def test_the_pause_button_stops_and_restarts_the_tour_from_the_keyboard(screen, 
     page.wait_for_timeout(2 * PACE_S * 1000)
     assert progress(page) == paused, "a paused tour moved on"
     resume = page.get_by_role("button", name="Resume the tour")
+    assert resume.evaluate(label_is_whole) == "Resume the tour|true"
     resume.focus()
     page.keyboard.press("Space")
     wait_for_view(page, number % len(LONDON_TOUR.views) + 1)
