@@ -35,8 +35,8 @@ DEFAULT_CACHE = REPO_DIR / "bench-cache"
 # Observations of all demo datasets together per unit of `demo --scale` over 365 days.
 OBSERVATIONS_PER_SCALE = 9.3e6
 # Bump when the demo generator or the extract layout changes, so cached data is rebuilt.
-DATA_VERSION = 7  # 4: the sensor-health rollups (sensor_slot_daily, series_run_daily); 5: sensor_hourly;
-# 6: sensor_threshold_daily; 7: entity_monthly
+DATA_VERSION = 8  # 4: the sensor-health rollups (sensor_slot_daily, series_run_daily); 5: sensor_hourly;
+# 6: sensor_threshold_daily; 7: entity_monthly; 8: entity_weekly
 UNITS = {"": 1, "k": 1_000, "m": 1_000_000, "g": 1_000_000_000}
 
 TARGETS_MS = {20_000_000: 150, 200_000_000: 300}

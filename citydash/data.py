@@ -51,6 +51,7 @@ TABLES = {
     "sensor_hourly": "sensor_hourly",
     "sensor_threshold_daily": "sensor_threshold_daily",
     "entity_monthly": "entity_monthly",
+    "entity_weekly": "entity_weekly",
 }
 
 ENTITY_DAILY_COLUMNS = ["entity_id", "borough_code", "day", "metric", "n", "total", "peak", "low"]
@@ -65,6 +66,7 @@ SENSOR_HOURLY_COLUMNS = ["entity_id", "metric", "day", "hour", "n", "total"]
 SENSOR_THRESHOLD_DAILY_COLUMNS = ["entity_id", "metric", "day", "level", "thresholds", "in_hours", "above"]
 ENTITY_MONTHLY_COLUMNS = ["entity_id", "borough_code", "month", "day_type", "metric", "n", "total", "peak", "low",
                           "days"]
+ENTITY_WEEKLY_COLUMNS = ["entity_id", "borough_code", "week", "metric", "n", "total", "days", "day_bits"]
 # A run of one value in a series (series_run_daily).
 RUN_TYPE = "STRUCT(value DOUBLE, readings BIGINT, start_ts TIMESTAMP, end_ts TIMESTAMP)"
 REQUIRED_COLUMNS = {
@@ -79,15 +81,18 @@ REQUIRED_COLUMNS = {
     "sensor_hourly": SENSOR_HOURLY_COLUMNS,
     "sensor_threshold_daily": SENSOR_THRESHOLD_DAILY_COLUMNS,
     "entity_monthly": ENTITY_MONTHLY_COLUMNS,
+    "entity_weekly": ENTITY_WEEKLY_COLUMNS,
 }
 # Rollups added after datasets were already published: a dataset without one (or with one made by
 # another method) is still whole, and the rollup is worked out from its observations at start.
 WORKED_OUT_AT_START = {"pollutant_daily", "borough_hourly", "sensor_slot_daily", "series_run_daily", "sensor_hourly",
-                       "sensor_threshold_daily", "entity_monthly"}
+                       "sensor_threshold_daily", "entity_monthly", "entity_weekly"}
 ROLLUPS_DIR = QUERIES_DIR / "rollups"
 # Written for street-sensor datasets only (empty for the others). Their no-rollup view (the bench's
 # `derive_rollups`) is their own SQL file over the raw readings.
 SENSOR_ROLLUPS = ("sensor_slot_daily", "series_run_daily", "sensor_hourly", "sensor_threshold_daily")
+# Written from entity_daily rather than from the observations.
+ENTITY_DAILY_ROLLUPS = ("entity_monthly", "entity_weekly")
 LOG = logging.getLogger("citydash.data")
 
 
@@ -131,7 +136,7 @@ def sensor_thresholds_by_metric(catalog: Catalog, dataset_id: str) -> dict[str, 
 def rollup_params(catalog: Catalog, dataset_id: str, table: str, observations: str, entities: str,
                   entity_daily: str) -> dict:
     """The parameters of queries/rollups/<table>.sql for a dataset whose tables are at these locations."""
-    if table == "entity_monthly":
+    if table in ENTITY_DAILY_ROLLUPS:
         return {"entity_daily": entity_daily}
     if table == "pollutant_daily":
         return {"observations": observations, **pollutant_daily_params(catalog, dataset_id)}
@@ -400,7 +405,7 @@ class Database:
         sensor_threshold_daily counted with other thresholds."""
         if self.derive_rollups:
             # These are then views over the raw observations (_derive_rollup_views).
-            return table in ("borough_hourly", "entity_monthly") or table in SENSOR_ROLLUPS
+            return table in ("borough_hourly", *ENTITY_DAILY_ROLLUPS) or table in SENSOR_ROLLUPS
         if table == "sensor_slot_daily":
             expected = sensor_rollup_params(self.catalog, dataset_id)["interval_s"]
             made_with = self._con.execute("select distinct interval_s from read_parquet($path)",
@@ -434,8 +439,8 @@ class Database:
 
     def _work_out_rollup(self, dataset_id: str, table: str) -> None:
         """A rollup the dataset was published without, or made by another method: worked out now
-        from its observations (entity_monthly from its entity_daily) and kept in memory, so the pages
-        still answer (more slowly to start; publishing the dataset again writes it)."""
+        from its observations (the ENTITY_DAILY_ROLLUPS from its entity_daily) and kept in memory,
+        so the pages still answer (more slowly to start; publishing the dataset again writes it)."""
         empty_by_design = (table in SENSOR_ROLLUPS
                            and not sensor_rollup_params(self.catalog, dataset_id)["sensor_data"])
         if not self.derive_rollups and not empty_by_design:
@@ -469,10 +474,12 @@ class Database:
             f"count(*) as n, sum(readings.value) as total "
             f"from datasets.{dataset_id}__observations as readings "
             f"left join datasets.{dataset_id}__entities as entities using (entity_id) group by all")
-        # entity_monthly over the entity_daily worked out above, as publish writes it from entity_daily.
-        monthly = (ROLLUPS_DIR / "entity_monthly.sql").read_text(encoding="utf-8")
-        self._con.execute(f"create or replace view datasets.{dataset_id}__entity_monthly as "
-                          + monthly.replace("read_parquet($entity_daily)", f"datasets.{dataset_id}__entity_daily"))
+        # entity_monthly and entity_weekly over the entity_daily worked out above, as publish writes
+        # them from entity_daily.
+        for table in ENTITY_DAILY_ROLLUPS:
+            sql = (ROLLUPS_DIR / f"{table}.sql").read_text(encoding="utf-8")
+            self._con.execute(f"create or replace view datasets.{dataset_id}__{table} as "
+                              + sql.replace("read_parquet($entity_daily)", f"datasets.{dataset_id}__entity_daily"))
         # The sensor rollups, as their publish step writes them, worked out on every query.
         for table in SENSOR_ROLLUPS:
             params = rollup_params(self.catalog, dataset_id, table, self._location(dataset_id),
@@ -490,7 +497,7 @@ class Database:
                  "last_slot": "BIGINT", "gaps": "BIGINT", "longest_gap": "BIGINT", "readings": "BIGINT",
                  "first_run": RUN_TYPE, "last_run": RUN_TYPE, "inner_run": RUN_TYPE, "inner_nonzero_run": RUN_TYPE,
                  "level": "INTEGER", "thresholds": "VARCHAR", "in_hours": "BIGINT", "above": "BIGINT",
-                 "month": "DATE", "day_type": "VARCHAR", "days": "BIGINT"}
+                 "month": "DATE", "day_type": "VARCHAR", "days": "BIGINT", "week": "DATE", "day_bits": "BIGINT"}
         return ", ".join(f"null::{types[column]} as {column}" for column in REQUIRED_COLUMNS[table])
 
     def cursor(self, access: str = "public") -> duckdb.DuckDBPyConnection:

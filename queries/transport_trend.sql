@@ -1,7 +1,23 @@
 -- Chosen metrics of a dataset per time bucket (day, week, month or year) for the selected boroughs, one row per bucket and metric.
 -- Params: $dataset (text), $metrics (text[]), $start (date), $end (date), $bucket (text), $boroughs (text[])
 -- Returns: bucket, metric, total, readings, entities, days
-with selected_daily as (
+--
+-- By week, the weeks the period covers whole come from entity_weekly and only the days either
+-- side from entity_daily; otherwise every day comes from entity_daily.
+with whole_weeks as (
+    select week as bucket, metric, entity_id, n, total, day_bits
+    from entity_weekly
+    where $bucket = 'week'
+      and dataset = $dataset
+      and list_contains($metrics, metric)
+      -- From the first Monday on or after $start, to the last week ending on or before $end.
+      and week >= cast(date_trunc('week', cast($start as date) - 1) + interval 7 day as date)
+      and week < cast(date_trunc('week', cast($end as date) + 1) as date)
+      -- An empty selection means every borough.
+      and (len($boroughs) = 0 or list_contains($boroughs, borough_code))
+),
+
+selected_daily as (
     select
         entity_id,
         day,
@@ -19,8 +35,10 @@ with selected_daily as (
     where dataset = $dataset
       and list_contains($metrics, metric)
       and day between $start and $end
-      -- An empty selection means every borough.
       and (len($boroughs) = 0 or list_contains($boroughs, borough_code))
+      and not ($bucket = 'week'
+               and day >= cast(date_trunc('week', cast($start as date) - 1) + interval 7 day as date)
+               and day < cast(date_trunc('week', cast($end as date) + 1) as date))
 ),
 
 day_totals as (
@@ -44,6 +62,14 @@ longer_bucket_entities as (
     from selected_daily
     where $bucket in ('week', 'month', 'year')
     group by bucket, metric
+),
+
+whole_week_totals as (
+    -- entity_weekly holds one row per entity, week and metric: a week's rows are its entities.
+    select bucket, metric, sum(total) as total, sum(n) as readings, count(*) as entities,
+           bit_count(bit_or(day_bits)) as days
+    from whole_weeks
+    group by bucket, metric
 )
 
 select
@@ -55,4 +81,7 @@ select
     bucket_totals.days
 from bucket_totals
 left join longer_bucket_entities using (bucket, metric)
-order by bucket_totals.bucket, bucket_totals.metric
+union all
+select bucket, metric, total, readings, entities, days
+from whole_week_totals
+order by bucket, metric

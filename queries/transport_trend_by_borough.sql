@@ -1,7 +1,24 @@
 -- Chosen metrics of a dataset per borough and time bucket (day, week, month or year), one row per borough, bucket and metric with data.
 -- Params: $dataset (text), $metrics (text[]), $start (date), $end (date), $bucket (text), $boroughs (text[])
 -- Returns: borough_code, borough_name, bucket, metric, total, readings, entities, days
-with selected_daily as (
+--
+-- By week, the weeks the period covers whole come from entity_weekly and only the days either
+-- side from entity_daily (see transport_trend).
+with whole_weeks as (
+    select borough_code, week as bucket, metric, entity_id, n, total, day_bits
+    from entity_weekly
+    where $bucket = 'week'
+      and dataset = $dataset
+      and list_contains($metrics, metric)
+      -- From the first Monday on or after $start, to the last week ending on or before $end.
+      and week >= cast(date_trunc('week', cast($start as date) - 1) + interval 7 day as date)
+      and week < cast(date_trunc('week', cast($end as date) + 1) as date)
+      and borough_code is not null
+      -- An empty selection means every borough.
+      and (len($boroughs) = 0 or list_contains($boroughs, borough_code))
+),
+
+selected_daily as (
     select
         entity_id,
         borough_code,
@@ -21,8 +38,10 @@ with selected_daily as (
       and list_contains($metrics, metric)
       and day between $start and $end
       and borough_code is not null
-      -- An empty selection means every borough.
       and (len($boroughs) = 0 or list_contains($boroughs, borough_code))
+      and not ($bucket = 'week'
+               and day >= cast(date_trunc('week', cast($start as date) - 1) + interval 7 day as date)
+               and day < cast(date_trunc('week', cast($end as date) + 1) as date))
 ),
 
 day_totals as (
@@ -46,18 +65,35 @@ longer_bucket_entities as (
     from selected_daily
     where $bucket in ('week', 'month', 'year')
     group by borough_code, bucket, metric
+),
+
+all_buckets as (
+    select
+        bucket_totals.borough_code,
+        bucket_totals.bucket,
+        bucket_totals.metric,
+        bucket_totals.total,
+        bucket_totals.readings,
+        coalesce(longer_bucket_entities.entities, bucket_totals.day_entities) as entities,
+        bucket_totals.days
+    from bucket_totals
+    left join longer_bucket_entities using (borough_code, bucket, metric)
+    union all
+    -- entity_weekly holds one row per entity, week and metric: a week's rows are its entities.
+    select borough_code, bucket, metric, sum(total), sum(n), count(*), bit_count(bit_or(day_bits))
+    from whole_weeks
+    group by borough_code, bucket, metric
 )
 
 select
-    bucket_totals.borough_code,
+    all_buckets.borough_code,
     boroughs.borough_name,
-    bucket_totals.bucket,
-    bucket_totals.metric,
-    bucket_totals.total,
-    bucket_totals.readings,
-    coalesce(longer_bucket_entities.entities, bucket_totals.day_entities) as entities,
-    bucket_totals.days
-from bucket_totals
-left join longer_bucket_entities using (borough_code, bucket, metric)
+    all_buckets.bucket,
+    all_buckets.metric,
+    all_buckets.total,
+    all_buckets.readings,
+    all_buckets.entities,
+    all_buckets.days
+from all_buckets
 left join boroughs using (borough_code)
-order by boroughs.borough_name, bucket_totals.bucket, bucket_totals.metric
+order by boroughs.borough_name, all_buckets.bucket, all_buckets.metric

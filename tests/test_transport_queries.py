@@ -257,6 +257,42 @@ def test_entity_totals_from_whole_months_and_the_days_either_side_equal_the_days
     assert not days.empty
 
 
+# Whole weeks (Monday to Sunday) with days either side, one whole week exactly, none, part weeks.
+PERIODS_ACROSS_WEEKS = [(date(2026, 1, 1), date(2026, 6, 7)), (date(2026, 6, 1), date(2026, 6, 7)),
+                        (date(2026, 6, 2), date(2026, 6, 6)), (date(2026, 4, 28), date(2026, 6, 8)),
+                        (date(2026, 5, 1), date(2026, 6, 6)), (date(2026, 1, 5), date(2026, 6, 30))]
+
+
+@pytest.mark.parametrize(("start", "end"), PERIODS_ACROSS_WEEKS)
+@pytest.mark.parametrize("boroughs", [[], ["E09000007", "E09000006"]])
+def test_weekly_trends_from_whole_weeks_and_the_days_either_side_equal_the_days_counted(database, start, end,
+                                                                                        boroughs):
+    cursor = database.cursor("public")
+    try:
+        days = cursor.execute("select dataset, entity_id, borough_code, day, metric, n, total from entity_daily "
+                              "where day between $start and $end", {"start": start, "end": end}).df()
+    finally:
+        cursor.close()
+    assert not days.empty
+    days["bucket"] = pd.to_datetime(days["day"]).dt.to_period("W-SUN").dt.start_time
+    if boroughs:
+        days = days[days["borough_code"].isin(boroughs)]
+    for dataset, metrics in {"rail": ["entries", "exits"], "bikes": ["hires", "dock_capacity"]}.items():
+        own = days[days["dataset"] == dataset]
+        asked = {"dataset": dataset, "metrics": metrics, "start": start, "end": end, "bucket": "week",
+                 "boroughs": boroughs}
+        expected = own.groupby(["bucket", "metric"]).agg(
+            total=("total", "sum"), readings=("n", "sum"), entities=("entity_id", "nunique"), days=("day", "nunique"))
+        got = database.run("transport_trend", **asked).set_index(["bucket", "metric"])
+        pd.testing.assert_frame_equal(got, expected, check_dtype=False, check_index_type=False,
+                                      obj=f"{dataset} {start}-{end} {boroughs}")
+        by_borough = own.dropna(subset=["borough_code"]).groupby(["borough_code", "bucket", "metric"]).agg(
+            total=("total", "sum"), readings=("n", "sum"), entities=("entity_id", "nunique"), days=("day", "nunique"))
+        got = database.run("transport_trend_by_borough", **asked).set_index(["borough_code", "bucket", "metric"])
+        pd.testing.assert_frame_equal(got.drop(columns="borough_name").sort_index(), by_borough,
+                                      check_dtype=False, check_index_type=False, obj=f"{dataset} by borough")
+
+
 def test_a_dataset_published_without_the_monthly_rollup_has_it_worked_out_at_start(tmp_path, caplog):
     (tmp_path / "catalog.toml").write_text(TRANSPORT_CATALOG.format(boundaries=BOUNDARIES), encoding="utf-8")
     catalog = load_catalog(tmp_path)
