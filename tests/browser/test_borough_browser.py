@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from shapely.geometry import Point
 
 from app_pages import whole_page_screenshot
@@ -199,9 +200,18 @@ def test_clicking_a_neighbouring_borough_on_the_profile_map_opens_its_profile(pa
                   if islington.contains(Point(lon + step / 1000, lat)))
     x, y = project(target[0], target[1], view, box["width"], box["height"])
     assert 0 < x < box["width"], "Islington is on the profile map"
-    page.page.mouse.click(box["x"] + x, box["y"] + y)
-    page.page.wait_for_function("() => document.querySelector('h1').innerText.startsWith('Islington')",
-                                timeout=30_000)
+    # A click that lands while the map is still setting up its picking is lost, as a reader's would
+    # be, and a reader clicks again: so does this, up to three times (a fresh-clone CI run on a
+    # loaded machine lost the one click it made; the test passed alone in 14 s, three times).
+    islington_open = "() => document.querySelector('h1').innerText.startsWith('Islington')"
+    for _ in range(3):
+        page.page.mouse.click(box["x"] + x, box["y"] + y)
+        try:
+            page.page.wait_for_function(islington_open, timeout=15_000)
+            break
+        except PlaywrightTimeout:
+            continue
+    page.page.wait_for_function(islington_open, timeout=15_000)
     page.page.wait_for_function("() => window.location.search.includes('borough=E09000019')", timeout=10_000)
     assert "section=sites" in page.page.url, "the sites section stays open for the borough clicked"
     page.page.wait_for_function(f"() => ({SECTION_HEADINGS})().includes('Sites in Islington')", timeout=30_000)
