@@ -192,19 +192,30 @@ def test_hours_and_days_of_the_week_are_local(database):
     assert camden["total"].sum() == 10
 
 
-def test_a_dataset_published_without_the_hourly_rollup_has_it_worked_out_at_start(tmp_path, caplog):
+# A rollup added after a dataset was published, and the query that reads it.
+WORKED_OUT_AT_START = [
+    ("borough_hourly", "bikes", "transport_hour_week", {"metrics": ["hires"], "boroughs": []}),
+    ("entity_monthly", "rail", "transport_entity_metrics", {"metrics": ["entries", "exits"]}),
+    ("entity_weekly", "rail", "transport_trend", {"metrics": ["entries"], "bucket": "week", "boroughs": []}),
+]
+
+
+@pytest.mark.parametrize(("rollup", "dataset", "query", "params"), WORKED_OUT_AT_START)
+def test_a_dataset_published_without_a_later_rollup_has_it_worked_out_at_start(tmp_path, caplog, rollup, dataset,
+                                                                                query, params):
     (tmp_path / "catalog.toml").write_text(TRANSPORT_CATALOG.format(boundaries=BOUNDARIES), encoding="utf-8")
     catalog = load_catalog(tmp_path)
-    publish(Extract(DOCKS, DOCK_READINGS), "bikes", catalog, replace=True, now=datetime(2026, 7, 1))
-    asked = {"dataset": "bikes", "metrics": ["hires"], "boroughs": [], **FIRST_HALF}
+    rows = {"bikes": (DOCKS, DOCK_READINGS), "rail": (STATIONS, STATION_COUNTS)}[dataset]
+    publish(Extract(*rows), dataset, catalog, replace=True, now=datetime(2026, 7, 1))
+    asked = {"dataset": dataset, **params, **FIRST_HALF}
     with Database(catalog) as published:
-        expected = published.run("transport_hour_week", **asked)
-    catalog.extract_path("bikes", "borough_hourly").unlink()
+        expected = published.run(query, **asked)
+    assert not expected.empty
+    catalog.extract_path(dataset, rollup).unlink()
     with caplog.at_level("WARNING", logger="citydash.data"), Database(catalog) as reopened:
-        assert reopened.problems == [] and "bikes" in reopened.available
-        assert "bikes: its borough_hourly rollup is missing" in caplog.text
-        pd.testing.assert_frame_equal(reopened.run("transport_hour_week", **asked), expected)
-    assert expected.set_index(["day_of_week", "hour"]).loc[(1, 8), "total"] == 20
+        assert reopened.problems == [] and dataset in reopened.available
+        assert f"{dataset}: its {rollup} rollup is missing" in caplog.text
+        pd.testing.assert_frame_equal(reopened.run(query, **asked), expected)
 
 
 def test_the_benchs_rollups_worked_out_from_the_raw_readings_answer_as_the_published_ones(database):
@@ -291,21 +302,6 @@ def test_weekly_trends_from_whole_weeks_and_the_days_either_side_equal_the_days_
         got = database.run("transport_trend_by_borough", **asked).set_index(["borough_code", "bucket", "metric"])
         pd.testing.assert_frame_equal(got.drop(columns="borough_name").sort_index(), by_borough,
                                       check_dtype=False, check_index_type=False, obj=f"{dataset} by borough")
-
-
-def test_a_dataset_published_without_the_monthly_rollup_has_it_worked_out_at_start(tmp_path, caplog):
-    (tmp_path / "catalog.toml").write_text(TRANSPORT_CATALOG.format(boundaries=BOUNDARIES), encoding="utf-8")
-    catalog = load_catalog(tmp_path)
-    publish(Extract(STATIONS, STATION_COUNTS), "rail", catalog, replace=True, now=datetime(2026, 7, 1))
-    asked = {"dataset": "rail", "metrics": ["entries", "exits"], **FIRST_HALF}
-    with Database(catalog) as published:
-        expected = published.run("transport_entity_metrics", **asked)
-    catalog.extract_path("rail", "entity_monthly").unlink()
-    with caplog.at_level("WARNING", logger="citydash.data"), Database(catalog) as reopened:
-        assert reopened.problems == [] and "rail" in reopened.available
-        assert "rail: its entity_monthly rollup is missing" in caplog.text
-        pd.testing.assert_frame_equal(reopened.run("transport_entity_metrics", **asked), expected)
-    assert expected.set_index(["entity_id", "metric"]).loc[("S1", "entries"), ["total", "days"]].tolist() == [160, 3]
 
 
 def test_dock_capacity_is_its_largest_reading(database):
