@@ -236,6 +236,19 @@ def test_the_benchs_rollups_worked_out_from_the_raw_readings_answer_as_the_publi
                                           obj=query)
 
 
+EVERY_METRIC = {"rail": ["entries", "exits"], "bikes": ["hires", "dock_capacity"]}
+
+
+def entity_daily_between(database: Database, start: date, end: date) -> pd.DataFrame:
+    """Every dataset's entity_daily rows in a period: what the rollup-reading queries must add up to."""
+    cursor = database.cursor("public")
+    try:
+        return cursor.execute("select dataset, entity_id, borough_code, day, metric, n, total, peak from entity_daily "
+                              "where day between $start and $end", {"start": start, "end": end}).df()
+    finally:
+        cursor.close()
+
+
 # Whole months, none, one exactly, and months with days either side, against the days they hold.
 PERIODS_ACROSS_MONTHS = [(date(2026, 1, 1), date(2026, 6, 7)), (date(2026, 5, 1), date(2026, 5, 31)),
                          (date(2026, 4, 30), date(2026, 6, 1)), (date(2026, 5, 2), date(2026, 6, 30)),
@@ -244,14 +257,9 @@ PERIODS_ACROSS_MONTHS = [(date(2026, 1, 1), date(2026, 6, 7)), (date(2026, 5, 1)
 
 @pytest.mark.parametrize(("start", "end"), PERIODS_ACROSS_MONTHS)
 def test_entity_totals_from_whole_months_and_the_days_either_side_equal_the_days_summed(database, start, end):
-    cursor = database.cursor("public")
-    try:
-        days = cursor.execute("select dataset, entity_id, day, metric, n, total, peak from entity_daily "
-                              "where day between $start and $end", {"start": start, "end": end}).df()
-    finally:
-        cursor.close()
+    days = entity_daily_between(database, start, end)
     days["day_type"] = pd.to_datetime(days["day"]).dt.day_of_week.map({5: "saturday", 6: "sunday"}).fillna("weekday")
-    for dataset, metrics in {"rail": ["entries", "exits"], "bikes": ["hires", "dock_capacity"]}.items():
+    for dataset, metrics in EVERY_METRIC.items():
         own = days[days["dataset"] == dataset]
         expected = own.groupby(["entity_id", "metric"]).agg(
             total=("total", "sum"), readings=("n", "sum"), peak=("peak", "max"), days=("day", "count"))
@@ -278,17 +286,12 @@ PERIODS_ACROSS_WEEKS = [(date(2026, 1, 1), date(2026, 6, 7)), (date(2026, 6, 1),
 @pytest.mark.parametrize("boroughs", [[], ["E09000007", "E09000006"]])
 def test_weekly_trends_from_whole_weeks_and_the_days_either_side_equal_the_days_counted(database, start, end,
                                                                                         boroughs):
-    cursor = database.cursor("public")
-    try:
-        days = cursor.execute("select dataset, entity_id, borough_code, day, metric, n, total from entity_daily "
-                              "where day between $start and $end", {"start": start, "end": end}).df()
-    finally:
-        cursor.close()
+    days = entity_daily_between(database, start, end)
     assert not days.empty
     days["bucket"] = pd.to_datetime(days["day"]).dt.to_period("W-SUN").dt.start_time
     if boroughs:
         days = days[days["borough_code"].isin(boroughs)]
-    for dataset, metrics in {"rail": ["entries", "exits"], "bikes": ["hires", "dock_capacity"]}.items():
+    for dataset, metrics in EVERY_METRIC.items():
         own = days[days["dataset"] == dataset]
         asked = {"dataset": dataset, "metrics": metrics, "start": start, "end": end, "bucket": "week",
                  "boroughs": boroughs}
