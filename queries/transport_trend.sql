@@ -5,7 +5,7 @@
 -- By week, the weeks the period covers whole come from entity_weekly and only the days either
 -- side from entity_daily; otherwise every day comes from entity_daily.
 with whole_weeks as (
-    select week as bucket, metric, entity_id, n, total, day_bits
+    select week as bucket, metric, n, total, day_bits
     from entity_weekly
     where $bucket = 'week'
       and dataset = $dataset

@@ -5,7 +5,7 @@
 -- By week, the weeks the period covers whole come from entity_weekly and only the days either
 -- side from entity_daily (see transport_trend).
 with whole_weeks as (
-    select borough_code, week as bucket, metric, entity_id, n, total, day_bits
+    select borough_code, week as bucket, metric, n, total, day_bits
     from entity_weekly
     where $bucket = 'week'
       and dataset = $dataset
