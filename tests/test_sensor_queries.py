@@ -110,9 +110,10 @@ QUARTER = pd.Timedelta(minutes=15)
 TWO_DAYS = DAY + pd.Timedelta(days=2)
 
 
-def make_sensor_pack(folder: Path):
+def make_sensor_pack(folder: Path, timezone: str = "Europe/London"):
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "catalog.toml").write_text(SENSOR_CATALOG.format(boundaries=BOUNDARIES), encoding="utf-8")
+    text = SENSOR_CATALOG.format(boundaries=BOUNDARIES).replace('"Europe/London"', f'"{timezone}"')
+    (folder / "catalog.toml").write_text(text, encoding="utf-8")
     return load_catalog(folder)
 
 
@@ -242,6 +243,7 @@ OVERNIGHT_SENSORS = entities(
     ("FLAT", "Flat for a day", "climate", WESTMINSTER),
     ("DARK", "Dark overnight", "noise", CAMDEN),
     ("ZEROS", "Zeros overnight", "footfall", BROMLEY),
+    ("BOOKENDS", "The same value at both ends of a day", "climate", WESTMINSTER),
 )
 FOUR_DAYS = DAY + pd.Timedelta(days=4)
 
@@ -254,6 +256,9 @@ def overnight_readings() -> pd.DataFrame:
     rows += [row for index, row in enumerate(every_quarter("DARK", "noise_db", varying(slots)))
              if not (80 <= index < 108 or 192 <= index < 288)]
     rows += every_quarter("ZEROS", "footfall", varying(80, 100.0) + [0.0] * 40 + [7.0] * 30 + varying(slots - 150, 100.0))
+    # The second day starts and ends with 15 readings of 9.0, two runs that together would be stuck.
+    rows += every_quarter("BOOKENDS", "temperature",
+                          varying(96, 5.0) + [9.0] * 15 + varying(66, 5.0) + [9.0] * 15 + varying(2 * 96, 5.0))
     return frame(rows)
 
 
@@ -282,6 +287,39 @@ def test_sql_health_matches_the_python_rules_across_midnight(publish_street, sen
     if period_start == DAY:
         assert in_python.loc["FLAT", "stuck"] and in_python.loc["OVERNIGHT", "stuck"]
         assert in_python.loc["DARK", "longest_gap"] == 96 * QUARTER
+
+
+# One reading out of range each, near a UTC midnight: EARLY's falls on the local day before the
+# window's first UTC day west of Greenwich, LATE's on the local day after "now"'s east of it. The
+# query finds the series with readings out of range from entity_daily, whose days are local.
+EDGE_SENSORS = entities(("EARLY", "Early spike", "noise", CAMDEN), ("LATE", "Late spike", "noise", CAMDEN))
+
+
+def edge_readings() -> pd.DataFrame:
+    slots = 3 * 96
+    early, late = varying(slots), varying(slots)
+    early[96 + 2] = 120.0  # 00:30 UTC on the second day; valid, but outside the expected 30-110
+    late[2 * 96 - 2] = 120.0  # 23:30 UTC on the second day
+    return frame(every_quarter("EARLY", "noise_db", early) + every_quarter("LATE", "noise_db", late))
+
+
+@pytest.mark.parametrize("timezone", ["America/New_York", "Europe/Helsinki"])
+def test_sql_health_counts_readings_out_of_range_on_local_days_either_side_of_the_window(tmp_path, timezone):
+    pack = make_sensor_pack(tmp_path / "pack", timezone)
+    readings = edge_readings()
+    publish(Extract(EDGE_SENSORS, readings), "street", pack, replace=True)
+    now, period_start, period_end = DAY + pd.Timedelta(days=1, hours=23, minutes=50), DAY + pd.Timedelta(days=1), \
+        TWO_DAYS
+    database = Database(pack)
+    try:
+        rows = database.run("sensor_health", **health_params(pack.datasets["street"], (), now, period_start,
+                                                             period_end))
+    finally:
+        database.close()
+    in_python = sensor_health(readings, EDGE_SENSORS, now, period_start, period_end, QUARTER, CATALOG_RANGES,
+                              zero_is_normal={"footfall"})
+    assert in_python.set_index("entity_id")["out_of_range"].to_dict() == {"EARLY": 1, "LATE": 1}
+    assert rows.set_index("entity_id")["out_of_range"].to_dict() == {"EARLY": 1, "LATE": 1}
 
 
 def test_the_health_rollups_hold_each_days_slots_and_runs(publish_street, sensor_pack):
