@@ -129,6 +129,22 @@ def observations(*rows: tuple) -> pd.DataFrame:
                          for entity_id, ts, metric, value in rows]).astype({"ts": "datetime64[us]"})
 
 
+class BothWaysDatabase(Database):
+    """A Database whose every query also runs over every dataset's tables, not only its $dataset's
+    (Database.cursor), and fails the test if the two answers differ: the query tests on literal
+    rows check, on their rows, that narrowing a query to its dataset changes nothing."""
+
+    def run(self, query: str, access: str = "public", **params) -> pd.DataFrame:
+        narrowed = super().run(query, access, **params)
+        self.narrow_to_dataset = False
+        try:
+            wide = super().run(query, access, **params)
+        finally:
+            self.narrow_to_dataset = True
+        pd.testing.assert_frame_equal(narrowed, wide, obj=f"{query} narrowed to its dataset")
+        return narrowed
+
+
 @pytest.fixture
 def tiny_pack(tmp_path) -> Catalog:
     return make_tiny_pack(tmp_path / "pack")
@@ -146,7 +162,7 @@ def published(tiny_pack):
         for other, (other_entities, other_observations) in (others or {}).items():
             publish(Extract(other_entities, other_observations), other, tiny_pack, replace=True,
                     now=datetime(2026, 3, 10, 12, 0))
-        database = Database(tiny_pack)
+        database = BothWaysDatabase(tiny_pack)
         opened.append(database)
         return database
 
@@ -203,7 +219,7 @@ def demo_catalog(demo_extracts) -> Catalog:
 
 @pytest.fixture(scope="session")
 def demo_database(demo_catalog):
-    database = Database(demo_catalog)
+    database = BothWaysDatabase(demo_catalog)
     yield database
     database.close()
 

@@ -30,7 +30,7 @@ from citydash.sensors_view import (
     health_params,
     health_ranges,
 )
-from conftest import BOUNDARIES, BROMLEY, CAMDEN, WESTMINSTER, entities
+from conftest import BOUNDARIES, BROMLEY, CAMDEN, WESTMINSTER, BothWaysDatabase, entities
 
 FIXTURES = Path(__file__).parent / "fixtures" / "sensors"
 CAMDEN_CODE, BROMLEY_CODE, WESTMINSTER_CODE = "E09000007", "E09000006", "E09000033"
@@ -129,7 +129,7 @@ def publish_street(sensor_pack):
 
     def publish_rows(sensor_rows: pd.DataFrame, reading_rows: pd.DataFrame) -> Database:
         publish(Extract(sensor_rows, reading_rows), "street", sensor_pack, replace=True)
-        database = Database(sensor_pack)
+        database = BothWaysDatabase(sensor_pack)
         opened.append(database)
         return database
 
@@ -310,7 +310,7 @@ def test_sql_health_counts_readings_out_of_range_on_local_days_either_side_of_th
     publish(Extract(EDGE_SENSORS, readings), "street", pack, replace=True)
     now, period_start, period_end = DAY + pd.Timedelta(days=1, hours=23, minutes=50), DAY + pd.Timedelta(days=1), \
         TWO_DAYS
-    database = Database(pack)
+    database = BothWaysDatabase(pack)
     try:
         rows = database.run("sensor_health", **health_params(pack.datasets["street"], (), now, period_start,
                                                              period_end))
