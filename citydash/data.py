@@ -299,8 +299,10 @@ class Database:
         self.problems: list[DatasetProblem | ExtractsProblem] = []
         self.available: set[str] = set()
         self.unpublished: set[str] = set()
-        # Per access level, the schema of each dataset it may see whose tables hold only its rows.
-        self._dataset_schemas: dict[str, dict[str, str]] = {}
+        self._visible: dict[str, set[str]] = {}
+        # Schemas whose tables hold one dataset's rows, made when first asked for (see cursor).
+        self._dataset_schemas: set[str] = set()
+        self._dataset_schemas_lock = threading.Lock()
         self._register()
 
     def _location(self, dataset_id: str, suffix: str = "") -> str:
@@ -392,15 +394,7 @@ class Database:
                 if not parts:
                     parts = [f"select null::varchar as dataset, {self._typed_nulls(table)} where false"]
                 self._con.execute(f"create or replace view {schema}.{table} as " + " union all ".join(parts))
-            self._dataset_schemas[access] = {}
-            for dataset in visible:
-                narrow = f"{schema}__{dataset.id}"
-                self._con.execute(f"create schema if not exists {narrow}")
-                for table in TABLES:
-                    columns = ", ".join(REQUIRED_COLUMNS[table])
-                    self._con.execute(f"create or replace view {narrow}.{table} as select '{dataset.id}' as dataset, "
-                                      f"{columns} from datasets.{dataset.id}__{table}")
-                self._dataset_schemas[access][dataset.id] = narrow
+            self._visible[access] = {dataset.id for dataset in visible}
             ids = ", ".join(f"('{dataset.id}')" for dataset in visible) or "(null)"
             self._con.execute(f"create or replace view {schema}.visible_datasets as "
                               f"select dataset from (values {ids}) as listed(dataset) where dataset is not null")
@@ -520,12 +514,29 @@ class Database:
         """A cursor over the tables of an access level. Given a dataset that level may see, its
         tables hold only that dataset's rows: each table is otherwise a union of every dataset's
         files, and binding those unions (a file's schema each) and planning them were a third of a
-        small query's time. Any other dataset, or one it may not see, gets the whole level's."""
+        small query's time. Any other dataset, or one it may not see, gets the whole level's.
+        Views bind their files when made, so each dataset's are made when first asked for: made
+        for every dataset and level at start, they added a sixth of a second to it."""
         schema = _schema_for(access)
-        narrow = self._dataset_schemas.get(access, {}).get(dataset) if isinstance(dataset, str) else None
+        visible = isinstance(dataset, str) and dataset in self._visible.get(access, ())
+        narrow = self._dataset_schema(dataset) if visible else None
         cursor = self._con.cursor()
         cursor.execute(f"set search_path = '{narrow + ',' if narrow else ''}{schema},main'")
         return cursor
+
+    def _dataset_schema(self, dataset_id: str) -> str:
+        """The schema whose tables hold only this dataset's rows (the same for every access level:
+        cursor checks that the level may see the dataset)."""
+        name = f"dataset_{dataset_id}"
+        with self._dataset_schemas_lock:
+            if name not in self._dataset_schemas:
+                self._con.execute(f"create schema if not exists {name}")
+                for table in TABLES:
+                    columns = ", ".join(REQUIRED_COLUMNS[table])
+                    self._con.execute(f"create or replace view {name}.{table} as select '{dataset_id}' as dataset, "
+                                      f"{columns} from datasets.{dataset_id}__{table}")
+                self._dataset_schemas.add(name)
+        return name
 
     def _query_cursor(self, contract: QueryContract, access: str, params: dict) -> duckdb.DuckDBPyConnection:
         """A query asking for one $dataset reads only that dataset's rows, as its filters would."""
