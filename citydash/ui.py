@@ -149,12 +149,21 @@ def _data_version(db: Database) -> tuple:
     return tuple(stamps)
 
 
+def _call_key(call: tuple) -> str:
+    """A query call's cache key: the repr of (settings, data version, access level, query,
+    parameters), whose parts are plain values with exact reprs. st.cache_data hashes a string in
+    one step; hashing the tuple walked the Settings and every parameter, about a millisecond on
+    each of a rerun's dozen calls."""
+    return repr(call)
+
+
 @st.cache_data(ttl=600, max_entries=512, show_spinner=False)
-def _cached_run(config: Settings, data_version: tuple, access: str, query: str,
-                params: tuple[tuple[str, object], ...]) -> pd.DataFrame:
+def _cached_run(key: str, _call: tuple) -> pd.DataFrame:
+    """The result of `_call`, kept under `key`, which must be _call_key(_call): only the key is hashed."""
+    config, _, access, query, params = _call
     db = _database(config.pack_dir, config.extracts_dir, config.query_timeout_s, config.duckdb_memory)
-    return db.run(query, access=access, **{key: list(value) if isinstance(value, tuple) else value
-                                          for key, value in params})
+    return db.run(query, access=access, **{name: list(value) if isinstance(value, tuple) else value
+                                          for name, value in params})
 
 
 def run(query: str, **params) -> pd.DataFrame:
@@ -162,12 +171,13 @@ def run(query: str, **params) -> pd.DataFrame:
     return run_keyed(query, **params)[0]
 
 
-def run_keyed(query: str, **params) -> tuple[pd.DataFrame, tuple]:
+def run_keyed(query: str, **params) -> tuple[pd.DataFrame, str]:
     """`run`, and what identifies its result (settings, data version, access level, query and
-    parameters): a cheap cache key for tables built from the result, where hashing the result
-    itself cost 10 ms a call for 6,000 entities."""
-    key = (*_session_key(), query, _hashable(params))
-    return _cached_run(*key), key
+    parameters, as one string): a cheap cache key for tables built from the result, where hashing
+    the result itself cost 10 ms a call for 6,000 entities."""
+    call = (*_session_key(), query, _hashable(params))
+    key = _call_key(call)
+    return _cached_run(key, call), key
 
 
 def _session_key() -> tuple:
@@ -180,7 +190,7 @@ def _hashable(params: dict) -> tuple:
     return tuple(sorted((name, tuple(value) if isinstance(value, list) else value) for name, value in params.items()))
 
 
-def run_together(*calls: tuple[str, dict]) -> list[tuple[pd.DataFrame, tuple]]:
+def run_together(*calls: tuple[str, dict]) -> list[tuple[pd.DataFrame, str]]:
     """Independent queries at once, each on its own cursor: a rerun waits for the slowest of them
     rather than for their sum. Each call is (query, parameters); the answer is run_keyed's for
     each, in order. The first query to fail raises, after all have finished.
@@ -189,19 +199,19 @@ def run_together(*calls: tuple[str, dict]) -> list[tuple[pd.DataFrame, tuple]]:
     thread (planning, reading file footers, handing rows to pandas), so two cores overlap them.
     """
     session = _session_key()
-    keys = [(*session, query, _hashable(params)) for query, params in calls]
-    if len(keys) < 2:
-        return [(_cached_run(*key), key) for key in keys]
+    keyed = [(_call_key(call), call) for call in ((*session, query, _hashable(params)) for query, params in calls)]
+    if len(keyed) < 2:
+        return [(_cached_run(key, call), key) for key, call in keyed]
     context = get_script_run_ctx()
 
-    def fetch(key: tuple) -> pd.DataFrame:
+    def fetch(key: str, call: tuple) -> pd.DataFrame:
         # st.cache_data reads the session from the thread; each worker works for this script run.
         add_script_run_ctx(threading.current_thread(), context)
-        return _cached_run(*key)
+        return _cached_run(key, call)
 
-    with ThreadPoolExecutor(max_workers=len(keys), thread_name_prefix="citydash-query") as pool:
-        futures = [pool.submit(fetch, key) for key in keys]
-    return [(future.result(), key) for future, key in zip(futures, keys)]
+    with ThreadPoolExecutor(max_workers=len(keyed), thread_name_prefix="citydash-query") as pool:
+        futures = [pool.submit(fetch, key, call) for key, call in keyed]
+    return [(future.result(), key) for future, (key, _call) in zip(futures, keyed)]
 
 
 def metric_params(metric: Metric, filters: Filters) -> dict:

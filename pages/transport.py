@@ -79,21 +79,21 @@ file_suffix = f"{filters.start}_{filters.end}"
 # 6,000 entities), so `results` must be the keys of exactly the frames passed. Each call gets its
 # own copy.
 @st.cache_data(max_entries=8, ttl=600, show_spinner=False)
-def station_tables(results: tuple, _metrics: pd.DataFrame, _daytypes: pd.DataFrame | None,
+def station_tables(results: tuple[str, str | None], _metrics: pd.DataFrame, _daytypes: pd.DataFrame | None,
                    scheme: transport.StationScheme) -> tuple[pd.DataFrame, pd.DataFrame]:
     stations = transport.station_table(_metrics, _daytypes, scheme)
     return stations, transport.station_boroughs(stations)
 
 
 @st.cache_data(max_entries=8, ttl=600, show_spinner=False)
-def dock_tables(results: tuple, _metrics: pd.DataFrame,
+def dock_tables(results: str, _metrics: pd.DataFrame,
                 plan: transport.DockScheme) -> tuple[pd.DataFrame, pd.DataFrame]:
     docks = transport.dock_table(_metrics, plan)
     return docks, transport.dock_boroughs(docks)
 
 
 @st.cache_data(max_entries=8, ttl=600, show_spinner=False)
-def traffic_tables(results: tuple, _metrics: pd.DataFrame,
+def traffic_tables(results: str, _metrics: pd.DataFrame,
                    types: list[tuple[str, str]]) -> tuple[pd.DataFrame, pd.DataFrame]:
     return transport.traffic_table(_metrics, types), transport.traffic_boroughs(_metrics, types)
 

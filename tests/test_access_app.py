@@ -71,7 +71,9 @@ def test_cached_results_never_cross_from_officer_to_public(restricted_pack, demo
     config = ui.Settings(pack_dir=str(restricted_pack), extracts_dir=str(demo_extracts), query_timeout_s=10)
     params = (("aggregation", "mean"), ("area_aggregation", "mean"), ("dataset", "street_sensors"),
               ("end", date(2025, 12, 15)), ("metric", "noise_db"), ("start", date(2025, 11, 1)))
-    officer = ui._cached_run(config, (), "officer", "metric_by_borough", params)
-    public = ui._cached_run(config, (), "public", "metric_by_borough", params)
+    officer_call = (config, (), "officer", "metric_by_borough", params)
+    public_call = (config, (), "public", "metric_by_borough", params)
+    officer = ui._cached_run(ui._call_key(officer_call), officer_call)
+    public = ui._cached_run(ui._call_key(public_call), public_call)
     assert officer["value"].notna().any()
     assert public["value"].isna().all()
