@@ -252,6 +252,17 @@ def station_table(metrics: pd.DataFrame, daytypes: pd.DataFrame | None, scheme: 
     return table.sort_values(["per_day", "name"], ascending=[False, True]).reset_index(drop=True)
 
 
+def daily_station_metrics(entities: pd.DataFrame, daytypes: pd.DataFrame, scheme: StationScheme) -> pd.DataFrame:
+    """What station_table reads of transport_entity_metrics for a daily dataset (each entity with
+    its volume metrics' totals and days) from transport_entity_daytypes rows, summed over the kinds
+    of day, and transport_entities rows: a date change then asks one query over the period, not two.
+
+    entities: one row per entity; stations with no volume rows in the period are left out."""
+    volume = daytypes[daytypes["metric"].isin(scheme.volume)]
+    sums = volume.groupby(["entity_id", "metric"], as_index=False)[["total", "days"]].sum()
+    return sums.merge(entities, on="entity_id")
+
+
 def _daily_weekday_weekend(daytypes: pd.DataFrame | None, scheme: StationScheme) -> tuple[pd.Series, pd.Series]:
     if daytypes is None or daytypes.empty:
         return pd.Series(dtype="float64"), pd.Series(dtype="float64")
@@ -282,11 +293,11 @@ def busiest_per_borough(stations: pd.DataFrame, count: int = 3) -> pd.DataFrame:
     return ranked[ranked["rank"] <= count][["borough_name", "rank", "name", "mode", "per_day"]].reset_index(drop=True)
 
 
-def station_bands(metrics: pd.DataFrame, scheme: StationScheme, boroughs: tuple[str, ...]) -> pd.DataFrame:
+def station_bands(metrics: pd.DataFrame | None, scheme: StationScheme, boroughs: tuple[str, ...]) -> pd.DataFrame:
     """A typical weekday's entries and exits by time band over the selected stations.
 
     One row per band in the day's order: band, entries, exits, stations. Empty when the data
-    has no time bands (the demo's daily totals).
+    has no time bands (the demo's daily totals, whose page has no metrics rows: None).
     """
     rows = []
     # Only the band metrics' rows are needed; none at all when the data has no bands.

@@ -79,9 +79,11 @@ file_suffix = f"{filters.start}_{filters.end}"
 # 6,000 entities), so `results` must be the keys of exactly the frames passed. Each call gets its
 # own copy.
 @st.cache_data(max_entries=8, ttl=600, show_spinner=False)
-def station_tables(results: tuple[str, str | None], _metrics: pd.DataFrame, _daytypes: pd.DataFrame | None,
-                   scheme: transport.StationScheme) -> tuple[pd.DataFrame, pd.DataFrame]:
-    stations = transport.station_table(_metrics, _daytypes, scheme)
+def station_tables(results: tuple[str, ...], _metrics: pd.DataFrame | None, _daytypes: pd.DataFrame | None,
+                   _entities: pd.DataFrame | None, scheme: transport.StationScheme) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """From transport_entity_metrics rows, or for a daily dataset from its day types and entities."""
+    metrics = _metrics if _metrics is not None else transport.daily_station_metrics(_entities, _daytypes, scheme)
+    stations = transport.station_table(metrics, _daytypes, scheme)
     return stations, transport.station_boroughs(stations)
 
 
@@ -200,18 +202,26 @@ def stations_section() -> None:
         try:
             counts = ui.run("transport_sampling", datasets=[station_source.id])
             bucket = transport.trend_bucket(span_days, *transport.sampling(counts, station_source.id))
-            calls = [("transport_entity_metrics", dict(dataset=station_source.id, metrics=scheme.metrics, **window)),
-                     ("transport_trend", dict(dataset=station_source.id, metrics=list(scheme.volume), bucket=bucket,
-                                              boroughs=list(boroughs), **window))]
-            if not scheme.yearly:
-                calls.append(("transport_entity_daytypes", dict(dataset=station_source.id,
-                                                                metrics=list(scheme.volume), **window)))
-            (station_metrics, metrics_key), (station_trend_rows, _), *day_type_results = ui.run_together(*calls)
-            daytypes, daytypes_key = day_type_results[0] if day_type_results else (None, None)
+            trend_call = ("transport_trend", dict(dataset=station_source.id, metrics=list(scheme.volume),
+                                                  bucket=bucket, boroughs=list(boroughs), **window))
+            # A daily dataset's figures per station come from its day types and its entities (the
+            # same whatever the period): one query over the period rather than two.
+            if scheme.yearly:
+                (station_metrics, metrics_key), (station_trend_rows, _) = ui.run_together(
+                    ("transport_entity_metrics", dict(dataset=station_source.id, metrics=scheme.metrics, **window)),
+                    trend_call)
+                stations, station_boroughs = station_tables((metrics_key,), station_metrics, None, None, scheme)
+            else:
+                (daytypes, daytypes_key), (station_trend_rows, _), (entities, entities_key) = ui.run_together(
+                    ("transport_entity_daytypes", dict(dataset=station_source.id, metrics=list(scheme.volume),
+                                                       **window)),
+                    trend_call, ("transport_entities", dict(dataset=station_source.id)))
+                station_metrics = None
+                stations, station_boroughs = station_tables((daytypes_key, entities_key), None, daytypes, entities,
+                                                            scheme)
         except QueryError as error:
             ui.query_failed(error)
             st.stop()
-        stations, station_boroughs = station_tables((metrics_key, daytypes_key), station_metrics, daytypes, scheme)
         chosen_stations = transport.in_selection(stations, boroughs)
         basis = ("annual counts averaged over the years in the period, divided by the days in a year"
                  if scheme.yearly else "daily counts averaged over the days with data")
@@ -533,7 +543,7 @@ def summary_section() -> None:
     per_area = {}
     if station_source is not None and station_source.id in results:
         metrics, key = results[station_source.id]
-        per_area["stations"] = (station_source, station_tables((key, None), metrics, None, station_scheme)[1])
+        per_area["stations"] = (station_source, station_tables((key,), metrics, None, None, station_scheme)[1])
     if dock_source is not None and dock_source.id in results:
         metrics, key = results[dock_source.id]
         per_area["docks"] = (dock_source, dock_tables(key, metrics, dock_plan)[1])

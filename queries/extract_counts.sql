@@ -1,8 +1,8 @@
--- Row count and metric ids of one dataset's observations, one row.
+-- Row count and metric ids (sorted) of one dataset's observations, one row.
 -- Params: $dataset (text)
 -- Returns: observations, metrics
 select
     count(*) as observations,
-    list(distinct metric) as metrics
+    list(distinct metric order by metric) as metrics
 from observations
 where dataset = $dataset

@@ -116,6 +116,29 @@ def test_daily_stations_average_their_days_and_split_weekdays_from_weekends():
     assert list(stations.index) == ["S1", "S2"], "busiest first"
 
 
+def test_daily_stations_from_day_types_and_entities_match_those_from_entity_metrics():
+    daytypes = pd.DataFrame([
+        ("S1", "E09000007", "weekday", "entries", 600.0, 5), ("S1", "E09000007", "weekday", "exits", 500.0, 5),
+        ("S1", "E09000007", "saturday", "entries", 60.0, 1), ("S1", "E09000007", "sunday", "exits", 40.0, 1),
+        ("S2", "E09000006", "weekday", "entries", 70.0, 7), ("S2", "E09000006", "weekday", "exits", 70.0, 7),
+    ], columns=["entity_id", "borough_code", "day_type", "metric", "total", "days"])
+    metrics = entity_metrics(
+        ("S1", "Camden Town", "Underground", "E09000007", "entries", 660, 6, 150, 6),
+        ("S1", "Camden Town", "Underground", "E09000007", "exits", 540, 6, 150, 6),
+        ("S2", "Bromley South", "National Rail", "E09000006", "entries", 70, 7, 10, 7),
+        ("S2", "Bromley South", "National Rail", "E09000006", "exits", 70, 7, 10, 7),
+    )
+    # S3 is a station with no counts in the period: it has no row either way.
+    entities = pd.concat([metrics[ENTITY_COLUMNS].drop_duplicates("entity_id"), pd.DataFrame(
+        [{"entity_id": "S3", "name": "Closed", "kind": "Underground", "lat": 51.6, "lon": -0.1,
+          "borough_code": "E09000007", "borough_name": "Camden"}])])
+    derived = transport.daily_station_metrics(entities, daytypes, transport.DAILY_STATIONS)
+    from_day_types = transport.station_table(derived, daytypes, transport.DAILY_STATIONS)
+    from_metrics = transport.station_table(metrics, daytypes, transport.DAILY_STATIONS)
+    pd.testing.assert_frame_equal(from_day_types, from_metrics, check_like=True)
+    assert from_day_types.set_index("entity_id").loc["S1", "per_day"] == pytest.approx(1200 / 6)
+
+
 def test_yearly_stations_average_the_years_and_use_typical_days():
     metrics = entity_metrics(
         ("940GZZLUWLO", "Waterloo", "Underground", "E09000033", "annual_entries_exits", 2 * 36_525_000, 2, 0, 2),

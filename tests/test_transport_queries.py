@@ -12,7 +12,8 @@ from citydash.catalog import load_catalog
 from citydash.contract import Extract
 from citydash.data import Database
 from citydash.ingest.publish import publish
-from conftest import BOUNDARIES, BROMLEY, CAMDEN, WESTMINSTER, entities, observations
+from citydash import transport
+from conftest import BOUNDARIES, BROMLEY, CAMDEN, WESTMINSTER, BothWaysDatabase, entities, observations
 
 TRANSPORT_CATALOG = """
 [city]
@@ -100,7 +101,7 @@ def database(tmp_path_factory):
     for dataset, (entity_rows, observation_rows) in {"rail": (STATIONS, STATION_COUNTS),
                                                      "bikes": (DOCKS, DOCK_READINGS)}.items():
         publish(Extract(entity_rows, observation_rows), dataset, catalog, replace=True, now=datetime(2026, 7, 1))
-    opened = Database(catalog)
+    opened = BothWaysDatabase(catalog)
     yield opened
     opened.close()
 
@@ -274,6 +275,20 @@ def test_entity_totals_from_whole_months_and_the_days_either_side_equal_the_days
                                       expected_types.sort_index(), check_dtype=False, check_index_type=False,
                                       obj=f"{dataset} day types")
     assert not days.empty
+
+
+@pytest.mark.parametrize(("start", "end"), PERIODS_ACROSS_MONTHS)
+def test_daily_stations_from_their_day_types_and_entities_equal_those_from_entity_metrics(database, start, end):
+    scheme = transport.DAILY_STATIONS
+    window = dict(dataset="rail", metrics=list(scheme.volume), start=start, end=end)
+    daytypes = database.run("transport_entity_daytypes", **window)
+    from_day_types = transport.station_table(
+        transport.daily_station_metrics(database.run("transport_entities", dataset="rail"), daytypes, scheme),
+        daytypes, scheme)
+    from_metrics = transport.station_table(database.run("transport_entity_metrics", **window), daytypes, scheme)
+    pd.testing.assert_frame_equal(from_day_types, from_metrics, check_like=True, obj=f"{start}-{end}")
+    assert len(from_metrics) == len(set(entity_daily_between(database, start, end).query("dataset == 'rail'")
+                                        ["entity_id"]))
 
 
 # Whole weeks (Monday to Sunday) with days either side, one whole week exactly, none, part weeks.
