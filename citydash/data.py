@@ -271,6 +271,12 @@ def _inline_params(sql: str, params: dict) -> str:
     return re.sub(r"\$(\w+)", literal, sql)
 
 
+def _dataset_rows(dataset_id: str, table: str) -> str:
+    """SQL for one dataset's rows of a contract table, with its `dataset` column: a branch of the
+    access levels' union views, and the whole of the dataset's own view."""
+    return f"select '{dataset_id}' as dataset, {', '.join(REQUIRED_COLUMNS[table])} from datasets.{dataset_id}__{table}"
+
+
 def _schema_for(access: str) -> str:
     if access not in ACCESS_LEVELS:
         raise QueryError(f"unknown access level {access!r}")
@@ -388,9 +394,7 @@ class Database:
             self._con.execute(f"create schema if not exists {schema}")
             visible = [dataset for dataset in self.catalog.visible(access) if dataset.id in self.available]
             for table in TABLES:
-                columns = ", ".join(REQUIRED_COLUMNS[table])
-                parts = [f"select '{dataset.id}' as dataset, {columns} from datasets.{dataset.id}__{table}"
-                         for dataset in visible]
+                parts = [_dataset_rows(dataset.id, table) for dataset in visible]
                 if not parts:
                     parts = [f"select null::varchar as dataset, {self._typed_nulls(table)} where false"]
                 self._con.execute(f"create or replace view {schema}.{table} as " + " union all ".join(parts))
@@ -532,9 +536,7 @@ class Database:
             if name not in self._dataset_schemas:
                 self._con.execute(f"create schema if not exists {name}")
                 for table in TABLES:
-                    columns = ", ".join(REQUIRED_COLUMNS[table])
-                    self._con.execute(f"create or replace view {name}.{table} as select '{dataset_id}' as dataset, "
-                                      f"{columns} from datasets.{dataset_id}__{table}")
+                    self._con.execute(f"create or replace view {name}.{table} as " + _dataset_rows(dataset_id, table))
                 self._dataset_schemas.add(name)
         return name
 

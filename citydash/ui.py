@@ -175,9 +175,7 @@ def run_keyed(query: str, **params) -> tuple[pd.DataFrame, str]:
     """`run`, and what identifies its result (settings, data version, access level, query and
     parameters, as one string): a cheap cache key for tables built from the result, where hashing
     the result itself cost 10 ms a call for 6,000 entities."""
-    call = (*_session_key(), query, _hashable(params))
-    key = _call_key(call)
-    return _cached_run(key, call), key
+    return run_together((query, params))[0]
 
 
 def _session_key() -> tuple:
@@ -199,7 +197,8 @@ def run_together(*calls: tuple[str, dict]) -> list[tuple[pd.DataFrame, str]]:
     thread (planning, reading file footers, handing rows to pandas), so two cores overlap them.
     """
     session = _session_key()
-    keyed = [(_call_key(call), call) for call in ((*session, query, _hashable(params)) for query, params in calls)]
+    whole_calls = [(*session, query, _hashable(params)) for query, params in calls]
+    keyed = [(_call_key(call), call) for call in whole_calls]
     if len(keyed) < 2:
         return [(_cached_run(key, call), key) for key, call in keyed]
     context = get_script_run_ctx()
